@@ -1,0 +1,22 @@
+// `homing <command>`: each part registers its own commands; this file only wires them together.
+import { Command } from 'commander'
+import { ConfigError } from '../shared/config.js'
+
+const program = new Command('homing')
+  .description('Self-hosted device distribution for MQTT fleets')
+  .showHelpAfterError()
+
+// Each part adds its commands here (one line per part).
+const parts: ((program: Command) => void)[] = []
+
+for (const register of parts) register(program)
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`homing: invalid config:\n${err.message}\n`)
+    process.exit(2)
+  }
+  throw err
+}

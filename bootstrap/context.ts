@@ -1,0 +1,17 @@
+// What every part of the sidecar is handed: the topology, the registry and a logger.
+import type { Config, Topology } from '../shared/config.js'
+import type { Logger } from '../shared/log.js'
+import type { Store } from '../shared/store/store.js'
+import type { Account } from '../shared/types.js'
+
+export interface Sidecar {
+  config: Config
+  topology: Topology
+  store: Store
+  log: Logger
+}
+
+/** Koa state set by the bearer-token middleware on /api/v1 routes. */
+export interface ApiState {
+  account: Account
+}

@@ -1,0 +1,195 @@
+// The one configuration file (DESIGN "Configuration"), validated at start.
+import { readFileSync } from 'node:fs'
+import { z } from 'zod'
+import type { Account, Instance, Region } from './types.js'
+
+const port = z.number().int().min(0).max(65535)
+const name = z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, "_", "." and "-" only')
+
+const endpoint = z.strictObject({
+  host: z.string().min(1),
+  port: port.min(1),
+  ip: z.ipv4().optional()
+})
+
+const listen = z.strictObject({
+  host: z.string().min(1).default('0.0.0.0'),
+  mqtt: port.optional(),
+  mqtts: port.optional(),
+  ws: port.optional(),
+  wss: port.optional(),
+  http: port.optional()
+})
+
+export const configSchema = z.strictObject({
+  redis: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
+  keyPrefix: z.string().max(64).default('homing:'),
+  bootstrap: z.strictObject({
+    host: z.string().min(1).default('0.0.0.0'),
+    port: port.default(8080),
+    httpsPort: port.optional(),
+    trustProxy: z.boolean().default(false),
+    /** Largest accepted request body, in bytes. */
+    bodyLimit: z.number().int().min(256).max(16 * 1024 * 1024).default(1024 * 1024),
+    /** How often the job runner looks for unfinished jobs (ms). */
+    jobPollMs: z.number().int().min(10).default(1000),
+    /** Nearest access: region used for private or unknown addresses (default: the job's first target). */
+    defaultRegion: z.string().optional()
+  }).default({ host: '0.0.0.0', port: 8080, trustProxy: false, bodyLimit: 1024 * 1024, jobPollMs: 1000 }),
+  broker: z.strictObject({
+    /** PROTOCOL 4: how long the old broker waits for notify_reply before the kick (ms). */
+    notifyTimeoutMs: z.number().int().min(0).max(60_000).default(2000),
+    /** PROTOCOL 2: accepted keepalive range, seconds. */
+    keepaliveMin: z.number().int().min(0).default(30),
+    keepaliveMax: z.number().int().min(1).default(1200)
+  }).default({ notifyTimeoutMs: 2000, keepaliveMin: 30, keepaliveMax: 1200 }),
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).optional(),
+  regions: z.array(z.strictObject({
+    id: name,
+    name: z.string().min(1),
+    lat: z.number().min(-90).max(90),
+    lon: z.number().min(-180).max(180)
+  })).min(1),
+  accounts: z.array(z.strictObject({
+    id: name,
+    name: z.string().min(1),
+    token: z.string().min(16, 'at least 16 characters'),
+    webhook: z.url().optional()
+  })).min(1),
+  instances: z.array(z.strictObject({
+    id: name,
+    region: z.string(),
+    account: z.string(),
+    endpoint,
+    listen: listen.default({ host: '0.0.0.0' })
+  })).min(1)
+}).superRefine((c, ctx) => {
+  const unique = (items: { id: string }[], path: string) => {
+    const seen = new Set<string>()
+    items.forEach((item, i) => {
+      if (seen.has(item.id)) ctx.addIssue({ code: 'custom', path: [path, i, 'id'], message: `duplicate id "${item.id}"` })
+      seen.add(item.id)
+    })
+  }
+  unique(c.regions, 'regions')
+  unique(c.accounts, 'accounts')
+  unique(c.instances, 'instances')
+  const tokens = new Set<string>()
+  c.accounts.forEach((a, i) => {
+    if (tokens.has(a.token)) ctx.addIssue({ code: 'custom', path: ['accounts', i, 'token'], message: 'token is used by another account' })
+    tokens.add(a.token)
+  })
+  const regions = new Set(c.regions.map(r => r.id))
+  const accounts = new Set(c.accounts.map(a => a.id))
+  c.instances.forEach((inst, i) => {
+    if (!regions.has(inst.region)) ctx.addIssue({ code: 'custom', path: ['instances', i, 'region'], message: `unknown region "${inst.region}"` })
+    if (!accounts.has(inst.account)) ctx.addIssue({ code: 'custom', path: ['instances', i, 'account'], message: `unknown account "${inst.account}"` })
+    for (const t of ['mqtts', 'wss'] as const) {
+      if (inst.listen[t] !== undefined && !c.tls) ctx.addIssue({ code: 'custom', path: ['instances', i, 'listen', t], message: `needs the top-level "tls" block` })
+    }
+  })
+  if (c.bootstrap.httpsPort !== undefined && !c.tls) ctx.addIssue({ code: 'custom', path: ['bootstrap', 'httpsPort'], message: 'needs the top-level "tls" block' })
+  if (c.bootstrap.defaultRegion !== undefined && !regions.has(c.bootstrap.defaultRegion)) {
+    ctx.addIssue({ code: 'custom', path: ['bootstrap', 'defaultRegion'], message: `unknown region "${c.bootstrap.defaultRegion}"` })
+  }
+  if (c.broker.keepaliveMin > c.broker.keepaliveMax) ctx.addIssue({ code: 'custom', path: ['broker', 'keepaliveMin'], message: 'greater than keepaliveMax' })
+})
+
+export type Config = z.infer<typeof configSchema> & {
+  regions: Region[]
+  accounts: Account[]
+  instances: Instance[]
+}
+
+/** A config that cannot be used; the message names every bad field and is meant for the operator. */
+export class ConfigError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+/** `instances[0].region` from zod's path. */
+export function formatPath (path: readonly PropertyKey[]): string {
+  let out = ''
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`
+    else out += (out === '' ? '' : '.') + String(part)
+  }
+  return out
+}
+
+/**
+ * Environment overrides for deployment: REDIS_URL, KEY_PREFIX, BOOTSTRAP_PORT, BOOTSTRAP_HTTPS_PORT,
+ * and HOMING_TOKEN_<ACCOUNT ID> (upper case, "-" as "_") for secrets kept out of the file.
+ */
+function applyEnv (raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...raw }
+  if (env.REDIS_URL) out.redis = env.REDIS_URL
+  if (env.KEY_PREFIX) out.keyPrefix = env.KEY_PREFIX
+  const bootstrap = { ...(typeof raw.bootstrap === 'object' && raw.bootstrap !== null ? raw.bootstrap : {}) } as Record<string, unknown>
+  if (env.BOOTSTRAP_PORT) bootstrap.port = Number(env.BOOTSTRAP_PORT)
+  if (env.BOOTSTRAP_HTTPS_PORT) bootstrap.httpsPort = Number(env.BOOTSTRAP_HTTPS_PORT)
+  if (Object.keys(bootstrap).length > 0) out.bootstrap = bootstrap
+  if (Array.isArray(raw.accounts)) {
+    out.accounts = raw.accounts.map((a: unknown) => {
+      if (typeof a !== 'object' || a === null) return a
+      const id = (a as { id?: unknown }).id
+      const token = typeof id === 'string' ? env[`HOMING_TOKEN_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] : undefined
+      return token ? { ...a, token } : a
+    })
+  }
+  return out
+}
+
+export function parseConfig (raw: unknown, env: NodeJS.ProcessEnv = {}): Config {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('config: must be a JSON object')
+  const result = configSchema.safeParse(applyEnv(raw as Record<string, unknown>, env))
+  if (!result.success) {
+    const lines = result.error.issues.map(i => `${formatPath(i.path) || '(top level)'}: ${i.message}`)
+    throw new ConfigError(lines.join('\n'))
+  }
+  return result.data as Config
+}
+
+export function loadConfig (file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`)
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid JSON (${(err as Error).message})`)
+  }
+  return parseConfig(raw, env)
+}
+
+/** Lookups over the topology the config declares. */
+export class Topology {
+  readonly regions = new Map<string, Region>()
+  readonly accounts = new Map<string, Account>()
+  readonly instances = new Map<string, Instance>()
+
+  constructor (readonly config: Config) {
+    for (const r of config.regions) this.regions.set(r.id, r)
+    for (const a of config.accounts) this.accounts.set(a.id, a)
+    for (const i of config.instances) this.instances.set(i.id, i)
+  }
+
+  instance (id: string): Instance | undefined {
+    return this.instances.get(id)
+  }
+
+  /** An account by id or by name (DESIGN rule 10). */
+  account (idOrName: string): Account | undefined {
+    return this.accounts.get(idOrName) ?? this.config.accounts.find(a => a.name === idOrName)
+  }
+
+  instancesOf (accountId: string): Instance[] {
+    return this.config.instances.filter(i => i.account === accountId)
+  }
+}

@@ -1,0 +1,13 @@
+import type { Config } from '../config.js'
+import { MemoryStore } from './memory.js'
+import { openRedisStore } from './redis.js'
+import type { Store } from './store.js'
+
+export type { Store } from './store.js'
+export { StoreUnavailableError } from './store.js'
+
+/** Redis when the config names one, else the in-process memory store (only for `homing up`). */
+export async function openStore (config: Pick<Config, 'redis' | 'keyPrefix'>): Promise<Store> {
+  if (config.redis === undefined) return new MemoryStore()
+  return openRedisStore({ url: config.redis, keyPrefix: config.keyPrefix })
+}

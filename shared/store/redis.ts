@@ -1,0 +1,353 @@
+// The Redis backend: a database, not a cache. Every key that one atomic step touches shares a hash
+// tag (`{pk/dn}` for a device), so the layout works on Redis Cluster too.
+import { Redis, ReplyError, type RedisOptions } from 'ioredis'
+import type { Device, Job, JobRecord, MoveEvent, Product } from '../types.js'
+import { StoreUnavailableError, type JobFilter, type MoveSubscription, type Store } from './store.js'
+import * as t from './transitions.js'
+
+/** Compare-and-set on one key: the device's whole record is replaced only if nobody changed it meanwhile. */
+const CAS = `
+local cur = redis.call('GET', KEYS[1])
+if cur == false then return -1 end
+if cur ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1`
+
+/** Take or renew a lease held by ARGV[1] for ARGV[2] ms. */
+const LEASE = `
+local cur = redis.call('GET', KEYS[1])
+if cur == false or cur == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`
+
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`
+
+interface Commands {
+  homingCas: (key: string, expected: string, next: string) => Promise<number>
+  homingLease: (key: string, owner: string, ttl: number) => Promise<number>
+  homingRelease: (key: string, owner: string) => Promise<number>
+}
+type HomingRedis = Redis & Commands
+
+export interface RedisStoreOptions {
+  url: string
+  keyPrefix: string
+  /** Give up on a command after this long (ms): bootstrap answers 503 instead of hanging. */
+  commandTimeoutMs?: number
+}
+
+const MAX_EVENTS = 1_000_000
+
+export class RedisStore implements Store {
+  readonly kind = 'redis' as const
+  readonly redis: HomingRedis
+  private readonly p: string
+  private readonly subscriptions = new Set<MoveSubscription>()
+
+  constructor (private readonly options: RedisStoreOptions) {
+    this.p = options.keyPrefix
+    this.redis = new Redis(options.url, this.connectionOptions()) as HomingRedis
+    this.redis.on('error', () => {}) // surfaced per command as StoreUnavailableError
+    this.redis.defineCommand('homingCas', { numberOfKeys: 1, lua: CAS })
+    this.redis.defineCommand('homingLease', { numberOfKeys: 1, lua: LEASE })
+    this.redis.defineCommand('homingRelease', { numberOfKeys: 1, lua: RELEASE })
+  }
+
+  private connectionOptions (): RedisOptions {
+    return {
+      // Fail fast while the registry is down instead of queueing: callers turn that into 503 / CONNACK 3.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: this.options.commandTimeoutMs ?? 2000,
+      retryStrategy: times => Math.min(50 * times, 1000),
+      lazyConnect: true
+    }
+  }
+
+  /** Connects, or rejects with StoreUnavailableError. */
+  async open (): Promise<this> {
+    try {
+      await this.redis.connect()
+    } catch (err) {
+      this.redis.disconnect()
+      throw new StoreUnavailableError(`registry unavailable: ${(err as Error).message}`, { cause: err })
+    }
+    return this
+  }
+
+  // Keys.
+  private device (pk: string, dn: string): string { return `${this.p}device:{${pk}/${dn}}` }
+  private names (pk: string): string { return `${this.p}names:{${pk}}` }
+  private product (pk: string): string { return `${this.p}product:{${pk}}` }
+  private productsOf (instanceId: string): string { return `${this.p}products:${instanceId}` }
+  private events (instanceId: string): string { return `${this.p}events:${instanceId}` }
+  private job (id: string): string { return `${this.p}job:{${id}}` }
+  private lease (id: string): string { return `${this.p}job:{${id}}:lease` }
+  private records (id: string): string { return `${this.p}job:{${id}}:records` }
+  private jobsOf (accountId: string): string { return `${this.p}jobs:${accountId}` }
+  private get unfinished (): string { return `${this.p}jobs:unfinished` }
+
+  /** Runs a registry call; connection failures become StoreUnavailableError, reply errors stay bugs. */
+  private async run<T> (fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (err) {
+      if (err instanceof ReplyError || err instanceof StoreUnavailableError) throw err
+      throw new StoreUnavailableError(`registry unavailable: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  async ping (): Promise<void> {
+    await this.run(() => this.redis.ping())
+  }
+
+  async close (): Promise<void> {
+    await Promise.all([...this.subscriptions].map(s => s.close()))
+    this.redis.disconnect()
+  }
+
+  async createProduct (product: Product): Promise<boolean> {
+    return this.run(async () => {
+      const created = await this.redis.hsetnx(this.product(product.productKey), product.instanceId, JSON.stringify(product))
+      if (created === 1) await this.redis.sadd(this.productsOf(product.instanceId), product.productKey)
+      return created === 1
+    })
+  }
+
+  async getProduct (productKey: string, instanceId: string): Promise<Product | null> {
+    const raw = await this.run(() => this.redis.hget(this.product(productKey), instanceId))
+    return raw === null ? null : JSON.parse(raw) as Product
+  }
+
+  async productCopies (productKey: string): Promise<Product[]> {
+    const all = await this.run(() => this.redis.hvals(this.product(productKey)))
+    return all.map(raw => JSON.parse(raw) as Product)
+  }
+
+  async listProducts (instanceId: string): Promise<Product[]> {
+    return this.run(async () => {
+      const keys = (await this.redis.smembers(this.productsOf(instanceId))).sort()
+      if (keys.length === 0) return []
+      const pipe = this.redis.pipeline()
+      for (const pk of keys) pipe.hget(this.product(pk), instanceId)
+      const results = await pipe.exec()
+      return (results ?? []).flatMap(([, raw]) => typeof raw === 'string' ? [JSON.parse(raw) as Product] : [])
+    })
+  }
+
+  async updateProduct (product: Product): Promise<void> {
+    await this.run(() => this.redis.hset(this.product(product.productKey), product.instanceId, JSON.stringify(product)))
+  }
+
+  async deleteProduct (productKey: string, instanceId: string): Promise<void> {
+    await this.run(async () => {
+      await this.redis.hdel(this.product(productKey), instanceId)
+      await this.redis.srem(this.productsOf(instanceId), productKey)
+    })
+  }
+
+  async createDevices (devices: Device[]): Promise<string[]> {
+    if (devices.length === 0) return []
+    return this.run(async () => {
+      // The name index first: a crash in between leaves a name without a record, which listings skip.
+      const index = this.redis.pipeline()
+      for (const d of devices) index.sadd(this.names(d.productKey), d.deviceName)
+      await index.exec()
+      const pipe = this.redis.pipeline()
+      for (const d of devices) pipe.set(this.device(d.productKey, d.deviceName), JSON.stringify(d), 'NX')
+      const results = await pipe.exec()
+      return devices.filter((_, i) => results?.[i]?.[1] !== 'OK').map(d => d.deviceName)
+    })
+  }
+
+  async getDevice (productKey: string, deviceName: string): Promise<Device | null> {
+    const raw = await this.run(() => this.redis.get(this.device(productKey, deviceName)))
+    return raw === null ? null : JSON.parse(raw) as Device
+  }
+
+  async getDevices (productKey: string, deviceNames: string[]): Promise<(Device | null)[]> {
+    if (deviceNames.length === 0) return []
+    const raws = await this.run(() => this.redis.mget(deviceNames.map(dn => this.device(productKey, dn))))
+    return raws.map(raw => raw === null ? null : JSON.parse(raw) as Device)
+  }
+
+  async listDeviceNames (productKey: string): Promise<string[]> {
+    return this.run(async () => {
+      const names = (await this.redis.smembers(this.names(productKey))).sort()
+      if (names.length === 0) return []
+      const exists = await this.redis.mget(names.map(dn => this.device(productKey, dn)))
+      return names.filter((_, i) => exists[i] !== null)
+    })
+  }
+
+  async deleteDevice (productKey: string, deviceName: string): Promise<void> {
+    await this.run(async () => {
+      await this.redis.del(this.device(productKey, deviceName))
+      await this.redis.srem(this.names(productKey), deviceName)
+    })
+  }
+
+  /** Read, apply a pure transition, compare-and-set; again if someone wrote in between. */
+  private async apply<O> (productKey: string, deviceName: string, change: (d: Device) => t.Transition<O>): Promise<O | null> {
+    const key = this.device(productKey, deviceName)
+    return this.run(async () => {
+      for (;;) {
+        const raw = await this.redis.get(key)
+        if (raw === null) return null
+        const { next, outcome } = change(JSON.parse(raw) as Device)
+        if (next === null) return outcome
+        const written = await this.redis.homingCas(key, raw, JSON.stringify(next))
+        if (written === 1) return outcome
+        if (written === -1) return null
+      }
+    })
+  }
+
+  async setTags (productKey: string, deviceName: string, tags: Record<string, string>): Promise<Device | null> {
+    return this.apply(productKey, deviceName, d => t.tagged(d, tags))
+  }
+
+  async connected (...[pk, dn, info]: Parameters<Store['connected']>): ReturnType<Store['connected']> {
+    return await this.apply(pk, dn, d => t.connected(d, info)) ?? { result: 'not-found' }
+  }
+
+  async disconnected (productKey: string, deviceName: string, session: string, at: number): Promise<void> {
+    await this.apply(productKey, deviceName, d => t.disconnected(d, session, at))
+  }
+
+  async setProperties (productKey: string, deviceName: string, instanceId: string, payload: string): Promise<void> {
+    await this.apply(productKey, deviceName, d => t.propertiesPosted(d, instanceId, payload))
+  }
+
+  async moveDevice (...[pk, dn, move]: Parameters<Store['moveDevice']>): ReturnType<Store['moveDevice']> {
+    return await this.apply(pk, dn, d => t.moved(d, move)) ?? { result: 'not-found' }
+  }
+
+  async setCandidates (...[pk, dn, move]: Parameters<Store['setCandidates']>): ReturnType<Store['setCandidates']> {
+    return await this.apply(pk, dn, d => t.awaitingPlacement(d, move)) ?? { result: 'not-found' }
+  }
+
+  async place (...[pk, dn, placement]: Parameters<Store['place']>): ReturnType<Store['place']> {
+    return await this.apply(pk, dn, d => t.placed(d, placement)) ?? { result: 'not-found' }
+  }
+
+  async publishMove (event: MoveEvent): Promise<void> {
+    await this.run(() => this.redis.xadd(this.events(event.fromInstanceId), 'MAXLEN', '~', MAX_EVENTS, '*', 'event', JSON.stringify(event)))
+  }
+
+  async consumeMoves (instanceId: string, consumerId: string, handler: (event: MoveEvent) => Promise<void>): Promise<MoveSubscription> {
+    const key = this.events(instanceId)
+    // A blocking read needs a connection of its own.
+    const conn = this.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined })
+    conn.on('error', () => {})
+    try {
+      await conn.xgroup('CREATE', key, consumerId, '$', 'MKSTREAM')
+    } catch (err) {
+      if (!(err instanceof ReplyError && (err as Error).message.startsWith('BUSYGROUP'))) {
+        conn.disconnect()
+        throw new StoreUnavailableError(`registry unavailable: ${(err as Error).message}`, { cause: err })
+      }
+    }
+    let open = true
+    const loop = (async () => {
+      // First what was delivered before and not acknowledged (a crash mid-event), then new events.
+      let cursor = '0'
+      while (open) {
+        try {
+          const reply = await conn.xreadgroup('GROUP', consumerId, consumerId, 'COUNT', 100, 'BLOCK', 1000, 'STREAMS', key, cursor) as [string, [string, string[]][]][] | null
+          const entries = reply?.[0]?.[1] ?? []
+          if (cursor === '0' && entries.length === 0) cursor = '>'
+          for (const [id, fields] of entries) {
+            if (!open) return
+            const raw = fields[fields.indexOf('event') + 1]
+            if (raw !== undefined) {
+              try {
+                await handler(JSON.parse(raw) as MoveEvent)
+              } catch {}
+            }
+            await conn.xack(key, consumerId, id)
+          }
+        } catch {
+          if (!open) return
+          cursor = '0'
+          await new Promise(resolve => setTimeout(resolve, 200))
+        }
+      }
+    })()
+    const subscription: MoveSubscription = {
+      close: async () => {
+        open = false
+        this.subscriptions.delete(subscription)
+        conn.disconnect()
+        await loop
+      }
+    }
+    this.subscriptions.add(subscription)
+    return subscription
+  }
+
+  async createJob (job: Job): Promise<void> {
+    await this.run(async () => {
+      await this.redis.set(this.job(job.id), JSON.stringify(job))
+      await this.redis.zadd(this.jobsOf(job.accountId), job.createdAt, job.id)
+      await this.redis.sadd(this.unfinished, job.id)
+    })
+  }
+
+  async getJob (id: string): Promise<Job | null> {
+    const raw = await this.run(() => this.redis.get(this.job(id)))
+    return raw === null ? null : JSON.parse(raw) as Job
+  }
+
+  async updateJob (job: Job): Promise<void> {
+    await this.run(async () => {
+      await this.redis.set(this.job(job.id), JSON.stringify(job))
+      if (job.status === 'distributed' || job.status === 'failed') await this.redis.srem(this.unfinished, job.id)
+      else await this.redis.sadd(this.unfinished, job.id)
+    })
+  }
+
+  async listJobs (filter: JobFilter): Promise<{ jobs: Job[], total: number }> {
+    return this.run(async () => {
+      const ids = await this.redis.zrevrange(this.jobsOf(filter.accountId), 0, -1)
+      if (ids.length === 0) return { jobs: [], total: 0 }
+      const raws = await this.redis.mget(ids.map(id => this.job(id)))
+      const all = raws.flatMap(raw => raw === null ? [] : [JSON.parse(raw) as Job])
+        .filter(j => (filter.status === undefined || j.status === filter.status) &&
+          (filter.productKey === undefined || j.productKey === filter.productKey))
+      return { jobs: all.slice(filter.offset, filter.offset + filter.limit), total: all.length }
+    })
+  }
+
+  async unfinishedJobs (): Promise<string[]> {
+    return this.run(() => this.redis.smembers(this.unfinished))
+  }
+
+  async leaseJob (id: string, owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.run(() => this.redis.homingLease(this.lease(id), owner, ttlMs))) === 1
+  }
+
+  async releaseJob (id: string, owner: string): Promise<void> {
+    await this.run(() => this.redis.homingRelease(this.lease(id), owner))
+  }
+
+  async putRecords (jobId: string, records: JobRecord[]): Promise<void> {
+    if (records.length === 0) return
+    const fields: string[] = []
+    for (const r of records) fields.push(`${r.productKey}/${r.deviceName}`, JSON.stringify(r))
+    await this.run(() => this.redis.hset(this.records(jobId), ...fields))
+  }
+
+  async getRecords (jobId: string): Promise<JobRecord[]> {
+    const all = await this.run(() => this.redis.hvals(this.records(jobId)))
+    return all.map(raw => JSON.parse(raw) as JobRecord)
+  }
+}
+
+export async function openRedisStore (options: RedisStoreOptions): Promise<RedisStore> {
+  return new RedisStore(options).open()
+}

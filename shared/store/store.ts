@@ -1,0 +1,121 @@
+// The shared registry: one interface, two backends (DESIGN "Store"). Both pass test/store.contract.ts.
+import type { Candidate, Device, Job, JobRecord, MoveEvent, Product } from '../types.js'
+
+/** The registry cannot be reached: bootstrap answers 503, brokers CONNACK 3. */
+export class StoreUnavailableError extends Error {
+  constructor (message = 'registry unavailable', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'StoreUnavailableError'
+  }
+}
+
+export type MoveOutcome =
+  /** Assignment moved from `from` to `to` just now. */
+  | { result: 'moved', device: Device, wasOnline: Device['online'] }
+  /** This job already moved it (a resumed job repeats the step). */
+  | { result: 'already', device: Device }
+  | { result: 'not-found' }
+  /** The device is not at the job's source instance. */
+  | { result: 'not-at-source', device: Device }
+
+export type PlaceOutcome =
+  | { result: 'placed', device: Device }
+  /** Already had a home (a concurrent bootstrap placed it first, or it was never waiting). */
+  | { result: 'kept', device: Device }
+  | { result: 'not-found' }
+
+export interface ConnectedInfo {
+  instanceId: string
+  nodeId: string
+  session: string
+  address: string | null
+  at: number
+}
+
+export type ConnectedOutcome =
+  | { result: 'ok', device: Device, firstConnect: boolean }
+  | { result: 'not-found' }
+  /** Moved away between authentication and registration. */
+  | { result: 'not-assigned', device: Device }
+
+export interface JobFilter {
+  accountId: string
+  status?: Job['status']
+  productKey?: string
+  offset: number
+  limit: number
+}
+
+export interface MoveSubscription {
+  close: () => Promise<void>
+}
+
+export interface Store {
+  readonly kind: 'redis' | 'memory'
+
+  /** Resolves when the registry answers; rejects with StoreUnavailableError. */
+  ping: () => Promise<void>
+  close: () => Promise<void>
+
+  // Products: one record per (productKey, instanceId); a distributed copy is a read-only snapshot.
+  /** False when the instance already has a product with this key. */
+  createProduct: (product: Product) => Promise<boolean>
+  getProduct: (productKey: string, instanceId: string) => Promise<Product | null>
+  /** Every instance's record of this productKey. */
+  productCopies: (productKey: string) => Promise<Product[]>
+  listProducts: (instanceId: string) => Promise<Product[]>
+  updateProduct: (product: Product) => Promise<void>
+  deleteProduct: (productKey: string, instanceId: string) => Promise<void>
+
+  // Devices: identity is (productKey, deviceName), global across instances.
+  /** Creates each device whose name is free; returns the names that were taken (nothing else changes for them). */
+  createDevices: (devices: Device[]) => Promise<string[]>
+  getDevice: (productKey: string, deviceName: string) => Promise<Device | null>
+  /** Pipelined read, in the order given. */
+  getDevices: (productKey: string, deviceNames: string[]) => Promise<(Device | null)[]>
+  /** Every device name ever created under this productKey, any instance, sorted. */
+  listDeviceNames: (productKey: string) => Promise<string[]>
+  deleteDevice: (productKey: string, deviceName: string) => Promise<void>
+  setTags: (productKey: string, deviceName: string, tags: Record<string, string>) => Promise<Device | null>
+
+  // Broker side.
+  /** Marks the device online at a node and active at the instance (DESIGN rule 5), atomically. */
+  connected: (productKey: string, deviceName: string, info: ConnectedInfo) => Promise<ConnectedOutcome>
+  /** Clears the online mark only when `session` still holds it (a takeover may have replaced it). */
+  disconnected: (productKey: string, deviceName: string, session: string, at: number) => Promise<void>
+  /** Runtime data (DESIGN rule 4): last property post at the instance where it was made. */
+  setProperties: (productKey: string, deviceName: string, instanceId: string, payload: string) => Promise<void>
+
+  // Distribution.
+  /**
+   * DESIGN rule 2: copy the certificate and move the assignment in one atomic step: clears tags
+   * (rule 4), marks the device inactive at `to` (rule 5). Idempotent for the same jobId.
+   */
+  moveDevice: (productKey: string, deviceName: string, move: { from: string, to: string, jobId: string }) => Promise<MoveOutcome>
+  /** Nearest access: the device leaves `from` and waits for placement among `candidates`. */
+  setCandidates: (productKey: string, deviceName: string, move: { from: string, candidates: Candidate[], jobId: string }) => Promise<MoveOutcome>
+  /** Nearest access, at first bootstrap: place once, atomically (concurrent bootstraps place it once). */
+  place: (productKey: string, deviceName: string, placement: NonNullable<Device['placement']>) => Promise<PlaceOutcome>
+
+  /** Durable: appended to the source instance's event log. */
+  publishMove: (event: MoveEvent) => Promise<void>
+  /**
+   * Every consumer (one per broker node, by a stable id) sees every event of the instance once,
+   * including those published while it was down. `handler` resolves when the event is done.
+   */
+  consumeMoves: (instanceId: string, consumerId: string, handler: (event: MoveEvent) => Promise<void>) => Promise<MoveSubscription>
+
+  // Jobs.
+  createJob: (job: Job) => Promise<void>
+  getJob: (id: string) => Promise<Job | null>
+  updateJob: (job: Job) => Promise<void>
+  listJobs: (filter: JobFilter) => Promise<{ jobs: Job[], total: number }>
+  /** Jobs not yet distributed or failed, for the runner to resume. */
+  unfinishedJobs: () => Promise<string[]>
+  /** Takes or renews the job's lease for `owner`; false when another live owner holds it. */
+  leaseJob: (id: string, owner: string, ttlMs: number) => Promise<boolean>
+  releaseJob: (id: string, owner: string) => Promise<void>
+  /** Upserts per device (a repeated step rewrites its own record). */
+  putRecords: (jobId: string, records: JobRecord[]) => Promise<void>
+  getRecords: (jobId: string) => Promise<JobRecord[]>
+}

@@ -1,0 +1,136 @@
+// Domain types: plain data, defined once. Store backends and the HTTP layer translate at their edges.
+
+export interface Region {
+  id: string
+  name: string
+  lat: number
+  lon: number
+}
+
+export interface Account {
+  id: string
+  name: string
+  token: string
+  webhook?: string
+}
+
+export interface Endpoint {
+  host: string
+  port: number
+  /** IPv4 literal the Link SDK falls back to when DNS fails (PROTOCOL 1). */
+  ip?: string
+}
+
+export interface Listen {
+  host: string
+  mqtt?: number
+  mqtts?: number
+  ws?: number
+  wss?: number
+  http?: number
+}
+
+export interface Instance {
+  id: string
+  region: string
+  account: string
+  endpoint: Endpoint
+  listen: Listen
+}
+
+export interface Product {
+  productKey: string
+  instanceId: string
+  name: string
+  topicCategories: unknown[]
+  tsl: unknown
+  parsingScript: string | null
+  /** DESIGN rule 3: a distributed copy is a read-only snapshot of the source. */
+  readOnly: boolean
+  /** Where a read-only copy came from. */
+  sourceInstanceId: string | null
+  createdAt: number
+  updatedAt: number
+}
+
+/** Per-instance runtime data: stays where it was made (DESIGN rule 4). */
+export interface Runtime {
+  active: boolean
+  firstConnectAt: number | null
+  lastConnectAt: number | null
+  lastDisconnectAt: number | null
+  lastAddress: string | null
+  /** Last payload the device posted on thing/event/property/post at this instance. */
+  properties: string | null
+}
+
+/** A placement candidate of a nearest-access job, before the device's first bootstrap. */
+export interface Candidate {
+  region: string
+  instanceId: string
+}
+
+export interface Device {
+  productKey: string
+  deviceName: string
+  deviceSecret: string
+  /** Instance where the device was created; the only place it can be deleted (DESIGN rule 11). */
+  originInstanceId: string
+  /** The one instance the device belongs to now, or null while it waits for nearest placement. */
+  instanceId: string | null
+  /** DESIGN rule 2: under nearest access, before first placement, the set of candidates. */
+  candidates: Candidate[] | null
+  enabled: boolean
+  tags: Record<string, string>
+  /** Broker node holding the device's connection, or null when offline. */
+  online: { nodeId: string; session: string; since: number } | null
+  /** Runtime data per instance id. */
+  runtime: Record<string, Runtime>
+  createdAt: number
+  /** Last job that moved the device (makes the move step idempotent). */
+  lastJobId: string | null
+  placement: { instanceId: string; region: string; fallback: boolean; address: string | null; at: number } | null
+}
+
+export type Certificate = Pick<Device, 'productKey' | 'deviceName' | 'deviceSecret'>
+
+export type JobStatus = 'initializing' | 'distributing' | 'distributed' | 'failed'
+export type JobMethod = 'this-account' | 'cross-account'
+export type JobPolicy = 'region' | 'nearest'
+
+export interface Job {
+  id: string
+  accountId: string
+  method: JobMethod
+  policy: JobPolicy
+  sourceInstanceId: string
+  productKey: string
+  deviceNames: string[]
+  targetInstanceId: string | null
+  targets: Candidate[]
+  targetAccountId: string | null
+  status: JobStatus
+  total: number
+  succeeded: number
+  failed: number
+  createdAt: number
+  updatedAt: number
+  error: string | null
+}
+
+/** One row of a job's records CSV: productKey,deviceName,code,message. */
+export interface JobRecord {
+  productKey: string
+  deviceName: string
+  code: string
+  message: string
+}
+
+/** Event sent to the brokers of the source instance when a device leaves it (PROTOCOL 4). */
+export interface MoveEvent {
+  jobId: string
+  productKey: string
+  deviceName: string
+  fromInstanceId: string
+  toInstanceId: string | null
+}

@@ -1,0 +1,24 @@
+// A real Redis for tests, under a key prefix of this run's own, removed afterwards.
+import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
+
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0'
+
+export function uniquePrefix (label = 't'): string {
+  return `homing-test:${label}:${process.pid}:${randomBytes(4).toString('hex')}:`
+}
+
+/** Deletes every key under `prefix`. */
+export async function dropPrefix (prefix: string, url = REDIS_URL): Promise<void> {
+  const redis = new Redis(url)
+  try {
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+      cursor = next
+      if (keys.length > 0) await redis.unlink(...keys)
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
+}

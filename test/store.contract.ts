@@ -1,0 +1,187 @@
+// The registry's contract: every backend passes the same tests (DESIGN "Store").
+import t from 'tap'
+import { newDevice } from '../shared/device.js'
+import type { Store } from '../shared/store/store.js'
+import type { Job, MoveEvent, Product } from '../shared/types.js'
+
+export function product (productKey: string, instanceId: string, extra: Partial<Product> = {}): Product {
+  return {
+    productKey, instanceId, name: 'Lamp', topicCategories: [], tsl: null, parsingScript: null,
+    readOnly: false, sourceInstanceId: null, createdAt: 1, updatedAt: 1, ...extra
+  }
+}
+
+function job (id: string, extra: Partial<Job> = {}): Job {
+  return {
+    id, accountId: 'acme', method: 'this-account', policy: 'region', sourceInstanceId: 'a', productKey: 'pk1',
+    deviceNames: [], targetInstanceId: 'b', targets: [], targetAccountId: null, status: 'initializing',
+    total: 0, succeeded: 0, failed: 0, createdAt: Date.now(), updatedAt: Date.now(), error: null, ...extra
+  }
+}
+
+const info = (instanceId: string, session: string) => ({ instanceId, nodeId: 'n1', session, address: '203.0.113.9', at: 1000 })
+
+export function storeContract (name: string, open: () => Promise<Store>): void {
+  t.test(`${name} store`, async t => {
+    const store = await open()
+    t.teardown(() => store.close())
+
+    t.test('a product belongs to an instance; a second create at the same instance is refused', async t => {
+      t.equal(await store.createProduct(product('pkA', 'a')), true)
+      t.equal(await store.createProduct(product('pkA', 'a', { name: 'other' })), false)
+      t.equal((await store.getProduct('pkA', 'a'))?.name, 'Lamp')
+      t.equal(await store.getProduct('pkA', 'b'), null)
+      t.equal(await store.createProduct(product('pkA', 'b', { readOnly: true, sourceInstanceId: 'a' })), true)
+      t.same((await store.productCopies('pkA')).map(p => p.instanceId).sort(), ['a', 'b'])
+      t.same((await store.listProducts('a')).map(p => p.productKey), ['pkA'])
+      await store.updateProduct({ ...product('pkA', 'a'), name: 'Lamp 2' })
+      t.equal((await store.getProduct('pkA', 'a'))?.name, 'Lamp 2')
+      t.equal((await store.getProduct('pkA', 'b'))?.name, 'Lamp', 'the copy keeps its snapshot')
+      await store.deleteProduct('pkA', 'b')
+      t.equal(await store.getProduct('pkA', 'b'), null)
+      t.same((await store.listProducts('b')), [])
+    })
+
+    t.test('device names are unique per product across instances', async t => {
+      const taken = await store.createDevices([newDevice('pkD', 'dev1', 'a'), newDevice('pkD', 'dev2', 'a')])
+      t.same(taken, [])
+      const again = await store.createDevices([newDevice('pkD', 'dev2', 'b'), newDevice('pkD', 'dev3', 'b')])
+      t.same(again, ['dev2'])
+      t.equal((await store.getDevice('pkD', 'dev2'))?.instanceId, 'a', 'the taken name keeps its device')
+      t.same(await store.listDeviceNames('pkD'), ['dev1', 'dev2', 'dev3'])
+      const many = await store.getDevices('pkD', ['dev3', 'nope', 'dev1'])
+      t.same(many.map(d => d?.deviceName ?? null), ['dev3', null, 'dev1'])
+      await store.deleteDevice('pkD', 'dev3')
+      t.equal(await store.getDevice('pkD', 'dev3'), null)
+      t.same(await store.listDeviceNames('pkD'), ['dev1', 'dev2'])
+    })
+
+    t.test('connect activates at the assigned instance only; disconnect respects takeover', async t => {
+      await store.createDevices([newDevice('pkC', 'dev1', 'a')])
+      const wrong = await store.connected('pkC', 'dev1', info('b', 's0'))
+      t.equal(wrong.result, 'not-assigned')
+      const first = await store.connected('pkC', 'dev1', info('a', 's1'))
+      t.equal(first.result, 'ok')
+      t.equal(first.result === 'ok' && first.firstConnect, true)
+      const second = await store.connected('pkC', 'dev1', { ...info('a', 's2'), at: 2000 })
+      t.equal(second.result === 'ok' && second.firstConnect, false)
+      await store.disconnected('pkC', 'dev1', 's1', 2500)
+      t.equal((await store.getDevice('pkC', 'dev1'))?.online?.session, 's2', 'an old session does not clear the new one')
+      await store.disconnected('pkC', 'dev1', 's2', 3000)
+      const d = await store.getDevice('pkC', 'dev1')
+      t.equal(d?.online, null)
+      t.equal(d?.runtime.a?.active, true)
+      t.equal(d?.runtime.a?.firstConnectAt, 1000)
+      t.equal(d?.runtime.a?.lastDisconnectAt, 3000)
+      t.same((await store.connected('pkC', 'nope', info('a', 's'))).result, 'not-found')
+    })
+
+    t.test('a move is atomic, idempotent per job, clears tags, keeps runtime at the source', async t => {
+      await store.createDevices([newDevice('pkM', 'dev1', 'a')])
+      await store.setTags('pkM', 'dev1', { color: 'red' })
+      await store.connected('pkM', 'dev1', info('a', 's1'))
+      await store.setProperties('pkM', 'dev1', 'a', '{"temp":20}')
+      const moved = await store.moveDevice('pkM', 'dev1', { from: 'a', to: 'b', jobId: 'j1' })
+      t.equal(moved.result, 'moved')
+      t.equal(moved.result === 'moved' && moved.wasOnline?.session, 's1', 'says who held it')
+      const again = await store.moveDevice('pkM', 'dev1', { from: 'a', to: 'b', jobId: 'j1' })
+      t.equal(again.result, 'already')
+      const other = await store.moveDevice('pkM', 'dev1', { from: 'a', to: 'c', jobId: 'j2' })
+      t.equal(other.result, 'not-at-source')
+      const d = await store.getDevice('pkM', 'dev1')
+      t.equal(d?.instanceId, 'b')
+      t.same(d?.tags, {})
+      t.equal(d?.runtime.b?.active, false, 'inactive at the destination')
+      t.equal(d?.runtime.a?.properties, '{"temp":20}', 'runtime data stays at the source')
+      const back = await store.moveDevice('pkM', 'dev1', { from: 'b', to: 'a', jobId: 'j3' })
+      t.equal(back.result, 'moved')
+      const home = await store.getDevice('pkM', 'dev1')
+      t.equal(home?.runtime.a?.properties, '{"temp":20}', 'and is there again when it comes back')
+      t.equal(home?.runtime.a?.active, false)
+      t.equal((await store.moveDevice('pkM', 'nope', { from: 'a', to: 'b', jobId: 'j1' })).result, 'not-found')
+    })
+
+    t.test('concurrent moves of one device: exactly one wins', async t => {
+      await store.createDevices([newDevice('pkR', 'dev1', 'a')])
+      const results = await Promise.all(['b', 'c', 'd', 'e'].map((to, i) => store.moveDevice('pkR', 'dev1', { from: 'a', to, jobId: `j${i}` })))
+      t.equal(results.filter(r => r.result === 'moved').length, 1)
+      t.equal(results.filter(r => r.result === 'not-at-source').length, 3)
+    })
+
+    t.test('nearest access: candidates, then one placement however many bootstraps race', async t => {
+      await store.createDevices([newDevice('pkN', 'dev1', 'a')])
+      const candidates = [{ region: 'r1', instanceId: 'b' }, { region: 'r2', instanceId: 'c' }]
+      t.equal((await store.setCandidates('pkN', 'dev1', { from: 'a', candidates, jobId: 'jn' })).result, 'moved')
+      t.equal((await store.setCandidates('pkN', 'dev1', { from: 'a', candidates, jobId: 'jn' })).result, 'already')
+      const waiting = await store.getDevice('pkN', 'dev1')
+      t.equal(waiting?.instanceId, null)
+      t.same(waiting?.candidates, candidates)
+      const racers = await Promise.all(['b', 'c', 'b', 'c'].map(instanceId =>
+        store.place('pkN', 'dev1', { instanceId, region: instanceId === 'b' ? 'r1' : 'r2', fallback: false, address: '8.8.8.8', at: 5 })))
+      t.equal(racers.filter(r => r.result === 'placed').length, 1)
+      const home = await store.getDevice('pkN', 'dev1')
+      t.ok(home?.instanceId === 'b' || home?.instanceId === 'c')
+      t.equal(home?.candidates, null)
+      t.equal(home?.placement?.address, '8.8.8.8')
+    })
+
+    t.test('move events reach every consumer once, including one that was away', async t => {
+      const seen: Record<string, string[]> = { n1: [], n2: [] }
+      const ev = (dn: string): MoveEvent => ({ jobId: 'j', productKey: 'pkE', deviceName: dn, fromInstanceId: 'evA', toInstanceId: 'evB' })
+      const n1 = await store.consumeMoves('evA', 'n1', async e => { seen.n1?.push(e.deviceName) })
+      const n2 = await store.consumeMoves('evA', 'n2', async e => { seen.n2?.push(e.deviceName) })
+      await store.publishMove(ev('d1'))
+      await until(() => seen.n1?.length === 1 && seen.n2?.length === 1)
+      await n2.close()
+      await store.publishMove(ev('d2'))
+      await store.publishMove({ ...ev('x'), fromInstanceId: 'other' })
+      await until(() => seen.n1?.length === 2)
+      const back = await store.consumeMoves('evA', 'n2', async e => { seen.n2?.push(e.deviceName) })
+      await until(() => seen.n2?.length === 2)
+      t.same(seen, { n1: ['d1', 'd2'], n2: ['d1', 'd2'] })
+      await n1.close()
+      await back.close()
+    })
+
+    t.test('jobs: stored, listed per account, leased, records upserted', async t => {
+      await store.createJob(job('j1', { createdAt: 1 }))
+      await store.createJob(job('j2', { createdAt: 2, productKey: 'pk2' }))
+      await store.createJob(job('j3', { createdAt: 3, accountId: 'other' }))
+      const listed = await store.listJobs({ accountId: 'acme', offset: 0, limit: 10 })
+      t.same(listed.jobs.map(j => j.id), ['j2', 'j1'])
+      t.equal(listed.total, 2)
+      t.same((await store.listJobs({ accountId: 'acme', productKey: 'pk1', offset: 0, limit: 10 })).jobs.map(j => j.id), ['j1'])
+      t.same((await store.listJobs({ accountId: 'acme', offset: 1, limit: 1 })).jobs.map(j => j.id), ['j1'])
+      t.ok((await store.unfinishedJobs()).includes('j1'))
+      const j1 = await store.getJob('j1')
+      if (j1 === null) throw new Error('j1 missing')
+      await store.updateJob({ ...j1, status: 'distributed' })
+      t.notOk((await store.unfinishedJobs()).includes('j1'))
+      t.same((await store.listJobs({ accountId: 'acme', status: 'distributed', offset: 0, limit: 10 })).jobs.map(j => j.id), ['j1'])
+      t.equal(await store.getJob('missing'), null)
+
+      t.equal(await store.leaseJob('j2', 'r1', 60_000), true)
+      t.equal(await store.leaseJob('j2', 'r2', 60_000), false, 'another live owner holds it')
+      t.equal(await store.leaseJob('j2', 'r1', 60_000), true, 'the owner renews')
+      await store.releaseJob('j2', 'r2')
+      t.equal(await store.leaseJob('j2', 'r2', 60_000), false, 'only the owner releases')
+      await store.releaseJob('j2', 'r1')
+      t.equal(await store.leaseJob('j2', 'r2', 50), true)
+      await new Promise(resolve => setTimeout(resolve, 80))
+      t.equal(await store.leaseJob('j2', 'r3', 60_000), true, 'an expired lease is free')
+
+      await store.putRecords('j2', [{ productKey: 'pk2', deviceName: 'd1', code: 'pending', message: '' }, { productKey: 'pk2', deviceName: 'd2', code: 'ok', message: '' }])
+      await store.putRecords('j2', [{ productKey: 'pk2', deviceName: 'd1', code: 'ok', message: 'moved' }])
+      const records = (await store.getRecords('j2')).sort((a, b) => a.deviceName.localeCompare(b.deviceName))
+      t.same(records.map(r => `${r.deviceName}:${r.code}`), ['d1:ok', 'd2:ok'])
+    })
+  })
+}
+
+export async function until (check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const start = Date.now()
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time')
+    await new Promise(resolve => setTimeout(resolve, 10))
+  }
+}
