@@ -98,3 +98,10 @@ t.test('topology lookups: accounts by id or name, instances per account', async 
   t.same(topology.instancesOf('acme').map(i => i.id), ['iot-sh-1'])
   t.equal(topology.instance('iot-sh-1')?.region, 'cn-shanghai')
 })
+
+t.test('the config docker/compose.yml mounts is valid, with its secrets from the environment', async t => {
+  const config = loadConfig(new URL('../docker/compose.json', import.meta.url).pathname, { HOMING_TOKEN_ACME: 'a-secret-token-from-compose-env' })
+  t.equal(config.accounts[0]?.token, 'a-secret-token-from-compose-env')
+  t.same(config.instances.map(i => i.id), ['iot-a', 'iot-b'])
+  t.ok(config.instances.every(i => i.listen.http !== undefined), 'every broker has a health port for the load balancer')
+})
