@@ -1,0 +1,104 @@
+// PROTOCOL 2: one signed MQTT 3.1.1 connection to the endpoint that bootstrap gave. mqtt.js's own
+// reconnect is off: the device client decides what happens after a loss (PROTOCOL 5).
+import net from 'node:net'
+import tls from 'node:tls'
+import { MqttClient, type IClientOptions, type IPublishPacket } from 'mqtt'
+import type { Endpoint } from './bootstrap-wire.js'
+import type { Credentials } from './credentials.js'
+
+/** CONNACK with a non-zero return code (PROTOCOL 2: 2 bad identity, 3 registry down, 4 unknown or bad signature, 5 not here). */
+export class ConnectRefusedError extends Error {
+  constructor (readonly returnCode: number) {
+    super(`CONNECT refused with return code ${returnCode}`)
+    this.name = 'ConnectRefusedError'
+  }
+}
+
+/** The broker could not be reached, or the connection ended before CONNACK. */
+export class ConnectFailedError extends Error {
+  constructor (message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'ConnectFailedError'
+  }
+}
+
+export interface ConnectOptions {
+  endpoint: Endpoint
+  credentials: Credentials
+  /** Seconds (PROTOCOL 2: the Link SDK uses 1200). */
+  keepalive: number
+  connectTimeoutMs: number
+  localAddress?: string
+  /** MQTT over TLS (securemode=2). */
+  tls?: { ca?: string | Buffer, rejectUnauthorized?: boolean }
+  /** Attached before the CONNECT goes out, so that nothing that follows CONNACK is missed. */
+  onMessage: (topic: string, payload: Buffer, packet: IPublishPacket, client: MqttClient) => void
+}
+
+const DNS_FAILURES = new Set(['ENOTFOUND', 'EAI_AGAIN'])
+
+/** PROTOCOL 1: the SDK falls back to the endpoint's `ip` when the host does not resolve. */
+function streamBuilder (opts: ConnectOptions): () => net.Socket {
+  let useIp = false
+  return () => {
+    const { endpoint } = opts
+    const host = useIp && endpoint.ip !== undefined ? endpoint.ip : endpoint.host
+    const base = { host, port: endpoint.port, ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}) }
+    const socket = opts.tls === undefined
+      ? net.connect(base)
+      : tls.connect({
+        ...base,
+        ...(net.isIP(endpoint.host) === 0 ? { servername: endpoint.host } : {}),
+        ...(opts.tls.ca !== undefined ? { ca: opts.tls.ca } : {}),
+        rejectUnauthorized: opts.tls.rejectUnauthorized ?? true
+      })
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== undefined && DNS_FAILURES.has(err.code) && endpoint.ip !== undefined) useIp = true
+    })
+    socket.setNoDelay(true)
+    return socket
+  }
+}
+
+/** Resolves with the connected client on CONNACK 0. */
+export function connect (opts: ConnectOptions): Promise<MqttClient> {
+  const options: IClientOptions = {
+    protocolVersion: 4,
+    clean: true,
+    clientId: opts.credentials.clientId,
+    username: opts.credentials.username,
+    password: opts.credentials.password,
+    keepalive: opts.keepalive,
+    connectTimeout: opts.connectTimeoutMs,
+    reconnectPeriod: 0,
+    resubscribe: false,
+    queueQoSZero: false
+  }
+  return new Promise((resolve, reject) => {
+    const client = new MqttClient(streamBuilder(opts), options)
+    let lastError: Error | null = null
+    const onError = (err: Error & { code?: unknown }): void => {
+      lastError = typeof err.code === 'number' && err.code > 0 && err.code < 6 && err.message.startsWith('Connection refused')
+        ? new ConnectRefusedError(err.code)
+        : err
+    }
+    const onClose = (): void => {
+      cleanup()
+      client.end(true)
+      reject(lastError instanceof ConnectRefusedError ? lastError : new ConnectFailedError(`no CONNACK from ${opts.endpoint.host}:${opts.endpoint.port}${lastError ? `: ${lastError.message}` : ''}`, { cause: lastError }))
+    }
+    const onConnect = (): void => {
+      cleanup()
+      resolve(client)
+    }
+    const cleanup = (): void => {
+      client.off('close', onClose)
+      client.off('connect', onConnect)
+    }
+    // mqtt.js reports every error here; the caller learns the outcome from the promise.
+    client.on('error', onError)
+    client.on('message', (topic, payload, packet) => opts.onMessage(topic, payload, packet, client))
+    client.on('close', onClose)
+    client.on('connect', onConnect)
+  })
+}
