@@ -1,0 +1,29 @@
+// PROTOCOL 3: the topic fences. A device publishes and subscribes only inside its own subtrees.
+import type { Client, PublishPacket, Subscription } from 'aedes'
+import { allowed } from '../shared/topics.js'
+import type { HomingContext } from './context.js'
+
+export type AuthorizePublish = (client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void) => void
+export type AuthorizeSubscribe = (client: Client, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void) => void
+
+/** A refused PUBLISH closes the connection (MQTT 3.1.1 has no negative PUBACK): Aedes does so on error. */
+export function createAuthorizePublish (ctx: HomingContext): AuthorizePublish {
+  return (client, packet, done) => {
+    // Publishes of the broker itself (client null) are not a device's.
+    if (client === null) return done(null)
+    const s = ctx.connections.get(client)
+    if (s !== undefined && allowed(packet.topic, s.productKey, s.deviceName, 'publish')) return done(null)
+    ctx.log.info({ productKey: s?.productKey, deviceName: s?.deviceName, topic: packet.topic }, 'publish outside the fences: closing')
+    done(new Error(`publish to ${packet.topic} is not allowed`))
+  }
+}
+
+/** A refused SUBSCRIBE gets SUBACK 0x80 for that topic; the others in the packet are unaffected. */
+export function createAuthorizeSubscribe (ctx: HomingContext): AuthorizeSubscribe {
+  return (client, sub, done) => {
+    const s = ctx.connections.get(client)
+    if (s !== undefined && allowed(sub.topic, s.productKey, s.deviceName, 'subscribe')) return done(null, sub)
+    ctx.log.info({ productKey: s?.productKey, deviceName: s?.deviceName, topic: sub.topic }, 'subscribe outside the fences: refused')
+    done(null, null)
+  }
+}

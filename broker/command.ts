@@ -1,0 +1,59 @@
+// `homing broker`: a thin runner around the plugin: config, registry, one node, signals.
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { ConfigError, loadConfig } from '../shared/config.js'
+import { createLogger } from '../shared/log.js'
+import { StoreUnavailableError } from '../shared/store/store.js'
+import { startBrokerNode } from './node.js'
+
+interface BrokerFlags {
+  config: string
+  instance: string
+  node?: string
+  mqttPort?: number
+}
+
+function port (value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port number, 0-65535')
+  return n
+}
+
+export function registerBroker (program: Command): void {
+  program.command('broker')
+    .description('run one broker node of one instance (several nodes of an instance share its Redis)')
+    .addOption(new Option('--config <file>', 'configuration file').env('HOMING_CONFIG').makeOptionMandatory())
+    .requiredOption('--instance <id>', 'instance this node serves')
+    .addOption(new Option('--node <id>', 'stable node id (default <instance>-<hostname>-<mqtt port>)').env('NODE_ID'))
+    .addOption(new Option('--mqtt-port <n>', 'MQTT port, overrides listen.mqtt (0: any free port)').env('MQTT_PORT').argParser(port))
+    .action(async (flags: BrokerFlags) => { await runBroker(flags) })
+}
+
+async function runBroker (flags: BrokerFlags): Promise<void> {
+  const config = loadConfig(flags.config)
+  const log = createLogger('broker')
+  let node
+  try {
+    node = await startBrokerNode({
+      config,
+      instanceId: flags.instance,
+      nodeId: flags.node,
+      log,
+      ports: flags.mqttPort === undefined ? undefined : { mqtt: flags.mqttPort }
+    })
+  } catch (err) {
+    if (err instanceof ConfigError) throw err // bin/homing.ts: message, exit 2
+    if (err instanceof StoreUnavailableError) {
+      log.error({ err: err.message }, 'registry unavailable at start')
+      process.exit(1)
+    }
+    log.error({ err }, 'could not start')
+    process.exit(1)
+  }
+  const running = node
+  const stop = (signal: NodeJS.Signals): void => {
+    log.info({ signal }, 'stopping')
+    void running.close().finally(() => process.exit(0))
+  }
+  process.once('SIGTERM', stop)
+  process.once('SIGINT', stop)
+}

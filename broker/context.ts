@@ -1,0 +1,40 @@
+// What every hook of one broker node is handed: who the node is, the registry, and its live devices.
+import type { Aedes } from 'aedes'
+import type { Logger } from '../shared/log.js'
+import type { Store } from '../shared/store/store.js'
+import type { Connections } from './connections.js'
+
+/** A packet on Aedes' emitter (mqemitter in memory, mqemitter-redis across a cluster). */
+export interface EmittedPacket {
+  topic: string
+  payload: Buffer | string
+}
+
+type Listener = (packet: EmittedPacket, done: () => void) => void
+
+/** The part of Aedes' emitter the hooks use (Aedes' types leave `mq` out). */
+export interface Emitter {
+  on: (topic: string, listener: Listener, callback?: () => void) => unknown
+  emit: (packet: EmittedPacket, callback?: (err?: Error) => void) => void
+  removeListener: (topic: string, listener: Listener, callback?: () => void) => unknown
+}
+
+export function emitterOf (aedes: Aedes): Emitter {
+  return (aedes as unknown as { mq: Emitter }).mq
+}
+
+export interface HomingContext {
+  aedes: Aedes
+  mq: Emitter
+  instanceId: string
+  nodeId: string
+  store: Store
+  log: Logger
+  connections: Connections
+  /** PROTOCOL 4: how long to wait for notify_reply before the kick (ms). */
+  notifyTimeoutMs: number
+  /** PROTOCOL 2: accepted keepalive range, seconds. */
+  keepalive: { min: number, max: number }
+  /** Registry writes started by a hook and not awaited by it (presence marks); close() waits for them. */
+  background: (work: Promise<unknown>) => void
+}

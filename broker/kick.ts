@@ -1,0 +1,139 @@
+// PROTOCOL 4: an online device that moved away is sent thing/bootstrap/notify, given a bounded wait
+// for its notify_reply, then disconnected. Its next CONNECT here gets 5 (authenticate.ts).
+import { once } from 'node:events'
+import type { AedesPublishPacket, Client } from 'aedes'
+import { messageId, newMessageId, notifyPayload } from '../shared/alink.js'
+import type { KickReport } from '../shared/records.js'
+import { notifyReplyTopic, notifyTopic } from '../shared/topics.js'
+import type { DeviceSession } from './connections.js'
+import type { HomingContext } from './context.js'
+
+interface Kick {
+  s: DeviceSession
+  id: string
+  report: KickReport
+  reply?: { answered: Promise<void>, cancel: () => void }
+}
+
+type Step = (kicker: Kicker, k: Kick) => Promise<boolean>
+
+/** Each step answers whether the kick goes on. */
+const kickSteps: Step[] = [
+  untilConnected,
+  notify,
+  awaitReply,
+  disconnect
+]
+
+/** Bound on the wait for a connection that is still between CONNECT and CONNACK. */
+const CONNECTING_MS = 30_000
+
+export class Kicker {
+  /** Pending notifies by session and message id. */
+  private readonly replies = new Map<string, () => void>()
+  private readonly onPublish = (packet: AedesPublishPacket, client: Client | null): void => {
+    if (client === null) return
+    const s = this.ctx.connections.get(client)
+    if (s === undefined || packet.topic !== notifyReplyTopic(s.productKey, s.deviceName)) return
+    const id = messageId(packet.payload)
+    if (id !== null) this.replies.get(replyKey(s, id))?.()
+  }
+
+  constructor (readonly ctx: HomingContext) {
+    ctx.aedes.on('publish', this.onPublish)
+  }
+
+  close (): void {
+    this.ctx.aedes.off('publish', this.onPublish)
+  }
+
+  /** Kicks every connection of one device held here; `online` is false when none got as far as CONNACK. */
+  async kick (sessions: DeviceSession[]): Promise<KickReport> {
+    const reports = await Promise.all(sessions.map(s => this.kickOne(s)))
+    return {
+      online: reports.some(r => r.online),
+      notified: reports.some(r => r.notified),
+      answered: reports.some(r => r.answered),
+      disconnected: reports.some(r => r.online) && reports.every(r => !r.online || r.disconnected)
+    }
+  }
+
+  private async kickOne (s: DeviceSession): Promise<KickReport> {
+    const k: Kick = { s, id: newMessageId(), report: { online: false, notified: false, answered: false, disconnected: false } }
+    for (const step of kickSteps) {
+      if (!await step(this, k)) break
+    }
+    this.ctx.log.info({ productKey: s.productKey, deviceName: s.deviceName, clientId: s.client.id, ...k.report }, 'device moved away: kicked')
+    return k.report
+  }
+
+  /** Resolves when the device answers notify `id`; `cancel` forgets it. */
+  expectReply (s: DeviceSession, id: string): { answered: Promise<void>, cancel: () => void } {
+    const key = replyKey(s, id)
+    let answer = (): void => {}
+    const answered = new Promise<void>(resolve => { answer = resolve })
+    this.replies.set(key, answer)
+    return { answered, cancel: () => { this.replies.delete(key) } }
+  }
+}
+
+const replyKey = (s: DeviceSession, id: string): string => `${s.session}\n${id}`
+
+/** A connection still authenticating is kicked once it is up (or forgotten if it never comes up). */
+async function untilConnected (_kicker: Kicker, k: Kick): Promise<boolean> {
+  const { client } = k.s
+  if (!client.connected && !k.s.closed) {
+    const ac = new AbortController()
+    await Promise.race([
+      once(client, 'connected', { signal: ac.signal }),
+      once(client.conn, 'close', { signal: ac.signal }),
+      new Promise(resolve => setTimeout(resolve, CONNECTING_MS).unref())
+    ]).catch(() => {})
+    ac.abort()
+  }
+  k.report.online = client.connected && !k.s.closed
+  return k.report.online
+}
+
+/** PROTOCOL 4: QoS 0, straight to the client: the Link SDK never subscribes to this topic. */
+async function notify (kicker: Kicker, k: Kick): Promise<boolean> {
+  const { s, id } = k
+  // Listening before sending: a fast device must not answer before anyone waits for it.
+  k.reply = kicker.expectReply(s, id)
+  await new Promise<void>(resolve => s.client.publish({
+    cmd: 'publish',
+    topic: notifyTopic(s.productKey, s.deviceName),
+    payload: Buffer.from(notifyPayload(id)),
+    qos: 0,
+    retain: false,
+    dup: false
+  }, () => resolve()))
+  k.report.notified = !s.closed
+  return true
+}
+
+/** PROTOCOL 4: the device answers notify_reply with the same id; wait for it, bounded. */
+async function awaitReply (kicker: Kicker, k: Kick): Promise<boolean> {
+  const reply = k.reply
+  if (reply === undefined) return true
+  if (k.report.notified) {
+    let timer: NodeJS.Timeout | undefined
+    const ac = new AbortController()
+    const outcome = await Promise.race([
+      reply.answered.then(() => 'answered' as const),
+      once(k.s.client.conn, 'close', { signal: ac.signal }).then(() => 'closed' as const, () => 'closed' as const),
+      new Promise<'timeout'>(resolve => { timer = setTimeout(resolve, kicker.ctx.notifyTimeoutMs, 'timeout') })
+    ])
+    clearTimeout(timer)
+    ac.abort()
+    k.report.answered = outcome === 'answered'
+  }
+  reply.cancel()
+  return true
+}
+
+async function disconnect (_kicker: Kicker, k: Kick): Promise<boolean> {
+  await new Promise<void>(resolve => k.s.client.close(() => resolve()))
+  k.report.disconnected = true
+  return true
+}

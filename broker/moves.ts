@@ -1,0 +1,88 @@
+// DESIGN rule 6: devices distributed away while online here are notified and forced offline. Move
+// events come from the instance's durable log, read by this node under its stable id, so a node
+// that was stalled or cut off from the registry still acts on the moves it missed.
+import { moveMessage, RECORD_CODES } from '../shared/records.js'
+import { StoreUnavailableError, type MoveSubscription } from '../shared/store/store.js'
+import type { MoveEvent } from '../shared/types.js'
+import type { DeviceSession } from './connections.js'
+import type { HomingContext } from './context.js'
+import type { Kicker } from './kick.js'
+
+/** Kicks run side by side up to this many; the log is read on while they wait for replies. */
+const MAX_KICKS = 1000
+const RETRY_MS = 500
+
+export interface MoveConsumer {
+  /** Resolves once this node's consumer is registered: moves published from then on reach it. */
+  ready: Promise<void>
+  close: () => Promise<void>
+}
+
+export function consumeMoves (ctx: HomingContext, kicker: Kicker): MoveConsumer {
+  let open = true
+  let subscription: MoveSubscription | null = null
+  const kicks = new Set<Promise<void>>()
+
+  /** Registry calls wait for the registry to come back (DESIGN: brokers recover without a restart). */
+  async function registry<T> (call: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await call()
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError) || !open) throw err
+        await sleep(RETRY_MS)
+      }
+    }
+  }
+
+  async function onMove (event: MoveEvent): Promise<void> {
+    const held = ctx.connections.of(event.productKey, event.deviceName)
+    if (held.length === 0) return // offline here: the job runner's record stands
+    const device = await registry(() => ctx.store.getDevice(event.productKey, event.deviceName))
+    // A replayed event must not kick a device that has come back since.
+    if (device?.instanceId === ctx.instanceId) return
+    const kick = kickAndRecord(event, held).catch(err => {
+      ctx.log.error({ err, jobId: event.jobId, productKey: event.productKey, deviceName: event.deviceName }, 'move not completed')
+    })
+    kicks.add(kick)
+    void kick.finally(() => kicks.delete(kick))
+    if (kicks.size >= MAX_KICKS) await Promise.race(kicks)
+  }
+
+  async function kickAndRecord (event: MoveEvent, held: DeviceSession[]): Promise<void> {
+    const report = await kicker.kick(held)
+    if (!report.online) return
+    const record = {
+      productKey: event.productKey,
+      deviceName: event.deviceName,
+      code: RECORD_CODES.success,
+      message: moveMessage(event.toInstanceId ?? 'nearest placement', report)
+    }
+    await registry(() => ctx.store.putRecords(event.jobId, [record]))
+  }
+
+  const ready = (async () => {
+    while (open) {
+      try {
+        subscription = await ctx.store.consumeMoves(ctx.instanceId, ctx.nodeId, onMove)
+        return
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError)) throw err
+        ctx.log.warn({ err: err.message }, 'registry unavailable: move events not consumed yet')
+        await sleep(RETRY_MS)
+      }
+    }
+  })()
+
+  return {
+    ready,
+    close: async () => {
+      open = false
+      await ready.catch(() => {})
+      await subscription?.close()
+      await Promise.all(kicks)
+    }
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))

@@ -1,0 +1,112 @@
+// Homing as an Aedes plugin: attaches Homing's hooks to an Aedes instance the caller created
+// (DESIGN "Parts"). The caller's own hooks keep running: theirs decide first on CONNECT, ours
+// first on publish and subscribe.
+import type { Aedes } from 'aedes'
+import { silentLogger, type Logger } from '../shared/log.js'
+import type { Store } from '../shared/store/store.js'
+import { createAuthenticate } from './authenticate.js'
+import { createAuthorizePublish, createAuthorizeSubscribe } from './authorize.js'
+import { Connections } from './connections.js'
+import { emitterOf, type HomingContext } from './context.js'
+import { Kicker } from './kick.js'
+import { consumeMoves } from './moves.js'
+import { keepProperties } from './properties.js'
+import { listenTakeovers } from './takeover.js'
+
+export interface HomingOptions {
+  /** The instance this broker serves (config `instances[].id`). */
+  instanceId: string
+  /** Stable id of this node: its move-event consumer is keyed by it. */
+  nodeId: string
+  store: Store
+  log?: Logger
+  /** PROTOCOL 4: wait for notify_reply before the kick, ms (default 2000). */
+  notifyTimeoutMs?: number
+  /** PROTOCOL 2: accepted keepalive, seconds (default 30-1200). */
+  keepaliveMin?: number
+  keepaliveMax?: number
+}
+
+export interface HomingBroker {
+  /** Resolves once the move consumer and the takeover listener are in place. */
+  ready: Promise<void>
+  /** The devices connected to this node. */
+  connections: Connections
+  /** Stops consuming moves and listening for takeovers; waits for the registry writes in flight. */
+  close: () => Promise<void>
+}
+
+export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
+  const pending = new Set<Promise<unknown>>()
+  const ctx: HomingContext = {
+    aedes,
+    mq: emitterOf(aedes),
+    instanceId: options.instanceId,
+    nodeId: options.nodeId,
+    store: options.store,
+    log: (options.log ?? silentLogger).child({ instanceId: options.instanceId, nodeId: options.nodeId }),
+    connections: new Connections(),
+    notifyTimeoutMs: options.notifyTimeoutMs ?? 2000,
+    keepalive: { min: options.keepaliveMin ?? 30, max: options.keepaliveMax ?? 1200 },
+    background: work => {
+      pending.add(work)
+      void work.finally(() => pending.delete(work))
+    }
+  }
+
+  const hooks = attachHooks(ctx)
+  const stopProperties = keepProperties(ctx)
+  const kicker = new Kicker(ctx)
+  const moves = consumeMoves(ctx, kicker)
+  const takeovers = listenTakeovers(ctx)
+
+  return {
+    ready: Promise.all([moves.ready, takeovers.ready]).then(() => {}),
+    connections: ctx.connections,
+    close: async () => {
+      await moves.close()
+      await takeovers.close()
+      kicker.close()
+      stopProperties()
+      hooks.detach()
+      await Promise.allSettled(pending)
+    }
+  }
+}
+
+/** Wraps the instance's hooks; `detach` puts the caller's back. */
+function attachHooks (ctx: HomingContext): { detach: () => void } {
+  const { aedes } = ctx
+  const theirs = {
+    preConnect: aedes.preConnect,
+    authenticate: aedes.authenticate,
+    authorizePublish: aedes.authorizePublish,
+    authorizeSubscribe: aedes.authorizeSubscribe
+  }
+  const ours = createAuthenticate(ctx)
+  const authorizePublish = createAuthorizePublish(ctx)
+  const authorizeSubscribe = createAuthorizeSubscribe(ctx)
+
+  aedes.preConnect = (client, packet, done) => {
+    ours.preConnect(client, packet, () => theirs.preConnect.call(aedes, client, packet, done))
+  }
+  aedes.authenticate = (client, username, password, done) => {
+    theirs.authenticate.call(aedes, client, username, password, (err, ok) => {
+      if (err || !ok) return done(err, ok)
+      ours.authenticate(client, username, password, done)
+    })
+  }
+  aedes.authorizePublish = (client, packet, done) => {
+    authorizePublish(client, packet, err => {
+      if (err) return done(err)
+      theirs.authorizePublish.call(aedes, client, packet, done)
+    })
+  }
+  aedes.authorizeSubscribe = (client, sub, done) => {
+    authorizeSubscribe(client, sub, (err, granted) => {
+      if (err || !granted) return done(err, granted)
+      theirs.authorizeSubscribe.call(aedes, client, granted, done)
+    })
+  }
+  return { detach: () => { Object.assign(aedes, theirs) } }
+}

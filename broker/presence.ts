@@ -1,0 +1,51 @@
+// Online and offline marks in the registry, one per connection (its own session id), so that a
+// takeover's newer connection is never marked offline by the older one going away.
+import type { ConnectedOutcome } from '../shared/store/store.js'
+import type { DeviceSession } from './connections.js'
+import type { HomingContext } from './context.js'
+
+/** Holds the session on this node and clears it (and its online mark) when the socket closes. */
+export function hold (ctx: HomingContext, s: DeviceSession): void {
+  ctx.connections.add(s)
+  const release = (): void => {
+    if (s.closed) return
+    s.closed = true
+    ctx.connections.remove(s)
+    if (s.marked) markOffline(ctx, s)
+  }
+  s.client.conn.once('close', release)
+  // Closed while we were authenticating: the 'close' event is already gone.
+  if (s.client.closed || s.client.conn.destroyed) release()
+}
+
+/**
+ * DESIGN rule 5: marks the device online here and active at this instance, atomically with the
+ * check that it is still assigned here (it may have moved since authentication read it).
+ */
+export async function markOnline (ctx: HomingContext, s: DeviceSession): Promise<ConnectedOutcome['result']> {
+  const outcome = await ctx.store.connected(s.productKey, s.deviceName, {
+    instanceId: ctx.instanceId,
+    nodeId: ctx.nodeId,
+    session: s.session,
+    address: addressOf(s),
+    at: Date.now()
+  })
+  if (outcome.result !== 'ok') return outcome.result
+  s.marked = true
+  // The socket closed while the registry answered: take the mark back.
+  if (s.closed) markOffline(ctx, s)
+  return 'ok'
+}
+
+function markOffline (ctx: HomingContext, s: DeviceSession): void {
+  ctx.background(ctx.store.disconnected(s.productKey, s.deviceName, s.session, Date.now()).catch(err => {
+    ctx.log.warn({ productKey: s.productKey, deviceName: s.deviceName, err: (err as Error).message }, 'could not clear the online mark')
+  }))
+}
+
+function addressOf (s: DeviceSession): string | null {
+  // Aedes fills connDetails when it sits behind a trusted proxy (PROXY protocol, X-Forwarded-For).
+  const details = (s.client as unknown as { connDetails?: { ipAddress?: string } | null }).connDetails
+  const socket = s.client.conn as { remoteAddress?: string }
+  return details?.ipAddress ?? socket.remoteAddress ?? null
+}
