@@ -1,13 +1,14 @@
 // `homing <command>`: each part registers its own commands; this file only wires them together.
 import { Command } from 'commander'
 import { ConfigError } from '../shared/config.js'
+import { registerBroker } from '../broker/command.js'
 
 const program = new Command('homing')
   .description('Self-hosted device distribution for MQTT fleets')
   .showHelpAfterError()
 
 // Each part adds its commands here (one line per part).
-const parts: ((program: Command) => void)[] = []
+const parts: ((program: Command) => void)[] = [registerBroker]
 
 for (const register of parts) register(program)
 
