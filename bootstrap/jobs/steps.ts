@@ -1,0 +1,239 @@
+// What a distribution job does, as named step lists (like Aedes' connectActions): the job's own steps,
+// then the same device steps for each batch of devices. Every step is idempotent, so a runner that
+// resumes a job after a crash simply runs the lists again.
+import { setImmediate } from 'node:timers/promises'
+import type { Topology } from '../../shared/config.js'
+import type { Logger } from '../../shared/log.js'
+import { moveMessage, RECORD_CODES, type KickReport } from '../../shared/records.js'
+import { StoreUnavailableError, type MoveOutcome, type Store } from '../../shared/store/store.js'
+import type { Device, Job, JobRecord } from '../../shared/types.js'
+import { countRecords, recordsByName, withCounts } from './counts.js'
+
+/** Everything a running job needs. */
+export interface JobRun {
+  job: Job
+  store: Store
+  log: Logger
+  topology: Topology | null
+  batchSize: number
+  /** True once the runner must let go (closing, or the lease was lost): work ends at a batch boundary. */
+  stopped: () => boolean
+  /** Renews the lease; false when another runner holds it now. */
+  renew: () => Promise<boolean>
+}
+
+/** The job cannot run at all (its source product is gone, ...): it ends `failed` with this message. */
+export class JobFailure extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'JobFailure'
+  }
+}
+
+/** `stop` ends this attempt without finishing the job (another runner, or a later attempt, resumes it). */
+type StepResult = 'next' | 'stop'
+type JobStep = (run: JobRun) => Promise<StepResult>
+
+export const jobSteps: JobStep[] = [checkTopology, checkSourceProduct, snapshotProduct, startDistributing, distributeDevices, finish]
+
+/** The config may have changed between the job's creation and this run. */
+async function checkTopology ({ job, topology }: JobRun): Promise<StepResult> {
+  if (topology === null) return 'next'
+  for (const id of [job.sourceInstanceId, job.targetInstanceId]) {
+    if (id !== null && topology.instance(id) === undefined) throw new JobFailure(`instance ${id} is no longer configured`)
+  }
+  return 'next'
+}
+
+async function checkSourceProduct ({ job, store }: JobRun): Promise<StepResult> {
+  if (await store.getProduct(job.productKey, job.sourceInstanceId) === null) {
+    throw new JobFailure(`product ${job.productKey} no longer exists at instance ${job.sourceInstanceId}`)
+  }
+  return 'next'
+}
+
+/**
+ * DESIGN rule 3: the destination gets a read-only snapshot of the product, once. When it already has a
+ * product with this key (its own original after A -> B -> A, or an earlier snapshot) that one stays.
+ * Product-only jobs (DESIGN rule 7) are this step alone.
+ */
+async function snapshotProduct ({ job, store }: JobRun): Promise<StepResult> {
+  const target = job.targetInstanceId
+  if (target === null) return 'next'
+  const source = await store.getProduct(job.productKey, job.sourceInstanceId)
+  if (source === null) throw new JobFailure(`product ${job.productKey} no longer exists at instance ${job.sourceInstanceId}`)
+  const now = Date.now()
+  await store.createProduct({ ...source, instanceId: target, readOnly: true, sourceInstanceId: job.sourceInstanceId, createdAt: now, updatedAt: now })
+  return 'next'
+}
+
+async function startDistributing (run: JobRun): Promise<StepResult> {
+  if (run.job.status !== 'distributing') {
+    run.job = { ...run.job, status: 'distributing', error: null, updatedAt: Date.now() }
+    await run.store.updateJob(run.job)
+  }
+  return 'next'
+}
+
+async function distributeDevices (run: JobRun): Promise<StepResult> {
+  const { job, store } = run
+  const prior = recordsByName(job, await store.getRecords(job.id))
+  const todo = job.deviceNames.filter(name => needsWork(prior.get(name), job))
+  for (let i = 0; i < todo.length; i += run.batchSize) {
+    // Let the sidecar's other work in between batches (the memory store never waits on I/O).
+    await setImmediate()
+    if (run.stopped() || !(await run.renew())) return 'stop'
+    const batch: DeviceBatch = {
+      job,
+      store,
+      items: todo.slice(i, i + run.batchSize).map(deviceName => ({ deviceName, prior: prior.get(deviceName), device: undefined, result: undefined, emit: false }))
+    }
+    for (const step of deviceSteps) await step(batch)
+    for (const item of batch.items) if (item.result !== undefined) prior.set(item.deviceName, item.result)
+    run.job = { ...withCounts(run.job, countRecords(job, prior.values())), updatedAt: Date.now() }
+    await store.updateJob(run.job)
+  }
+  return 'next'
+}
+
+async function finish (run: JobRun): Promise<StepResult> {
+  if (run.stopped()) return 'stop'
+  const counts = countRecords(run.job, await run.store.getRecords(run.job.id))
+  // DESIGN rule 9: `distributed` means the job ran; the records say what happened to each device.
+  run.job = { ...withCounts(run.job, counts), status: 'distributed', error: null, updatedAt: Date.now() }
+  await run.store.updateJob(run.job)
+  return 'next'
+}
+
+/**
+ * A device still needs work unless its record is final. A success whose message is still the runner's
+ * own (the device was online and no broker has completed the record) gets its move event again: the
+ * runner may have died between writing the record and publishing the event.
+ */
+function needsWork (record: JobRecord | undefined, job: Job): boolean {
+  if (record === undefined || record.code === RECORD_CODES.pending) return true
+  return record.code === RECORD_CODES.success && record.message === moveMessage(job.targetInstanceId ?? '', null)
+}
+
+// Device steps: each works on a whole batch, so every registry call is one pipelined round.
+
+interface DeviceWork {
+  deviceName: string
+  /** The record before this run, if any. */
+  prior: JobRecord | undefined
+  /** As read by `validate`: null when the device does not exist. */
+  device: Device | null | undefined
+  /** The record to write; undefined keeps the prior one. */
+  result: JobRecord | undefined
+  /** Publish a move event for this device. */
+  emit: boolean
+}
+
+interface DeviceBatch {
+  job: Job
+  store: Store
+  items: DeviceWork[]
+}
+
+type DeviceStep = (batch: DeviceBatch) => Promise<void>
+
+export const deviceSteps: DeviceStep[] = [validate, moveAssignment, recordResult, emitMove]
+
+const record = (job: Job, deviceName: string, code: string, message: string): JobRecord =>
+  ({ productKey: job.productKey, deviceName, code, message })
+
+/** This job already moved the device (an earlier attempt got that far). */
+const movedByThisJob = (device: Device, job: Job): boolean =>
+  device.lastJobId === job.id && device.instanceId === job.targetInstanceId
+
+/** DESIGN rule 9: a device that does not exist, or is not at the source, fails alone. */
+async function validate ({ job, store, items }: DeviceBatch): Promise<void> {
+  const devices = await store.getDevices(job.productKey, items.map(i => i.deviceName))
+  items.forEach((item, i) => {
+    const device = devices[i] ?? null
+    item.device = device
+    if (item.prior?.code === RECORD_CODES.success) return // only its move event may be missing
+    if (device === null) {
+      item.result = record(job, item.deviceName, RECORD_CODES.deviceNotFound, `device ${item.deviceName} does not exist in product ${job.productKey}`)
+    } else if (device.instanceId !== job.sourceInstanceId && !movedByThisJob(device, job)) {
+      item.result = record(job, item.deviceName, RECORD_CODES.notAtSource, `device ${item.deviceName} is not at instance ${job.sourceInstanceId}`)
+    }
+  })
+}
+
+const OFFLINE: KickReport = { online: false, notified: false, answered: false, disconnected: false }
+
+/**
+ * DESIGN rule 2: copy the certificate and move the assignment in one atomic step, which also clears
+ * tags (rule 4) and marks the device inactive at the destination (rule 5). `store.moveDevice` is that
+ * step; it is idempotent for one job id, and a concurrent move of the same device lets one win.
+ */
+async function moveAssignment ({ job, store, items }: DeviceBatch): Promise<void> {
+  const target = job.targetInstanceId
+  if (target === null) return
+  const work = items.filter(i => i.result === undefined && i.device !== null)
+  const outcomes = await Promise.allSettled(work.map(async item => {
+    if (item.prior?.code === RECORD_CODES.success) return null // moved in an earlier attempt
+    return store.moveDevice(job.productKey, item.deviceName, { from: job.sourceInstanceId, to: target, jobId: job.id })
+  }))
+  work.forEach((item, i) => {
+    const settled = outcomes[i] as PromiseSettledResult<MoveOutcome | null>
+    if (settled.status === 'rejected') {
+      // The registry is down: this attempt ends and a later one resumes the batch.
+      if (settled.reason instanceof StoreUnavailableError) throw settled.reason
+      item.result = record(job, item.deviceName, RECORD_CODES.failed, `move failed: ${(settled.reason as Error).message}`)
+      return
+    }
+    const outcome = settled.value
+    if (outcome === null) {
+      // Re-send the event only while the device is still where this job put it.
+      item.emit = item.device != null && movedByThisJob(item.device, job)
+      return
+    }
+    switch (outcome.result) {
+      case 'moved':
+        // The broker of the old instance completes the record of an online device once it has told it.
+        item.result = record(job, item.deviceName, RECORD_CODES.success, moveMessage(target, outcome.wasOnline === null ? OFFLINE : null))
+        item.emit = true
+        break
+      case 'already':
+        item.result = record(job, item.deviceName, RECORD_CODES.success, moveMessage(target, null))
+        item.emit = true
+        break
+      case 'not-found':
+        item.result = record(job, item.deviceName, RECORD_CODES.deviceNotFound, `device ${item.deviceName} does not exist in product ${job.productKey}`)
+        break
+      case 'not-at-source':
+        item.result = record(job, item.deviceName, RECORD_CODES.notAtSource, `device ${item.deviceName} is not at instance ${job.sourceInstanceId}`)
+        break
+    }
+  })
+}
+
+/**
+ * Written BEFORE the move event, so the broker's fuller message (online, answered, disconnected)
+ * lands after it and wins. A record that is already final is never rewritten.
+ */
+async function recordResult ({ job, store, items }: DeviceBatch): Promise<void> {
+  const records: JobRecord[] = []
+  for (const item of items) {
+    if (item.result === undefined) continue
+    if (item.prior !== undefined && item.prior.code !== RECORD_CODES.pending) {
+      item.result = undefined
+      continue
+    }
+    records.push(item.result)
+  }
+  await store.putRecords(job.id, records)
+}
+
+/** PROTOCOL 4: the source instance's brokers notify and kick the device if it is online there. */
+async function emitMove ({ job, store, items }: DeviceBatch): Promise<void> {
+  await Promise.all(items.filter(i => i.emit).map(item => store.publishMove({
+    jobId: job.id,
+    productKey: job.productKey,
+    deviceName: item.deviceName,
+    fromInstanceId: job.sourceInstanceId,
+    toInstanceId: job.targetInstanceId
+  })))
+}
