@@ -1,6 +1,7 @@
 // `homing <command>`: each part registers its own commands; this file only wires them together.
 import { Command } from 'commander'
 import { ConfigError } from '../shared/config.js'
+import { registerLoadtest } from '../bench/loadtest/command.js'
 import { registerBroker } from '../broker/command.js'
 
 const program = new Command('homing')
@@ -8,7 +9,7 @@ const program = new Command('homing')
   .showHelpAfterError()
 
 // Each part adds its commands here (one line per part).
-const parts: ((program: Command) => void)[] = [registerBroker]
+const parts: ((program: Command) => void)[] = [registerLoadtest, registerBroker]
 
 for (const register of parts) register(program)
 

@@ -1,0 +1,162 @@
+// One load-test worker process: runs its share of the simulated devices (DeviceClient each) and
+// reports counters to the parent; histograms go with the last report.
+import { DeviceClient, type DeviceClientOptions } from '../../device/client.js'
+import type { ClientIdForm } from '../../device/credentials.js'
+import { propertyPostTopic } from '../../shared/topics.js'
+import type { SignMethod } from '../../shared/sign.js'
+import type { Certificate } from '../../shared/types.js'
+import { failureCause, Recorder, type WorkerReport } from './stats.js'
+
+export interface WorkerSettings {
+  url: string
+  sources: string[]
+  /** This worker's share of the ramp (starts/s, 0 = no limit) and of the in-flight limit. */
+  ramp: number
+  inFlight: number
+  publishRate: number
+  keepalive: number
+  form: ClientIdForm
+  signMethod?: SignMethod
+  connectTimeout: number
+  backoffBase: number
+  backoffCap: number
+  ca?: string
+  mqttTls: boolean
+  /** Offset of this worker's first device in the whole run (spreads devices over sources). */
+  offset: number
+  reportEveryMs: number
+}
+
+export type ToWorker =
+  | { type: 'start', certificates: Certificate[], settings: WorkerSettings }
+  | { type: 'stop' }
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'progress', report: WorkerReport }
+  | { type: 'done', report: WorkerReport }
+
+const TICK_MS = 20
+
+class Worker {
+  readonly recorder = new Recorder()
+  readonly clients: DeviceClient[] = []
+  private next = 0
+  private inFlight = 0
+  private budget = 0
+  private publishBudget = 0
+  private publishId = 0
+  private timers: NodeJS.Timeout[] = []
+
+  constructor (readonly certificates: Certificate[], readonly s: WorkerSettings) {}
+
+  /** The ramp: every tick, start as many devices as the rate and the in-flight limit allow. */
+  start (): void {
+    let last = performance.now()
+    this.timers.push(setInterval(() => {
+      const now = performance.now()
+      const dt = (now - last) / 1000
+      last = now
+      this.budget = this.s.ramp > 0 ? Math.min(this.budget + this.s.ramp * dt, Math.max(1, this.s.ramp * 0.1)) : Number.POSITIVE_INFINITY
+      while (this.next < this.certificates.length && this.inFlight < this.s.inFlight && this.budget >= 1) {
+        this.budget--
+        this.startDevice(this.next++)
+      }
+      if (this.s.publishRate > 0) this.publish(dt)
+    }, TICK_MS))
+    this.timers.push(setInterval(() => this.send({ type: 'progress', report: this.recorder.report(false) }), this.s.reportEveryMs))
+  }
+
+  private startDevice (i: number): void {
+    const s = this.s
+    const cert = this.certificates[i] as Certificate
+    const sources = s.sources
+    const options: DeviceClientOptions = {
+      certificate: cert,
+      bootstrapUrl: s.url,
+      keepalive: s.keepalive,
+      credentials: { form: s.form, ...(s.signMethod !== undefined ? { signMethod: s.signMethod } : {}) },
+      backoff: { baseMs: s.backoffBase, capMs: s.backoffCap },
+      connectTimeoutMs: s.connectTimeout,
+      ...(sources.length > 0 ? { localAddress: sources[(s.offset + i) % sources.length] } : {}),
+      ...(s.ca !== undefined ? { ca: s.ca } : {}),
+      mqttTls: s.mqttTls
+    }
+    const client = new DeviceClient(options)
+    const c = this.recorder.counters
+    let first = true
+    c.started++
+    this.inFlight++
+    client.on('bootstrapped', e => this.recorder.record('bootstrap', e.ms))
+    client.on('connected', e => {
+      this.recorder.record('connect', e.connectMs)
+      c.online++
+      if (!first) return
+      first = false
+      this.inFlight--
+      c.connected++
+      const now = Date.now()
+      c.firstConnectedAt ??= now
+      c.lastConnectedAt = now
+    })
+    client.on('offline', e => {
+      c.online--
+      if (e.reason === 'lost') c.dropped++
+    })
+    client.on('notify', () => c.notified++)
+    client.on('rehomed', e => {
+      c.rehomed++
+      c.lastRehomedAt = Date.now()
+      this.recorder.record('rehome', e.ms)
+    })
+    client.on('attempt-failed', f => this.recorder.fail(failureCause(f)))
+    this.clients.push(client)
+    void client.start()
+  }
+
+  /** PROTOCOL 3: property posts on the device's own system topic, to random connected devices. */
+  private publish (dt: number): void {
+    this.publishBudget += this.s.publishRate * dt
+    let tries = 0
+    while (this.publishBudget >= 1 && tries++ < 4 * this.publishBudget && this.clients.length > 0) {
+      const client = this.clients[Math.floor(Math.random() * this.clients.length)] as DeviceClient
+      if (!client.connected) continue
+      this.publishBudget--
+      const { productKey, deviceName } = client.options.certificate
+      const payload = `{"id":"${++this.publishId}","version":"1.0","params":{"t":${Date.now()}},"method":"thing.event.property.post"}`
+      client.publish(propertyPostTopic(productKey, deviceName), payload).then(() => this.recorder.counters.published++, () => {})
+    }
+    if (this.publishBudget > this.s.publishRate) this.publishBudget = this.s.publishRate
+  }
+
+  async stop (): Promise<WorkerReport> {
+    for (const t of this.timers) clearInterval(t)
+    // "online" in the last report is what was held when the stop came, not after it.
+    const held = this.recorder.counters.online
+    await Promise.all(this.clients.map(c => c.stop()))
+    this.recorder.counters.online = held
+    return this.recorder.report(true)
+  }
+
+  send (m: FromWorker): void {
+    if (process.connected) process.send?.(m)
+  }
+}
+
+let worker: Worker | null = null
+
+process.on('message', (m: ToWorker) => {
+  if (m.type === 'start' && worker === null) {
+    worker = new Worker(m.certificates, m.settings)
+    worker.start()
+  } else if (m.type === 'stop') {
+    const w = worker
+    void (async () => {
+      const report = w !== null ? await w.stop() : new Recorder().report(true)
+      process.send?.({ type: 'done', report } satisfies FromWorker, () => process.exit(0))
+    })()
+  }
+})
+// The parent going away ends the worker: no orphaned sockets.
+process.on('disconnect', () => process.exit(0))
+process.send?.({ type: 'ready' } satisfies FromWorker)
