@@ -1,7 +1,7 @@
 // Broker tests: a config over the shared test Redis, devices made through the Store, signed MQTT
 // connections with mqtt.js.
 import { randomBytes } from 'node:crypto'
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt'
 import { parseConfig, type Config } from '../../shared/config.js'
 import { newDevice } from '../../shared/device.js'
 import { sign, type SignMethod } from '../../shared/sign.js'
@@ -89,5 +89,18 @@ export function nextMessage (client: MqttClient, topic: string): Promise<Buffer>
       resolve(payload)
     }
     client.on('message', on)
+  })
+}
+
+/** SUBSCRIBE and the granted codes of its SUBACK as sent (mqtt.js turns any 0x80 into an error). */
+export function suback (client: MqttClient, subscriptions: Record<string, { qos: 0 | 1 | 2 }>): Promise<number[]> {
+  return new Promise(resolve => {
+    const on = (packet: Packet): void => {
+      if (packet.cmd !== 'suback') return
+      client.off('packetreceive', on)
+      resolve((packet.granted as number[]) ?? [])
+    }
+    client.on('packetreceive', on)
+    client.subscribe(subscriptions, () => {})
   })
 }
