@@ -17,3 +17,6 @@ export const badRequest = (message: string, field?: string): ApiError => new Api
 export const notFound = (what: string): ApiError => new ApiError(404, 'not_found', `${what} not found`)
 export const conflict = (message: string): ApiError => new ApiError(409, 'conflict', message)
 export const forbidden = (message: string): ApiError => new ApiError(403, 'forbidden', message)
+export const unauthorized = (message: string): ApiError => new ApiError(401, 'unauthorized', message, undefined, { 'WWW-Authenticate': 'Bearer realm="homing"' })
+export const tooLarge = (limit: number): ApiError => new ApiError(413, 'too_large', `body larger than ${limit} bytes`)
+export const unsupportedType = (message: string): ApiError => new ApiError(415, 'unsupported_media_type', message)

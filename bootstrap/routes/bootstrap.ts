@@ -1,0 +1,93 @@
+// POST /auth/bootstrap (PROTOCOL 1): a device asks which broker it belongs to.
+// The flow is four steps: parse -> find device -> place -> answer.
+import Router from '@koa/router'
+import type { Context } from 'koa'
+import { z } from 'zod'
+import type { Logger } from '../../shared/log.js'
+import { DEVICE_NAME, PRODUCT_KEY } from '../../shared/device.js'
+import type { Topology } from '../../shared/config.js'
+import type { Device, Instance } from '../../shared/types.js'
+import { parseBody } from '../body.js'
+import type { Sidecar } from '../context.js'
+import { ApiError } from '../http-error.js'
+import { SDK_BODY_BUFFER, sendWire, wireBody, type WireSuccess } from '../wire.js'
+
+// PROTOCOL 1: the fields the SDK sends; unknown fields are ignored (z.object, not strictObject).
+const bootstrapForm = z.object({
+  productKey: z.string().min(1).regex(PRODUCT_KEY, 'must be 4-32 letters and digits'),
+  deviceName: z.string().min(1).regex(DEVICE_NAME, 'must be 4-32 characters: letters, digits and _ @ . : -'),
+  clientId: z.string().min(1).max(64).optional(),
+  version: z.string().optional(),
+  // PROTOCOL 1: never checked against a window (the C SDK sends the year 2050).
+  timestamp: z.string().optional(),
+  resources: z.string().optional()
+})
+
+export interface BootstrapRequest {
+  productKey: string
+  deviceName: string
+  clientId: string | null
+  /** Lower-cased names; `mqtt` when absent. */
+  resources: string[]
+}
+
+export function bootstrapRoutes (sidecar: Sidecar): Router {
+  warnOnLongAnswers(sidecar.topology, sidecar.log)
+  const router = new Router()
+  router.post('/auth/bootstrap', async ctx => {
+    const request = await parse(ctx, sidecar)
+    const device = await findDevice(request, sidecar)
+    const instance = await place(device, sidecar)
+    answer(ctx, instance)
+  })
+  return router
+}
+
+/** Step 1: the form body, content type with or without `;charset=`. */
+async function parse (ctx: Context, sidecar: Sidecar): Promise<BootstrapRequest> {
+  const form = await parseBody(ctx, bootstrapForm, { limit: sidecar.config.bootstrap.bodyLimit, accept: ['form'] })
+  const resources = (form.resources ?? 'mqtt').split(',').map(r => r.trim().toLowerCase()).filter(r => r !== '')
+  return { productKey: form.productKey, deviceName: form.deviceName, clientId: form.clientId ?? null, resources }
+}
+
+/** Step 2: the device's record; the body is unsigned and carries no secret, so nothing else is checked here. */
+async function findDevice (request: BootstrapRequest, sidecar: Sidecar): Promise<Device> {
+  const device = await sidecar.store.getDevice(request.productKey, request.deviceName)
+  if (device === null) throw new ApiError(404, 'not_found', 'device not found')
+  return device
+}
+
+/** Step 3: the instance the device belongs to now. */
+async function place (device: Device, sidecar: Sidecar): Promise<Instance> {
+  if (device.instanceId === null) {
+    // nearest access: issue 4 (a device waiting among candidates is placed here, in the nearest region).
+    if (device.candidates !== null && device.candidates.length > 0) throw new ApiError(404, 'not_found', 'device not placed')
+    throw new ApiError(404, 'not_found', 'device not distributed anywhere')
+  }
+  const instance = sidecar.topology.instance(device.instanceId)
+  if (instance === undefined) {
+    sidecar.log.warn({ productKey: device.productKey, deviceName: device.deviceName, instanceId: device.instanceId }, 'device assigned to an instance the config does not declare')
+    throw new ApiError(404, 'not_found', 'device not distributed anywhere')
+  }
+  return instance
+}
+
+/** Step 4: PROTOCOL 1, mqtt first (the SDK takes the first "host" and "port"), `ip` beside them when configured. */
+function answer (ctx: Context, instance: Instance): void {
+  sendWire(ctx, 200, success(instance))
+}
+
+function success (instance: Instance): WireSuccess {
+  const { host, port, ip } = instance.endpoint
+  return { code: 200, data: { resources: { mqtt: ip === undefined ? { host, port } : { host, port, ip } } }, message: 'success' }
+}
+
+/** PROTOCOL 1: keep the body under the SDK's buffer where possible; say so at start when an endpoint cannot. */
+function warnOnLongAnswers (topology: Topology, log: Logger): void {
+  for (const instance of topology.instances.values()) {
+    const length = wireBody(success(instance)).length
+    if (length >= SDK_BODY_BUFFER) {
+      log.warn({ instanceId: instance.id, bytes: length }, `bootstrap answer for this instance is ${length} bytes: Link SDK devices need a receive buffer above the default ${SDK_BODY_BUFFER}`)
+    }
+  }
+}
