@@ -1,0 +1,178 @@
+// PROTOCOL 5 end to end: the device client against a real sidecar and real broker nodes.
+import t from 'tap'
+import type { AedesPublishPacket, Client } from 'aedes'
+import { Topology, parseConfig, type Config } from '../shared/config.js'
+import { newDevice } from '../shared/device.js'
+import { silentLogger } from '../shared/log.js'
+import { MemoryStore } from '../shared/store/memory.js'
+import { RedisStore } from '../shared/store/redis.js'
+import type { Store } from '../shared/store/store.js'
+import type { Certificate } from '../shared/types.js'
+import { startBrokerNode, type BrokerNode } from '../broker/node.js'
+import { startSidecar, type SidecarServer } from '../bootstrap/server.js'
+import { DeviceClient, type ConnectedEvent, type FailedAttempt, type RehomedEvent } from '../device/client.js'
+import { BootstrapError } from '../device/bootstrap.js'
+import { ConnectRefusedError } from '../device/connect.js'
+
+const PK = 'a1devClient'
+
+interface Teardown { teardown: (fn: () => unknown) => void }
+
+function config (ports: { a: number, b: number }): Config {
+  const instance = (id: string, port: number) => ({ id, region: 'r1', account: 'acme', endpoint: { host: '127.0.0.1', port }, listen: { host: '127.0.0.1', mqtt: 0 } })
+  return parseConfig({
+    bootstrap: { host: '127.0.0.1', port: 0 },
+    regions: [{ id: 'r1', name: 'One', lat: 0, lon: 0 }],
+    accounts: [{ id: 'acme', name: 'Acme', token: 'acme-token-0123456789' }],
+    instances: [instance('iot-a', ports.a), instance('iot-b', ports.b)]
+  })
+}
+
+interface World {
+  store: Store
+  a: BrokerNode
+  b: BrokerNode
+  sidecar: SidecarServer
+  url: string
+  cert: (name: string, at?: string) => Promise<Certificate>
+}
+
+/** Two instances with one broker node each, and a sidecar that sends devices to them, over one memory store. */
+async function world (t: Teardown, sidecarPorts?: (a: number, b: number) => { a: number, b: number }): Promise<World> {
+  const store = new MemoryStore()
+  const a = await startBrokerNode({ config: config({ a: 1, b: 1 }), instanceId: 'iot-a', store, log: silentLogger, ports: { mqtt: 0 } })
+  const b = await startBrokerNode({ config: config({ a: 1, b: 1 }), instanceId: 'iot-b', store, log: silentLogger, ports: { mqtt: 0 } })
+  const c = config(sidecarPorts ? sidecarPorts(a.ports.mqtt, b.ports.mqtt) : { a: a.ports.mqtt, b: b.ports.mqtt })
+  const sidecar = await startSidecar({ config: c, topology: new Topology(c), store, log: silentLogger }, { host: '127.0.0.1', port: 0 })
+  t.teardown(async () => {
+    await sidecar.close()
+    await a.close()
+    await b.close()
+    await store.close()
+  })
+  return {
+    store,
+    a,
+    b,
+    sidecar,
+    url: `http://127.0.0.1:${sidecar.port}`,
+    cert: async (name, at = 'iot-a') => {
+      const d = newDevice(PK, name, at)
+      await store.createDevices([d])
+      return { productKey: d.productKey, deviceName: d.deviceName, deviceSecret: d.deviceSecret }
+    }
+  }
+}
+
+function started (t: Teardown, client: DeviceClient): void {
+  t.teardown(() => client.stop())
+}
+
+const once = <T>(client: DeviceClient, event: string): Promise<T> => new Promise(resolve => client.once(event, resolve))
+
+t.test('a device bootstraps and gets CONNACK 0 at its home, with the Link SDK CONNECT', async t => {
+  const w = await world(t)
+  const cert = await w.cert('dev-start')
+  const client = new DeviceClient({ certificate: cert, bootstrapUrl: w.url })
+  started(t, client)
+  const connected = once<ConnectedEvent>(client, 'connected')
+  await client.start()
+  const e = await connected
+  t.same(e.endpoint, { host: '127.0.0.1', port: w.a.ports.mqtt })
+  t.equal(e.reason, 'start')
+  t.equal(e.attempts, 1)
+  t.ok(client.connected)
+  const device = await w.store.getDevice(PK, 'dev-start')
+  t.equal(device?.online?.nodeId, w.a.nodeId, 'the broker of its instance holds it')
+})
+
+t.test('notify: the device answers with the same id, bootstraps again and connects at its new home', async t => {
+  const w = await world(t)
+  const cert = await w.cert('dev-move')
+  const replies: string[] = []
+  w.a.aedes.on('publish', (packet: AedesPublishPacket, from: Client | null) => {
+    if (from !== null && packet.topic === `/sys/${PK}/dev-move/thing/bootstrap/notify_reply`) replies.push(packet.payload.toString())
+  })
+  const client = new DeviceClient({ certificate: cert, bootstrapUrl: w.url })
+  started(t, client)
+  await client.start()
+  const notified = once<{ id: string }>(client, 'notify')
+  const rehomed = once<RehomedEvent>(client, 'rehomed')
+  await w.store.moveDevice(PK, 'dev-move', { from: 'iot-a', to: 'iot-b', jobId: 'job-1' })
+  await w.store.publishMove({ jobId: 'job-1', productKey: PK, deviceName: 'dev-move', fromInstanceId: 'iot-a', toInstanceId: 'iot-b' })
+  const { id } = await notified
+  t.match(id, /^\d+$/)
+  const e = await rehomed
+  t.equal(e.from.port, w.a.ports.mqtt)
+  t.equal(e.to.port, w.b.ports.mqtt)
+  t.same(replies, [`{"id":"${id}","code":200,"data":{}}`], 'notify_reply carried the same id')
+  t.equal((await w.store.getDevice(PK, 'dev-move'))?.online?.nodeId, w.b.nodeId)
+})
+
+t.test('a lost connection makes the device bootstrap again and reconnect where it now belongs', async t => {
+  const w = await world(t)
+  const cert = await w.cert('dev-lost')
+  const client = new DeviceClient({ certificate: cert, bootstrapUrl: w.url, backoff: { baseMs: 20, capMs: 100 } })
+  started(t, client)
+  await client.start()
+  // Moved without a move event: no notify, the connection just ends.
+  await w.store.moveDevice(PK, 'dev-lost', { from: 'iot-a', to: 'iot-b', jobId: 'job-2' })
+  const offline = once<{ reason: string }>(client, 'offline')
+  const connected = once<ConnectedEvent>(client, 'connected')
+  // Aedes keeps its connected clients in `clients` (not in its type declarations).
+  for (const c of Object.values((w.a.aedes as unknown as { clients: Record<string, Client> }).clients)) c.close()
+  t.equal((await offline).reason, 'lost')
+  const e = await connected
+  t.equal(e.reason, 'recover')
+  t.equal(e.endpoint.port, w.b.ports.mqtt)
+})
+
+t.test('CONNACK 5 (sent to an instance that is not its home) makes the device bootstrap again, backing off', async t => {
+  // A sidecar whose endpoint for iot-b points at iot-a's broker: iot-a answers 5 every time.
+  const w = await world(t, a => ({ a, b: a }))
+  const cert = await w.cert('dev-refused', 'iot-b')
+  const client = new DeviceClient({ certificate: cert, bootstrapUrl: w.url, backoff: { baseMs: 20, capMs: 80 } })
+  started(t, client)
+  const failures: FailedAttempt[] = []
+  const three = new Promise<void>(resolve => client.on('attempt-failed', f => { if (failures.push(f) === 3) resolve() }))
+  void client.start()
+  await three
+  for (const f of failures) {
+    t.equal(f.step, 'connect')
+    t.ok(f.error instanceof ConnectRefusedError && f.error.returnCode === 5, 'CONNACK 5')
+    t.ok(f.retryInMs >= 0 && f.retryInMs <= 80, 'a jittered pause within the cap')
+  }
+  t.notOk(client.connected)
+})
+
+t.test('503 from bootstrap (registry down): the device waits at least Retry-After, with jitter, and retries until stopped', async t => {
+  const store = new RedisStore({ url: 'redis://127.0.0.1:1/0', keyPrefix: 'homing-test:closed:' })
+  const c = config({ a: 1, b: 1 })
+  const sidecar = await startSidecar({ config: c, topology: new Topology(c), store, log: silentLogger }, { host: '127.0.0.1', port: 0 })
+  let requests = 0
+  sidecar.server.on('request', () => requests++)
+  t.teardown(async () => {
+    await sidecar.close()
+    await store.close()
+  })
+  const client = new DeviceClient({
+    certificate: { productKey: PK, deviceName: 'dev-503', deviceSecret: 'x'.repeat(32) },
+    bootstrapUrl: `http://127.0.0.1:${sidecar.port}`,
+    backoff: { baseMs: 10, capMs: 50 }
+  })
+  const failures: FailedAttempt[] = []
+  const three = new Promise<void>(resolve => client.on('attempt-failed', f => { if (failures.push(f) === 3) resolve() }))
+  void client.start()
+  await three
+  await client.stop()
+  const seen = requests
+  for (const f of failures) {
+    t.equal(f.step, 'bootstrap')
+    const retryAfter = f.error instanceof BootstrapError && f.error.status === 503 ? f.error.retryAfterMs : null
+    t.ok(retryAfter !== null && retryAfter > 0, 'bootstrap answered 503 with Retry-After')
+    t.ok(f.retryInMs >= (retryAfter ?? 0) && f.retryInMs <= (retryAfter ?? 0) + 50, 'Retry-After plus a jitter within the cap')
+  }
+  await new Promise(resolve => setTimeout(resolve, 150))
+  t.equal(requests, seen, 'no request after stop()')
+  t.notOk(client.connected)
+})
