@@ -64,7 +64,10 @@ export function consumeMoves (ctx: HomingContext, kicker: Kicker): MoveConsumer 
   const ready = (async () => {
     while (open) {
       try {
+        // Fails fast while the registry is down, where a blocking consumer would wait for it silently.
+        await ctx.store.ping()
         subscription = await ctx.store.consumeMoves(ctx.instanceId, ctx.nodeId, onMove)
+        if (!open) await subscription.close()
         return
       } catch (err) {
         if (!(err instanceof StoreUnavailableError)) throw err
@@ -78,11 +81,11 @@ export function consumeMoves (ctx: HomingContext, kicker: Kicker): MoveConsumer 
     ready,
     close: async () => {
       open = false
-      await ready.catch(() => {})
+      await Promise.race([ready.catch(() => {}), sleep(RETRY_MS * 2)])
       await subscription?.close()
       await Promise.all(kicks)
     }
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms).unref())
