@@ -8,6 +8,7 @@ import { errors } from './errors.js'
 import { requestId } from './request-id.js'
 import { bootstrapRoutes } from './routes/bootstrap.js'
 import { deviceRoutes } from './routes/devices.js'
+import { distributionRoutes } from './routes/distribution.js'
 import { instanceRoutes } from './routes/instances.js'
 import { productRoutes } from './routes/products.js'
 
@@ -20,8 +21,8 @@ export const API_PREFIX = '/api/v1'
 const apiRoutes: ((sidecar: Sidecar) => Router<ApiState>)[] = [
   instanceRoutes,
   productRoutes,
-  deviceRoutes
-  // Distribution (bootstrap/routes/distribution.ts, distributionRoutes) is mounted here.
+  deviceRoutes,
+  distributionRoutes
 ]
 
 export function createApp (sidecar: Sidecar): Koa {

@@ -1,0 +1,52 @@
+// The multipart/form-data form of a job request: text fields for the job, one CSV file for its devices.
+import type { IncomingMessage } from 'node:http'
+import busboy from 'busboy'
+import { ApiError, badRequest, tooLarge } from '../http-error.js'
+
+export interface Upload {
+  fields: Record<string, string>
+  /** The CSV file's text. */
+  csv: string
+}
+
+const FIELDS = new Set(['method', 'policy', 'sourceInstanceId', 'productKey', 'targetInstanceId', 'targetAccount', 'verificationCode'])
+
+export const isMultipart = (contentType: string | undefined): boolean => /^multipart\/form-data\b/i.test(contentType ?? '')
+
+/** Reads the whole form (at most `limit` bytes of CSV); refuses a form without exactly one file. */
+export async function readUpload (req: IncomingMessage, limit: number): Promise<Upload> {
+  let parser: busboy.Busboy
+  try {
+    parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: limit, fields: FIELDS.size, fieldSize: 1024, parts: FIELDS.size + 1 } })
+  } catch (err) {
+    throw badRequest(`malformed multipart body: ${(err as Error).message}`)
+  }
+  return new Promise<Upload>((resolve, reject) => {
+    const fields: Record<string, string> = {}
+    const chunks: Buffer[] = []
+    let files = 0
+    let problem: ApiError | null = null
+    const fail = (err: ApiError): void => { problem ??= err }
+
+    parser.on('field', (name, value, info) => {
+      if (!FIELDS.has(name)) fail(badRequest(`unknown form field "${name}"`, name))
+      else if (info.valueTruncated) fail(badRequest(`form field "${name}" is too long`, name))
+      else fields[name] = value
+    })
+    parser.on('file', (_name, stream) => {
+      files++
+      stream.on('data', (chunk: Buffer) => { chunks.push(chunk) })
+      stream.on('limit', () => { fail(tooLarge(limit)) })
+    })
+    parser.on('filesLimit', () => { fail(badRequest('send one CSV file per job', 'file')) })
+    parser.on('fieldsLimit', () => { fail(badRequest('too many form fields')) })
+    parser.on('partsLimit', () => { fail(badRequest('too many form parts')) })
+    parser.on('error', (err: Error) => { reject(badRequest(`malformed multipart body: ${err.message}`)) })
+    parser.on('close', () => {
+      if (problem !== null) return reject(problem)
+      if (files === 0) return reject(badRequest('the form has no CSV file', 'file'))
+      resolve({ fields, csv: Buffer.concat(chunks).toString('utf8') })
+    })
+    req.pipe(parser)
+  })
+}
