@@ -3,13 +3,14 @@ import { Command } from 'commander'
 import { ConfigError } from '../shared/config.js'
 import { registerLoadtest } from '../bench/loadtest/command.js'
 import { registerBroker } from '../broker/command.js'
+import { registerBootstrap } from '../bootstrap/command.js'
 
 const program = new Command('homing')
   .description('Self-hosted device distribution for MQTT fleets')
   .showHelpAfterError()
 
 // Each part adds its commands here (one line per part).
-const parts: ((program: Command) => void)[] = [registerLoadtest, registerBroker]
+const parts: ((program: Command) => void)[] = [registerLoadtest, registerBroker, registerBootstrap]
 
 for (const register of parts) register(program)
 

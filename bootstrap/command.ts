@@ -1,0 +1,85 @@
+// `homing bootstrap --config FILE [--port N]`: the sidecar alone, next to brokers that share its Redis.
+import { InvalidArgumentError, Option, type Command } from 'commander'
+import { ConfigError, Topology, loadConfig, type Config } from '../shared/config.js'
+import { createLogger, type Logger } from '../shared/log.js'
+import { openStore, StoreUnavailableError, type Store } from '../shared/store/index.js'
+import type { Sidecar } from './context.js'
+import { startSidecar } from './server.js'
+
+interface BootstrapOptions {
+  config: string
+  port?: number
+}
+
+export function registerBootstrap (program: Command): void {
+  program.command('bootstrap')
+    .description('run the bootstrap sidecar alone: POST /auth/bootstrap for devices, /api/v1 for operators')
+    .addOption(new Option('--config <file>', 'configuration file').env('HOMING_CONFIG').makeOptionMandatory())
+    .addOption(new Option('--port <n>', 'HTTP port, 0 for a free one (default: bootstrap.port)').env('BOOTSTRAP_PORT').argParser(parsePort))
+    .action(async (opts: BootstrapOptions) => { await runBootstrap(opts) })
+}
+
+function parsePort (value: string): number {
+  const port = Number(value)
+  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('a port number, 0-65535')
+  return port
+}
+
+async function runBootstrap (opts: BootstrapOptions): Promise<void> {
+  const config = loadConfig(opts.config)
+  if (config.redis === undefined) {
+    throw new ConfigError('redis: "homing bootstrap" needs the shared registry: set "redis" in the config or REDIS_URL ' +
+      '(an in-process memory store would share nothing with the brokers; "homing up" runs everything in one process)')
+  }
+  const log = createLogger('bootstrap')
+  const stop = stopSignal()
+  const store = await openRegistry(config, log, stop)
+  if (store === null) return
+  const sidecar: Sidecar = { config, topology: new Topology(config), store, log }
+  const server = await startSidecar(sidecar, opts.port === undefined ? {} : { port: opts.port })
+  log.info({ host: config.bootstrap.host, port: server.port }, 'listening')
+  // The distribution job runner (bootstrap/jobs) starts here, beside the server.
+
+  const signal = await stop.signalled
+  log.info({ signal }, 'shutting down')
+  await server.close()
+  await store.close()
+}
+
+interface StopSignal {
+  signalled: Promise<NodeJS.Signals>
+  stopped: () => boolean
+}
+
+/** SIGTERM or SIGINT, once. */
+function stopSignal (): StopSignal {
+  let stopped = false
+  const signalled = new Promise<NodeJS.Signals>(resolve => {
+    const on = (signal: NodeJS.Signals): void => {
+      stopped = true
+      process.off('SIGTERM', on)
+      process.off('SIGINT', on)
+      resolve(signal)
+    }
+    process.on('SIGTERM', on)
+    process.on('SIGINT', on)
+  })
+  return { signalled, stopped: () => stopped }
+}
+
+/** DESIGN "Quality bars": a registry that is down at start is waited for, not a crash; null when stopped meanwhile. */
+async function openRegistry (config: Config, log: Logger, stop: StopSignal): Promise<Store | null> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openStore(config)
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err
+      const waitMs = Math.min(5000, 250 * 2 ** attempt)
+      log.warn({ attempt, retryInMs: waitMs, reason: err.message }, 'registry unavailable')
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([new Promise<void>(resolve => { timer = setTimeout(resolve, waitMs) }), stop.signalled])
+      clearTimeout(timer)
+      if (stop.stopped()) return null
+    }
+  }
+}
