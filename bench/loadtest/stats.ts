@@ -124,7 +124,7 @@ export interface Summary {
 
 export function mergeHistograms (encoded: string[]): hdr.Histogram {
   const total = newHistogram()
-  for (const e of encoded) total.add(hdr.decodeFromCompressedBase64(e, 32, true))
+  for (const e of encoded) total.add(hdr.decodeFromCompressedBase64(e, 32, false))
   return total
 }
 

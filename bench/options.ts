@@ -1,0 +1,41 @@
+// `npm run bench [-- options]`: which scenarios, at which size.
+import { Command, InvalidArgumentError } from 'commander'
+
+export const SCENARIOS = ['connect', 'bootstrap', 'memory', 'rehoming', 'live'] as const
+export type ScenarioName = typeof SCENARIOS[number]
+
+export interface BenchOptions {
+  quick: boolean
+  only: ScenarioName[]
+  json?: string
+  /** Directory for --cpu-prof profiles of the servers under test. */
+  profile?: string
+}
+
+export function parseScenarioList (value: string): ScenarioName[] {
+  const names = value.split(',').map(s => s.trim()).filter(s => s !== '')
+  for (const n of names) {
+    if (!(SCENARIOS as readonly string[]).includes(n)) throw new InvalidArgumentError(`unknown scenario "${n}" (scenarios: ${SCENARIOS.join(', ')})`)
+  }
+  if (names.length === 0) throw new InvalidArgumentError(`name at least one scenario (${SCENARIOS.join(', ')})`)
+  return names as ScenarioName[]
+}
+
+export function benchCommand (): Command {
+  return new Command('bench')
+    .description('Homing benchmarks, each beside a baseline measured in the same run (see BENCHMARKS.md)')
+    .option('--quick', 'small sizes, under 2 minutes in all; the 50,000-connection scenario is left out', false)
+    .option('--only <list>', `comma-separated scenarios (${SCENARIOS.join(', ')})`, parseScenarioList)
+    .option('--json <file>', 'write every figure as JSON')
+    .option('--profile <dir>', 'run the servers under test with node --cpu-prof, profiles into this directory')
+    .exitOverride()
+}
+
+/** Parses argv (without node and the script); throws commander's error on bad options. */
+export function parseBenchArgs (argv: string[]): BenchOptions {
+  const cmd = benchCommand()
+  cmd.parse(argv, { from: 'user' })
+  const o = cmd.opts<{ quick: boolean, only?: ScenarioName[], json?: string, profile?: string }>()
+  const only = o.only ?? SCENARIOS.filter(s => !(o.quick && s === 'live'))
+  return { quick: o.quick, only, ...(o.json !== undefined ? { json: o.json } : {}), ...(o.profile !== undefined ? { profile: o.profile } : {}) }
+}

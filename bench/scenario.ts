@@ -1,0 +1,15 @@
+// What every scenario is handed, and what it gives back.
+import type { ScenarioName } from './options.js'
+import type { Figure } from './report.js'
+
+export interface ScenarioContext {
+  quick: boolean
+  selected: Set<ScenarioName>
+  log: (line: string) => void
+  /** Node flags for a server under test: --cpu-prof into the profile directory when asked. */
+  profileArgs: (label: string) => string[]
+}
+
+export type Scenario = (ctx: ScenarioContext) => Promise<Figure[]>
+
+export const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))

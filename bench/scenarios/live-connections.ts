@@ -1,0 +1,3 @@
+import type { Figure } from '../report.js'
+import type { ScenarioContext } from '../scenario.js'
+export async function liveConnections (_ctx: ScenarioContext): Promise<Figure[]> { return [] }

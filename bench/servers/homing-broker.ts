@@ -1,0 +1,83 @@
+// Under test: `--nodes` broker nodes of one instance (startBrokerNode over Redis). One node runs in
+// this process; several run as cluster workers sharing one port, as nodes behind a load balancer.
+import cluster from 'node:cluster'
+import { createServer, type AddressInfo } from 'node:net'
+import { loadConfig } from '../../shared/config.js'
+import { startBrokerNode } from '../../broker/node.js'
+import { arg, serve, type ServerMessage } from './serve.js'
+
+const configFile = arg('config')
+const instanceId = arg('instance')
+const nodes = Number(arg('nodes', '1'))
+
+async function freePort (): Promise<number> {
+  const s = createServer()
+  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
+  const port = (s.address() as AddressInfo).port
+  await new Promise(resolve => s.close(resolve))
+  return port
+}
+
+async function node (port: number, index: number) {
+  const config = loadConfig(configFile)
+  return startBrokerNode({ config, instanceId, nodeId: `${instanceId}-bench-${index}`, ports: { mqtt: port } })
+}
+
+if (cluster.isWorker) {
+  const index = Number(process.env.BENCH_NODE_INDEX)
+  const port = Number(process.env.BENCH_PORT)
+  node(port, index).then(n => {
+    process.on('message', (m: { type: string }) => {
+      if (m.type === 'measure') {
+        const gc = (globalThis as { gc?: () => void }).gc
+        gc?.()
+        gc?.()
+        process.send?.({ type: 'measured', rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed } satisfies ServerMessage)
+      } else if (m.type === 'stop') {
+        n.close().finally(() => process.exit(0))
+      }
+    })
+    process.send?.({ type: 'ready', ports: { mqtt: n.ports.mqtt }, pid: process.pid } satisfies ServerMessage)
+  }, (err: unknown) => {
+    process.stderr.write(`homing-broker node ${index}: ${(err as Error).stack ?? String(err)}\n`)
+    process.exit(1)
+  })
+} else if (nodes === 1) {
+  serve('homing-broker', async () => {
+    const n = await node(0, 0)
+    return { ports: { mqtt: n.ports.mqtt }, close: n.close }
+  })
+} else {
+  serve('homing-broker', async () => {
+    const port = await freePort()
+    cluster.setupPrimary({ execArgv: process.execArgv })
+    const workers = Array.from({ length: nodes }, (_, i) => cluster.fork({ BENCH_NODE_INDEX: String(i), BENCH_PORT: String(port) }))
+    await Promise.all(workers.map(w => new Promise<void>((resolve, reject) => {
+      w.on('message', (m: ServerMessage) => { if (m.type === 'ready') resolve() })
+      w.on('exit', code => reject(new Error(`broker node exited with ${code}`)))
+    })))
+    // The primary's "measure" is the sum over the nodes (the primary only hands sockets over).
+    process.on('message', (m: { type: string }) => {
+      if (m.type !== 'measure') return
+      void Promise.all(workers.map(w => new Promise<number>(resolve => {
+        const on = (r: ServerMessage): void => {
+          if (r.type !== 'measured') return
+          w.off('message', on)
+          resolve(r.rss)
+        }
+        w.on('message', on)
+        w.send({ type: 'measure' })
+      }))).then(rss => process.send?.({ type: 'measured', rss: rss.reduce((a, b) => a + b, 0), heapUsed: 0 } satisfies ServerMessage))
+    })
+    return {
+      ports: { mqtt: port, ...Object.fromEntries(workers.map((w, i) => [`pid${i}`, w.process.pid ?? 0])) },
+      close: async () => {
+        await Promise.all(workers.map(w => new Promise<void>(resolve => {
+          w.once('exit', () => resolve())
+          w.send({ type: 'stop' })
+          setTimeout(() => w.kill('SIGKILL'), 8000).unref()
+        })))
+      }
+    }
+  })
+}
