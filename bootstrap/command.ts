@@ -4,6 +4,7 @@ import { ConfigError, Topology, loadConfig, type Config } from '../shared/config
 import { createLogger, type Logger } from '../shared/log.js'
 import { openStore, StoreUnavailableError, type Store } from '../shared/store/index.js'
 import type { Sidecar } from './context.js'
+import { JobRunner } from './jobs/runner.js'
 import { startSidecar } from './server.js'
 
 interface BootstrapOptions {
@@ -38,11 +39,14 @@ async function runBootstrap (opts: BootstrapOptions): Promise<void> {
   const sidecar: Sidecar = { config, topology: new Topology(config), store, log }
   const server = await startSidecar(sidecar, opts.port === undefined ? {} : { port: opts.port })
   log.info({ host: config.bootstrap.host, port: server.port }, 'listening')
-  // The distribution job runner (bootstrap/jobs) starts here, beside the server.
+  // The distribution job runner, beside the server: it resumes any job a stopped sidecar left.
+  const runner = new JobRunner({ store, log: log.child({ part: 'jobs' }), topology: sidecar.topology, pollMs: config.bootstrap.jobPollMs })
+  runner.start()
 
   const signal = await stop.signalled
   log.info({ signal }, 'shutting down')
   await server.close()
+  await runner.close()
   await store.close()
 }
 
