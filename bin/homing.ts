@@ -4,13 +4,14 @@ import { ConfigError } from '../shared/config.js'
 import { registerLoadtest } from '../bench/loadtest/command.js'
 import { registerBroker } from '../broker/command.js'
 import { registerBootstrap } from '../bootstrap/command.js'
+import { registerUp } from './up.js'
 
 const program = new Command('homing')
   .description('Self-hosted device distribution for MQTT fleets')
   .showHelpAfterError()
 
 // Each part adds its commands here (one line per part).
-const parts: ((program: Command) => void)[] = [registerLoadtest, registerBroker, registerBootstrap]
+const parts: ((program: Command) => void)[] = [registerLoadtest, registerBroker, registerBootstrap, registerUp]
 
 for (const register of parts) register(program)
 

@@ -1,0 +1,111 @@
+// `homing up`: the sidecar and one broker node per instance in one process, on the memory store
+// unless the config names a Redis. `npm start` runs it on docker/demo.json.
+import { Command, Option } from 'commander'
+import { startSidecar, type SidecarServer } from '../bootstrap/server.js'
+import { JobRunner } from '../bootstrap/jobs/runner.js'
+import { startBrokerNode, type BrokerNode } from '../broker/node.js'
+import { loadConfig, Topology, type Config } from '../shared/config.js'
+import { createLogger, type Logger } from '../shared/log.js'
+import { openStore } from '../shared/store/index.js'
+import type { Store } from '../shared/store/store.js'
+
+export interface Everything {
+  sidecar: SidecarServer
+  brokers: Map<string, BrokerNode>
+  store: Store
+  close: () => Promise<void>
+}
+
+/** A port someone else holds: name it and the key that moves it. */
+export class PortTakenError extends Error {
+  constructor (readonly port: number, readonly key: string) {
+    super(`port ${port} is already in use (${key}); free it or change ${key} in the config`)
+    this.name = 'PortTakenError'
+  }
+}
+
+async function bound<T> (port: number | undefined, key: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && port !== undefined) throw new PortTakenError(port, key)
+    throw err
+  }
+}
+
+/** Starts every part; on a failure, stops what had started and rethrows. */
+export async function up (config: Config, log: Logger): Promise<Everything> {
+  const store = await openStore(config)
+  const topology = new Topology(config)
+  const brokers = new Map<string, BrokerNode>()
+  let sidecar: SidecarServer | undefined
+  const runner = new JobRunner({ store, log: log.child({ part: 'jobs' }), topology, pollMs: config.bootstrap.jobPollMs })
+  const close = async (): Promise<void> => {
+    await sidecar?.close()
+    await runner.close()
+    await Promise.all([...brokers.values()].map(b => b.close()))
+    await store.close()
+  }
+  try {
+    sidecar = await bound(config.bootstrap.port, 'bootstrap.port', () =>
+      startSidecar({ config, topology, store, log: log.child({ part: 'bootstrap' }) }))
+    runner.start()
+    for (const [i, instance] of config.instances.entries()) {
+      if (instance.listen.mqtt === undefined) continue
+      brokers.set(instance.id, await bound(instance.listen.mqtt, `instances[${i}].listen.mqtt`, () =>
+        startBrokerNode({ config, instanceId: instance.id, store, log: log.child({ part: 'broker' }) })))
+    }
+  } catch (err) {
+    await close()
+    throw err
+  }
+  return { sidecar, brokers, store, close }
+}
+
+function banner (config: Config, everything: Everything): string {
+  const host = config.bootstrap.host === '0.0.0.0' ? '127.0.0.1' : config.bootstrap.host
+  const lines = [
+    '',
+    `Homing is up (${everything.store.kind === 'memory' ? 'memory store: nothing is kept when it stops' : `registry ${config.redis ?? ''}`}).`,
+    `  bootstrap  http://${host}:${everything.sidecar.port}/auth/bootstrap`,
+    `  API        http://${host}:${everything.sidecar.port}/api/v1`
+  ]
+  for (const [id, node] of everything.brokers) {
+    const instance = config.instances.find(i => i.id === id)
+    lines.push(`  broker     ${id} (${instance?.region ?? ''}) mqtt://${instance?.listen.host ?? ''}:${node.ports.mqtt}`)
+  }
+  for (const account of config.accounts) {
+    lines.push(`  token      ${account.id}: ${account.token}   (demo config only; never log real tokens)`)
+  }
+  lines.push('Walk-through: README.md "Try it". Stop with Ctrl-C.', '')
+  return lines.join('\n')
+}
+
+export function registerUp (program: Command): void {
+  program.command('up')
+    .description('run the sidecar and one broker node per instance in one process (memory store unless "redis" is set)')
+    .addOption(new Option('--config <file>', 'configuration file').env('HOMING_CONFIG').makeOptionMandatory())
+    .option('--quiet', 'no banner')
+    .action(async (flags: { config: string, quiet?: boolean }) => {
+      const config = loadConfig(flags.config)
+      const log = createLogger('homing')
+      let everything: Everything
+      try {
+        everything = await up(config, log)
+      } catch (err) {
+        process.stderr.write(`homing up: ${(err as Error).message}\n`)
+        process.exit(1)
+      }
+      // The banner is for the person at the terminal; it prints the demo token on purpose.
+      if (flags.quiet !== true) process.stderr.write(banner(config, everything))
+      log.info({ port: everything.sidecar.port, brokers: [...everything.brokers].map(([id, b]) => ({ id, port: b.ports.mqtt })) }, 'listening')
+      const stop = (signal: NodeJS.Signals): void => {
+        log.info({ signal }, 'stopping')
+        const force = setTimeout(() => process.exit(1), 10_000)
+        force.unref()
+        void everything.close().finally(() => process.exit(0))
+      }
+      process.once('SIGTERM', stop)
+      process.once('SIGINT', stop)
+    })
+}
