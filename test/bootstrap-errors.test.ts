@@ -81,6 +81,7 @@ t.test('garbage is a clear 400', async t => {
 t.test('a request Node cannot parse is answered in the same JSON form', async t => {
   isError(t, await send('HELLO\r\n\r\n'), 400, /malformed HTTP request/)
   isError(t, await send('POST /auth/bootstrap HTTP/1.1\r\nHost: b\r\nContent-Length: abc\r\n\r\n'), 400, /malformed/)
+  isError(t, await send(`POST /auth/bootstrap HTTP/1.1\r\nHost: b\r\nX-Big: ${'x'.repeat(20_000)}\r\n\r\n`), 431, /request header too large/)
 })
 
 t.test('an unknown device or product is a 404', async t => {

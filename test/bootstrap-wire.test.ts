@@ -26,6 +26,14 @@ t.test('the SDK request byte for byte gets the exact success answer', async t =>
   t.ok(closedByServer, 'the connection is closed after the one answer, as Alibaba does')
 })
 
+t.test('a header and a body sent apart, as the SDK sends them, are read as one request', async t => {
+  const request = sdkRequest('productKey=a1wireProd1&deviceName=dev-sh&clientId=a1wireProd1.dev-sh&resources=mqtt')
+  const split = request.indexOf('\r\n\r\n') + 4
+  const res = readStrict((await exchange(sidecar.port, [request.subarray(0, split), request.subarray(split, split + 10), request.subarray(split + 10)])).raw)
+  t.equal(res.status, 200)
+  t.same(res.violations, [])
+})
+
 t.test('the answer carries only short, valid headers: what Node adds is accounted for', async t => {
   const res = await bootstrap(sdkForm({ productKey: 'a1wireProd1', deviceName: 'dev-sh' }))
   t.same(res.headerLines.map(l => l.slice(0, l.indexOf(':'))).sort(), ['Connection', 'Content-Length', 'Content-Type', 'Date'])

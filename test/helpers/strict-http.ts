@@ -41,10 +41,11 @@ export interface Exchange {
 }
 
 /**
- * Writes the bytes, reads one response (complete by its Content-Length) and closes, as the SDK does.
+ * Writes the bytes (several parts: one after the other), reads one response (complete by its
+ * Content-Length) and closes, as the SDK does.
  * Also resolves when the server closes first.
  */
-export function exchange (port: number, request: Buffer | string, timeoutMs = 5000): Promise<Exchange> {
+export function exchange (port: number, request: Buffer | string | (Buffer | string)[], timeoutMs = 5000): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1')
     const chunks: Buffer[] = []
@@ -91,7 +92,9 @@ export function exchange (port: number, request: Buffer | string, timeoutMs = 50
         reject(err)
       }
     })
-    socket.write(request)
+    // The SDK writes the header and the body in separate sends: parts go out 20 ms apart.
+    const parts = Array.isArray(request) ? request : [request]
+    parts.forEach((part, i) => setTimeout(() => { if (!socket.destroyed) socket.write(part) }, i * 20))
   })
 }
 
