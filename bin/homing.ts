@@ -4,6 +4,7 @@ import { ConfigError } from '../shared/config.js'
 import { registerLoadtest } from '../bench/loadtest/command.js'
 import { registerBroker } from '../broker/command.js'
 import { registerBootstrap } from '../bootstrap/command.js'
+import { registerDistribution } from '../bootstrap/operator/distribution.js'
 import { registerUp } from './up.js'
 
 const program = new Command('homing')
@@ -11,7 +12,7 @@ const program = new Command('homing')
   .showHelpAfterError()
 
 // Each part adds its commands here (one line per part).
-const parts: ((program: Command) => void)[] = [registerLoadtest, registerBroker, registerBootstrap, registerUp]
+const parts: ((program: Command) => void)[] = [registerLoadtest, registerBroker, registerBootstrap, registerUp, registerDistribution]
 
 for (const register of parts) register(program)
 

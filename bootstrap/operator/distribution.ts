@@ -1,0 +1,108 @@
+// Operator commands for distribution jobs; each calls the REST API (DESIGN "Commands"):
+//   homing distribute --source ID --target ID --product PK [--devices a,b | --csv FILE] [--wait]
+//   homing job show ID | homing job records ID | homing job list | homing job retry ID
+import { readFile } from 'node:fs/promises'
+import { basename } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { InvalidArgumentError, Option, type Command } from 'commander'
+import { action, callApi, OperatorError, withApiOptions, type ApiTarget } from './client.js'
+
+interface DistributeOptions extends ApiTarget {
+  source: string
+  target: string
+  product: string
+  devices?: string[]
+  csv?: string
+  wait?: boolean
+}
+
+interface ListOptions extends ApiTarget {
+  status?: string
+  product?: string
+  page?: number
+  pageSize?: number
+}
+
+const print = (value: unknown): void => { process.stdout.write(`${JSON.stringify(value, null, 2)}\n`) }
+
+const deviceList = (value: string): string[] => value.split(',').map(s => s.trim()).filter(s => s !== '')
+
+function positive (value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('a positive whole number')
+  return n
+}
+
+export function registerDistribution (program: Command): void {
+  withApiOptions(program.command('distribute'))
+    .description('start a distribution job (this account, region policy); without devices the product alone is copied')
+    .requiredOption('--source <instanceId>', 'instance the devices leave')
+    .requiredOption('--target <instanceId>', 'instance they go to')
+    .requiredOption('--product <productKey>', 'their product')
+    .addOption(new Option('--devices <names>', 'comma-separated DeviceNames').argParser(deviceList).conflicts('csv'))
+    .addOption(new Option('--csv <file>', 'CSV device list (template: productKey,deviceName; at most 1,000 rows)'))
+    .option('--wait', 'wait until the job is distributed or failed, then print it')
+    .action(action(async (opts: DistributeOptions) => {
+      const started = JSON.parse((await callApi(opts, 'POST', '/distribution/jobs', await jobBody(opts))).text) as { jobId: string, status: string }
+      if (opts.wait !== true) return print(started)
+      print(await waitForJob(opts, started.jobId))
+    }))
+
+  const job = program.command('job').description('distribution jobs: show, records, list, retry')
+  withApiOptions(job.command('show <id>'))
+    .description('a job\'s status and counts (total, succeeded, failed, pending)')
+    .action(action(async (id: string, opts: ApiTarget) => { print(await getJob(opts, id)) }))
+  withApiOptions(job.command('records <id>'))
+    .description('per-device results as CSV: productKey,deviceName,code,message')
+    .action(action(async (id: string, opts: ApiTarget) => {
+      process.stdout.write((await callApi(opts, 'GET', `/distribution/jobs/${encodeURIComponent(id)}/records`)).text)
+    }))
+  withApiOptions(job.command('list'))
+    .description('the batch list, newest first')
+    .option('--status <status>', 'initializing, distributing, distributed or failed')
+    .option('--product <productKey>', 'only jobs of this product')
+    .option('--page <n>', 'page, from 1', positive)
+    .option('--page-size <n>', 'jobs per page', positive)
+    .action(action(async (opts: ListOptions) => {
+      const query = new URLSearchParams()
+      if (opts.status !== undefined) query.set('status', opts.status)
+      if (opts.product !== undefined) query.set('productKey', opts.product)
+      if (opts.page !== undefined) query.set('page', String(opts.page))
+      if (opts.pageSize !== undefined) query.set('pageSize', String(opts.pageSize))
+      const q = query.toString()
+      print(JSON.parse((await callApi(opts, 'GET', `/distribution/jobs${q === '' ? '' : `?${q}`}`)).text))
+    }))
+  withApiOptions(job.command('retry <id>'))
+    .description('run a failed or stuck job again, or the failed devices of a distributed one')
+    .action(action(async (id: string, opts: ApiTarget) => {
+      print(JSON.parse((await callApi(opts, 'POST', `/distribution/jobs/${encodeURIComponent(id)}/retry`)).text))
+    }))
+}
+
+/** JSON with a device list, or the form with the CSV file (the API checks the file, line by line). */
+async function jobBody (opts: DistributeOptions): Promise<unknown> {
+  const job = { method: 'this-account', policy: 'region', sourceInstanceId: opts.source, targetInstanceId: opts.target, productKey: opts.product }
+  if (opts.csv === undefined) return opts.devices === undefined ? job : { ...job, deviceNames: opts.devices }
+  let csv: string
+  try {
+    csv = await readFile(opts.csv, 'utf8')
+  } catch (err) {
+    throw new OperatorError(`cannot read ${opts.csv}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  const form = new FormData()
+  for (const [k, v] of Object.entries(job)) form.set(k, v)
+  form.set('file', new Blob([csv], { type: 'text/csv' }), basename(opts.csv))
+  return form
+}
+
+async function getJob (target: ApiTarget, id: string): Promise<{ status: string }> {
+  return JSON.parse((await callApi(target, 'GET', `/distribution/jobs/${encodeURIComponent(id)}`)).text) as { status: string }
+}
+
+async function waitForJob (target: ApiTarget, id: string): Promise<unknown> {
+  for (;;) {
+    const job = await getJob(target, id)
+    if (job.status === 'distributed' || job.status === 'failed') return job
+    await sleep(200)
+  }
+}
