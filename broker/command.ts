@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { ConfigError, loadConfig } from '../shared/config.js'
 import { createLogger } from '../shared/log.js'
 import { StoreUnavailableError } from '../shared/store/store.js'
-import { startBrokerNode } from './node.js'
+import { startBrokerNode, type BrokerNode } from './node.js'
 
 interface BrokerFlags {
   config: string
@@ -31,7 +31,16 @@ export function registerBroker (program: Command): void {
 async function runBroker (flags: BrokerFlags): Promise<void> {
   const config = loadConfig(flags.config)
   const log = createLogger('broker')
-  let node
+  // Signals are taken from the start: one arriving while the node starts stops it once it is up.
+  let node: BrokerNode | undefined
+  let stopping = false
+  const stop = (signal: NodeJS.Signals): void => {
+    log.info({ signal }, 'stopping')
+    stopping = true
+    if (node) void node.close().finally(() => process.exit(0))
+  }
+  process.once('SIGTERM', stop)
+  process.once('SIGINT', stop)
   try {
     node = await startBrokerNode({
       config,
@@ -41,19 +50,10 @@ async function runBroker (flags: BrokerFlags): Promise<void> {
       ports: flags.mqttPort === undefined ? undefined : { mqtt: flags.mqttPort }
     })
   } catch (err) {
-    if (err instanceof ConfigError) throw err // bin/homing.ts: message, exit 2
-    if (err instanceof StoreUnavailableError) {
-      log.error({ err: err.message }, 'registry unavailable at start')
-      process.exit(1)
-    }
-    log.error({ err }, 'could not start')
+    if (err instanceof ConfigError) throw err // bin/homing.ts: the message, exit 2
+    if (err instanceof StoreUnavailableError) log.error({ err: err.message }, 'registry unavailable at start')
+    else log.error({ err }, 'could not start')
     process.exit(1)
   }
-  const running = node
-  const stop = (signal: NodeJS.Signals): void => {
-    log.info({ signal }, 'stopping')
-    void running.close().finally(() => process.exit(0))
-  }
-  process.once('SIGTERM', stop)
-  process.once('SIGINT', stop)
+  if (stopping) await node.close().finally(() => process.exit(0))
 }

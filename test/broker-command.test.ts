@@ -1,0 +1,158 @@
+// `homing broker`: the runner as an operator starts it, and a node that was stalled (SIGSTOP) while
+// holding devices still acts on the moves published meanwhile.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import type { MqttClient } from 'mqtt'
+import t, { type Test } from 'tap'
+import { startBrokerNode } from '../broker/node.js'
+import { messageId, notifyReplyPayload } from '../shared/alink.js'
+import { parseConfig } from '../shared/config.js'
+import { openRedisStore } from '../shared/store/redis.js'
+import type { JobRecord } from '../shared/types.js'
+import { closed, connackCode, connectDevice, credentials, makeDevices, nextMessage } from './helpers/broker.js'
+import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+
+const keyPrefix = uniquePrefix('cmd')
+const dir = mkdtempSync(join(tmpdir(), 'homing-broker-'))
+const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
+t.teardown(async () => {
+  await store.close()
+  await dropPrefix(keyPrefix)
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const base = {
+  keyPrefix,
+  broker: { notifyTimeoutMs: 300 },
+  regions: [{ id: 'r1', name: 'One', lat: 0, lon: 0 }],
+  accounts: [{ id: 'acme', name: 'Acme', token: 'acme-token-0123456789' }],
+  instances: [
+    { id: 'a', region: 'r1', account: 'acme', endpoint: { host: '127.0.0.1', port: 1884 }, listen: { host: '127.0.0.1', mqtt: 0 } },
+    { id: 'b', region: 'r1', account: 'acme', endpoint: { host: '127.0.0.1', port: 1885 }, listen: { host: '127.0.0.1' } }
+  ]
+}
+
+function configFile (name: string, content: unknown): string {
+  const file = join(dir, name)
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content))
+  return file
+}
+
+const withRedis = configFile('redis.json', { ...base, redis: REDIS_URL })
+const bin = join(import.meta.dirname, '..', 'bin', 'homing.js')
+
+function homing (args: string[], env: Record<string, string> = {}): ChildProcessWithoutNullStreams {
+  // REDIS_URL and the ports of the environment would override the file: the test decides.
+  const { REDIS_URL: _r, MQTT_PORT: _m, NODE_ID: _n, HOMING_CONFIG: _c, ...rest } = process.env
+  return spawn(process.execPath, [bin, ...args], { env: { ...rest, LOG_LEVEL: 'info', ...env } })
+}
+
+async function run (args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const child = homing(args, env)
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', chunk => { stdout += chunk })
+  child.stderr.on('data', chunk => { stderr += chunk })
+  const code = await new Promise<number | null>(resolve => child.on('exit', resolve))
+  return { code, stdout, stderr }
+}
+
+/** Starts `homing broker` and resolves with its port once it logged "listening". */
+async function startBroker (t: Test, args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcessWithoutNullStreams, port: number, lines: Record<string, unknown>[] }> {
+  const child = homing(['broker', ...args], env)
+  const lines: Record<string, unknown>[] = []
+  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) { child.kill('SIGCONT'); child.kill('SIGKILL') } })
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', line => {
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>
+        lines.push(entry)
+        if (entry.msg === 'listening') resolve(entry.port as number)
+      } catch {}
+    })
+    child.on('exit', code => reject(new Error(`homing broker exited with ${code}`)))
+  })
+  return { child, port, lines }
+}
+
+async function recordOf (jobId: string, dn: string): Promise<JobRecord> {
+  for (let i = 0; i < 500; i++) {
+    const record = (await store.getRecords(jobId)).find(r => r.deviceName === dn)
+    if (record) return record
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+  throw new Error(`no record for ${dn} in ${jobId}`)
+}
+
+function answerNotifies (client: MqttClient, dn: string): void {
+  client.on('message', (topic, payload) => {
+    if (topic === `/sys/pkB/${dn}/thing/bootstrap/notify`) client.publish(`/sys/pkB/${dn}/thing/bootstrap/notify_reply`, notifyReplyPayload(messageId(payload) ?? ''))
+  })
+}
+
+t.test('configuration errors: a message naming the problem, exit 2, no stack', async t => {
+  const unknown = await run(['broker', '--config', withRedis, '--instance', 'nope'])
+  t.equal(unknown.code, 2)
+  t.match(unknown.stderr, /--instance: "nope" is not in the config \(instances: a, b\)/)
+  const memory = await run(['broker', '--config', configFile('memory.json', base), '--instance', 'a'])
+  t.equal(memory.code, 2)
+  t.match(memory.stderr, /redis: .*needs the shared registry/, 'the memory store is refused for a standalone broker')
+  for (const r of [unknown, memory]) t.notMatch(r.stderr, /\n\s+at /, 'no stack trace')
+})
+
+t.test('an instance without listen.mqtt needs a port to run a node', async t => {
+  const config = parseConfig({ ...base, redis: REDIS_URL })
+  await t.rejects(startBrokerNode({ config, instanceId: 'b', store }), { name: 'ConfigError', message: /instances\[1\]\.listen\.mqtt: required/ })
+  const node = await startBrokerNode({ config, instanceId: 'b', store, ports: { mqtt: 0 } })
+  t.ok(node.ports.mqtt > 0, 'a port given instead')
+  await node.close()
+})
+
+t.test('HOMING_CONFIG, MQTT_PORT and NODE_ID stand in for the flags', async t => {
+  const { child, port, lines } = await startBroker(t, ['--instance', 'a'], { HOMING_CONFIG: withRedis, MQTT_PORT: '0', NODE_ID: 'from-env' })
+  t.ok(port > 0)
+  t.equal(lines.find(l => l.msg === 'listening')?.nodeId, 'from-env')
+  child.kill('SIGTERM')
+  t.equal(await new Promise(resolve => child.on('exit', resolve)), 0, 'SIGTERM: clean exit')
+})
+
+t.test('a stalled node still acts on the moves published while it was stopped', async t => {
+  const [kicked, stays] = await makeDevices(store, 'pkB', ['kicked', 'stays'], 'a')
+  const { child, port } = await startBroker(t, ['--config', withRedis, '--instance', 'a', '--node', 'catchup-1'])
+  const kickedClient = await connectDevice(port, kicked!)
+  answerNotifies(kickedClient, 'kicked')
+  const staysClient = await connectDevice(port, stays!)
+  t.teardown(() => staysClient.endAsync())
+  const gone = closed(kickedClient)
+
+  // "Down" while holding its devices: the process is frozen, its sockets stay open.
+  child.kill('SIGSTOP')
+  // stays: moved away and back before the node could look (A -> B -> A): the event must not kick it.
+  await store.moveDevice('pkB', 'stays', { from: 'a', to: 'b', jobId: 'job-away' })
+  await store.publishMove({ jobId: 'job-away', productKey: 'pkB', deviceName: 'stays', fromInstanceId: 'a', toInstanceId: 'b' })
+  await store.moveDevice('pkB', 'stays', { from: 'b', to: 'a', jobId: 'job-back' })
+  await store.publishMove({ jobId: 'job-back', productKey: 'pkB', deviceName: 'stays', fromInstanceId: 'b', toInstanceId: 'a' })
+  // kicked: moved away for good.
+  await store.moveDevice('pkB', 'kicked', { from: 'a', to: 'b', jobId: 'job-missed' })
+  await store.publishMove({ jobId: 'job-missed', productKey: 'pkB', deviceName: 'kicked', fromInstanceId: 'a', toInstanceId: 'b' })
+  child.kill('SIGCONT')
+
+  await gone
+  t.equal((await recordOf('job-missed', 'kicked')).message, 'moved to b; online; notified; answered; disconnected')
+  t.equal(await connackCode(port, credentials(kicked!)), 5, 'CONNACK 5 afterwards')
+  // The events are handled in order, so the one about "stays" was seen before: it is still connected.
+  await staysClient.subscribeAsync('/pkB/stays/user/alive')
+  const message = nextMessage(staysClient, '/pkB/stays/user/alive')
+  await staysClient.publishAsync('/pkB/stays/user/alive', 'ping', { qos: 1 })
+  t.equal((await message).toString(), 'ping', 'the device that came back stays connected')
+  t.same(await store.getRecords('job-away'), [], 'and gets no record')
+
+  const staysGone = closed(staysClient)
+  child.kill('SIGTERM')
+  t.equal(await new Promise(resolve => child.on('exit', resolve)), 0, 'SIGTERM: clean exit')
+  await staysGone
+  t.equal((await store.getDevice('pkB', 'stays'))?.online, null, 'devices marked offline on the way out')
+})
