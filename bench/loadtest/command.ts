@@ -5,7 +5,7 @@ import type { Command } from 'commander'
 import type { Certificate } from '../../shared/types.js'
 import { ApiCallError, CertificateFileError, createCertificates, readCertificates, writeCertificates } from './certificates.js'
 import { checkOptions, loadtestCommand, workerCount, type LoadtestOptions } from './options.js'
-import { Progress } from './progress.js'
+import { Progress, type Output } from './progress.js'
 import { startLoadtest } from './run.js'
 import { summaryTable, type Summary } from './stats.js'
 
@@ -21,7 +21,8 @@ async function certificatesFor (o: LoadtestOptions): Promise<Certificate[]> {
   return certs
 }
 
-export async function runLoadtestCommand (o: LoadtestOptions): Promise<Summary> {
+/** Runs the load test; progress and the closing table go to `out` (stdout by default). */
+export async function runLoadtestCommand (o: LoadtestOptions, out: Output = process.stdout): Promise<Summary> {
   const certificates = await certificatesFor(o)
   const devices = certificates.length
   const lt = await startLoadtest(certificates, {
@@ -40,7 +41,7 @@ export async function runLoadtestCommand (o: LoadtestOptions): Promise<Summary> 
     ...(o.ca !== undefined ? { ca: readFileSync(o.ca, 'utf8') } : {}),
     mqttTls: o.mqttTls
   })
-  const progress = new Progress(process.stdout, devices, lt.startedAt, o.progress)
+  const progress = new Progress(out, devices, lt.startedAt, o.progress)
   lt.on('progress', total => progress.update(total))
   lt.on('worker-exit', (i, code) => process.stderr.write(`\nloadtest: worker ${i} exited with ${code}\n`))
   let interrupted: () => void = () => {}
@@ -58,7 +59,7 @@ export async function runLoadtestCommand (o: LoadtestOptions): Promise<Summary> 
   process.off('SIGTERM', onSignal)
   const summary = await lt.finish()
   progress.done()
-  process.stdout.write(summaryTable(summary) + '\n')
+  out.write(summaryTable(summary) + '\n')
   if (o.json !== undefined) await writeFile(o.json, JSON.stringify(summary, null, 2) + '\n')
   return summary
 }

@@ -80,7 +80,7 @@ export function parseUrl (value: string): string {
 /** Options that make sense only together; returns the first problem, or null. */
 export function checkOptions (o: LoadtestOptions): string | null {
   if (o.certificates === undefined) {
-    if (o.token === undefined) return '--token (or HOMING_TOKEN) is needed to create devices; or give --certificates FILE'
+    if (o.token === undefined || o.token === '') return '--token (or HOMING_TOKEN) is needed to create devices; or give --certificates FILE'
     if (o.instance === undefined) return '--instance is needed to create devices; or give --certificates FILE'
   }
   if (o.workers !== undefined && Math.ceil(o.devices / o.workers) > MAX_PER_WORKER) {

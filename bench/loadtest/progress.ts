@@ -3,6 +3,9 @@ import type { Counters } from './stats.js'
 
 const WIDTH = 30
 
+/** Where progress goes: a terminal gets a bar redrawn in place. */
+export type Output = NodeJS.WritableStream & { isTTY?: boolean }
+
 export function progressLine (c: Counters, devices: number, elapsedS: number): string {
   const failures = Object.values(c.failures).reduce((a, b) => a + b, 0)
   const parts = [
@@ -24,7 +27,7 @@ export function bar (done: number, total: number, width = WIDTH): string {
 
 export class Progress {
   private lastPlain = 0
-  constructor (private readonly out: NodeJS.WriteStream, private readonly devices: number, private readonly started = Date.now(), private readonly enabled = true) {}
+  constructor (private readonly out: Output, private readonly devices: number, private readonly started = Date.now(), private readonly enabled = true) {}
 
   update (c: Counters): void {
     if (!this.enabled) return

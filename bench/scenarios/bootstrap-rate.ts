@@ -19,6 +19,7 @@ export const NODE_HTTP = 'bare node:http'
 export const KOA = 'bare Koa'
 
 export function latencyMs (encoded: string, percentile: number): number {
+  if (encoded === '') return 0
   const h = hdr.decodeFromCompressedBase64(encoded, 32, false)
   return h.totalCount === 0 ? 0 : Math.round(h.getValueAtPercentile(percentile) / 10) / 100
 }

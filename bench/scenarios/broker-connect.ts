@@ -18,6 +18,7 @@ interface Run {
 }
 
 const p = (encoded: string, q: number): number => {
+  if (encoded === '') return 0
   const h = hdr.decodeFromCompressedBase64(encoded, 32, false)
   return h.totalCount === 0 ? 0 : Math.round(h.getValueAtPercentile(q) / 10) / 100
 }

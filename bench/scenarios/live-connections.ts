@@ -1,3 +1,87 @@
+// Live signed connections across several broker processes of one instance: the load generator's
+// devices bootstrap, connect signed, and are held; goal 50,000 for 60 s with none dropped.
+import { Deployment } from '../deployment.js'
+import { startLoadtest } from '../loadtest/run.js'
+import type { Summary } from '../loadtest/stats.js'
 import type { Figure } from '../report.js'
 import type { ScenarioContext } from '../scenario.js'
-export async function liveConnections (_ctx: ScenarioContext): Promise<Figure[]> { return [] }
+
+const PK = 'a1benchLive'
+
+export interface LiveOutcome {
+  target: number
+  nodes: number
+  holdS: number
+  /** Connected when the hold began. */
+  connectedAtHold: number
+  summary: Summary
+}
+
+export async function liveConnections (ctx: ScenarioContext): Promise<Figure[]> {
+  const n = ctx.quick ? 5000 : 50_000
+  const nodes = ctx.quick ? 3 : 4
+  const holdS = ctx.quick ? 10 : 60
+  const workers = Math.max(1, Math.ceil(n / 12_500))
+  const dep = await new Deployment([{ id: 'bench-live' }]).open()
+  try {
+    await dep.createProduct(PK, 'bench-live')
+    const certs = await dep.createDevices(PK, 'bench-live', n)
+    let file = dep.writeConfig()
+    const brokers = await dep.start('homing-broker.ts', ['--config', file, '--instance', 'bench-live', '--nodes', String(nodes)], ctx.profileArgs('live-broker'))
+    ;(dep.instances[0] as { endpointPort?: number }).endpointPort = brokers.ports.mqtt
+    file = dep.writeConfig()
+    const sidecar = await dep.start('homing-bootstrap.ts', ['--config', file])
+    ctx.log(`  ${n} devices -> ${nodes} broker processes of one instance (one port, cluster round robin); ${workers} load-test workers; hold ${holdS} s`)
+    const lt = await startLoadtest(certs, {
+      url: `http://127.0.0.1:${sidecar.ports.http}`,
+      workers,
+      sources: Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`),
+      ramp: 1500,
+      inFlight: 300,
+      publishRate: 0,
+      keepalive: 1200,
+      form: 'link-sdk-c',
+      connectTimeout: 60_000,
+      backoffBase: 1000,
+      backoffCap: 15_000,
+      mqttTls: false,
+      reportEveryMs: 500
+    })
+    let outcome: LiveOutcome
+    try {
+      let last = 0
+      const progress = setInterval(() => {
+        const t = lt.total
+        if (t.connected !== last) ctx.log(`  connected ${t.connected}/${n}`)
+        last = t.connected
+      }, 10_000)
+      const all = await lt.until(t => t.connected >= n, 600_000)
+      clearInterval(progress)
+      const connectedAtHold = lt.total.connected
+      ctx.log(`  ${all ? 'all' : 'only'} ${connectedAtHold} connected; holding ${holdS} s`)
+      await new Promise(resolve => setTimeout(resolve, holdS * 1000))
+      outcome = { target: n, nodes, holdS, connectedAtHold, summary: await lt.finish() }
+    } finally {
+      await lt.finish()
+    }
+    return liveFigures(outcome)
+  } finally {
+    await dep.close()
+  }
+}
+
+/** Pure: held at the end of the hold, and dropped during the run. */
+export function liveFigures (o: LiveOutcome): Figure[] {
+  const s = o.summary
+  return [{
+    scenario: `live signed connections, ${o.nodes} broker processes of one instance`,
+    subject: `held after ${o.holdS} s`,
+    value: s.online,
+    unit: 'connections',
+    baselines: [],
+    goal: { text: '50,000 held for 60 s, 0 dropped', met: s.online >= 50_000 && s.dropped === 0 && o.holdS >= 60 },
+    detail: `target ${o.target}; connected ${s.connected} at ${s.connectRate}/s (bootstrap + signed CONNECT); dropped ${s.dropped}; ` +
+      `bootstrap p50 ${s.latencyMs.bootstrap.p50} ms p99 ${s.latencyMs.bootstrap.p99} ms; CONNECT p50 ${s.latencyMs.connect.p50} ms p99 ${s.latencyMs.connect.p99} ms; ` +
+      `failed attempts ${JSON.stringify(s.failures)}`
+  }]
+}

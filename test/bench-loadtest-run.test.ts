@@ -1,0 +1,116 @@
+// `homing loadtest` end to end against a real sidecar and two broker nodes: devices created through
+// the API, held, publishing, and followed to their new home after a move.
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import t from 'tap'
+import type { AedesPublishPacket, Client } from 'aedes'
+import { Topology, parseConfig, type Config } from '../shared/config.js'
+import { silentLogger } from '../shared/log.js'
+import { MemoryStore } from '../shared/store/memory.js'
+import { startBrokerNode } from '../broker/node.js'
+import { startSidecar } from '../bootstrap/server.js'
+import { runLoadtestCommand } from '../bench/loadtest/command.js'
+import { readCertificates } from '../bench/loadtest/certificates.js'
+import { startLoadtest } from '../bench/loadtest/run.js'
+import type { LoadtestOptions } from '../bench/loadtest/options.js'
+
+const TOKEN = 'acme-token-0123456789'
+
+function config (ports: { a: number, b: number }): Config {
+  const instance = (id: string, port: number) => ({ id, region: 'r1', account: 'acme', endpoint: { host: '127.0.0.1', port }, listen: { host: '127.0.0.1', mqtt: 0 } })
+  return parseConfig({
+    bootstrap: { host: '127.0.0.1', port: 0 },
+    regions: [{ id: 'r1', name: 'One', lat: 0, lon: 0 }],
+    accounts: [{ id: 'acme', name: 'Acme', token: TOKEN }],
+    instances: [instance('iot-a', ports.a), instance('iot-b', ports.b)]
+  })
+}
+
+const store = new MemoryStore()
+const a = await startBrokerNode({ config: config({ a: 1, b: 1 }), instanceId: 'iot-a', store, log: silentLogger, ports: { mqtt: 0 } })
+const b = await startBrokerNode({ config: config({ a: 1, b: 1 }), instanceId: 'iot-b', store, log: silentLogger, ports: { mqtt: 0 } })
+const c = config({ a: a.ports.mqtt, b: b.ports.mqtt })
+const sidecar = await startSidecar({ config: c, topology: new Topology(c), store, log: silentLogger }, { host: '127.0.0.1', port: 0 })
+const url = `http://127.0.0.1:${sidecar.port}`
+const dir = mkdtempSync(join(tmpdir(), 'homing-loadtest-test-'))
+t.teardown(async () => {
+  await sidecar.close()
+  await a.close()
+  await b.close()
+  await store.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const options = (over: Partial<LoadtestOptions>): LoadtestOptions => ({
+  url, devices: 12, workers: 2, sources: ['127.0.0.2', '127.0.0.3'], ramp: 0, inFlight: 6, duration: 0.5, publishRate: 0, keepalive: 1200,
+  form: 'link-sdk-c', connectTimeout: 5000, backoffBase: 50, backoffCap: 500, mqttTls: false, progress: false, ...over
+})
+
+t.test('devices created through the API bootstrap, connect signed, publish, and the summary adds up', async t => {
+  const posts: string[] = []
+  a.aedes.on('publish', (packet: AedesPublishPacket, client: Client | null) => {
+    if (client !== null && packet.topic.endsWith('/thing/event/property/post')) posts.push(packet.topic)
+  })
+  const out = new PassThrough()
+  let printed = ''
+  out.on('data', (chunk: Buffer) => { printed += chunk.toString() })
+  const json = join(dir, 'summary.json')
+  const certs = join(dir, 'certs.csv')
+  const summary = await runLoadtestCommand(options({ token: TOKEN, instance: 'iot-a', json, saveCertificates: certs, publishRate: 40, duration: 1 }), out)
+  t.equal(summary.devices, 12)
+  t.equal(summary.workers, 2)
+  t.equal(summary.connected, 12)
+  t.equal(summary.online, 12, 'all held until the end')
+  t.equal(summary.dropped, 0)
+  t.same(summary.failures, {})
+  t.equal(summary.latencyMs.bootstrap.count, 12)
+  t.equal(summary.latencyMs.connect.count, 12)
+  t.ok(summary.published > 0, 'property posts went out')
+  t.ok(posts.length > 0 && posts.length <= summary.published, 'and reached the broker')
+  t.same(JSON.parse(readFileSync(json, 'utf8')), summary, 'the JSON summary is the summary')
+  t.match(printed, /connected\s+12 \(/)
+  const saved = await readCertificates(certs)
+  t.equal(saved.length, 12, 'certificates saved')
+  t.equal(new Set(saved.map(s => s.productKey)).size, 1, 'one new product')
+
+  // Disconnected cleanly at the end: nobody is online any more.
+  const devices = await store.getDevices(saved[0]!.productKey, saved.map(s => s.deviceName))
+  t.equal(devices.filter(d => d?.online !== null).length, 0)
+})
+
+t.test('devices from a CSV follow a move: notify, reply, bootstrap, connect at the new home', async t => {
+  const certs = await readCertificates(join(dir, 'certs.csv'))
+  const lt = await startLoadtest(certs, { ...options({}), workers: 2, reportEveryMs: 50 })
+  t.teardown(() => lt.finish())
+  t.ok(await lt.until(x => x.connected === certs.length, 20_000), 'all connected at iot-a')
+  for (const cert of certs) {
+    await store.moveDevice(cert.productKey, cert.deviceName, { from: 'iot-a', to: 'iot-b', jobId: 'job-lt' })
+    await store.publishMove({ jobId: 'job-lt', productKey: cert.productKey, deviceName: cert.deviceName, fromInstanceId: 'iot-a', toInstanceId: 'iot-b' })
+  }
+  t.ok(await lt.until(x => x.rehomed === certs.length, 20_000), 'all re-homed')
+  const s = await lt.finish()
+  t.equal(s.notified, certs.length)
+  t.equal(s.rehomed, certs.length)
+  t.equal(s.latencyMs.rehome.count, certs.length)
+  t.equal(s.dropped, 0, 'a kick after notify is not a drop')
+  const devices = await store.getDevices(certs[0]!.productKey, certs.map(c => c.deviceName))
+  t.ok(devices.every(d => d?.instanceId === 'iot-b'))
+})
+
+t.test('the command documents every option and refuses bad ones with a clear message', async t => {
+  const bin = join(import.meta.dirname, '..', 'bin', 'homing.js')
+  const help = spawnSync(process.execPath, [bin, 'loadtest', '--help'], { encoding: 'utf8' })
+  t.equal(help.status, 0)
+  for (const flag of ['--url', '--token', '--instance', '--product', '--certificates', '--devices', '--workers', '--sources', '--ramp', '--in-flight', '--duration', '--publish-rate', '--keepalive', '--json']) {
+    t.match(help.stdout, flag)
+  }
+  const bad = spawnSync(process.execPath, [bin, 'loadtest', '--url', url, '--devices', 'many'], { encoding: 'utf8' })
+  t.not(bad.status, 0)
+  t.match(bad.stderr, /--devices <n>' argument 'many' is invalid\. expected a whole number/)
+  const missing = spawnSync(process.execPath, [bin, 'loadtest', '--url', url], { encoding: 'utf8', env: { ...process.env, HOMING_TOKEN: '' } })
+  t.equal(missing.status, 2)
+  t.match(missing.stderr, /--token \(or HOMING_TOKEN\) is needed/)
+})

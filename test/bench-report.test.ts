@@ -1,0 +1,96 @@
+// The benchmark's options, its figures and goals, and how they are printed (no timings measured here).
+import t from 'tap'
+import { parseBenchArgs, SCENARIOS } from '../bench/options.js'
+import { formatFigure, markdownTable, ratio, type Figure } from '../bench/report.js'
+import { connectFigures } from '../bench/scenarios/broker-connect.js'
+import { bootstrapFigures, HOMING, KOA, NODE_HTTP, type HttpRun } from '../bench/scenarios/bootstrap-rate.js'
+import { rehomeFigures } from '../bench/scenarios/rehoming.js'
+import { liveFigures } from '../bench/scenarios/live-connections.js'
+import { Recorder, summarize, type Summary } from '../bench/loadtest/stats.js'
+
+t.test('--quick runs every scenario but the 50,000-connection one; --only picks; unknown names are refused', async t => {
+  t.same(parseBenchArgs([]).only, [...SCENARIOS])
+  t.same(parseBenchArgs(['--quick']), { quick: true, only: ['connect', 'bootstrap', 'memory', 'rehoming'] })
+  t.same(parseBenchArgs(['--quick', '--only', 'live,connect']).only, ['live', 'connect'])
+  t.equal(parseBenchArgs(['--json', 'out.json']).json, 'out.json')
+  t.throws(() => parseBenchArgs(['--only', 'connect,warp']), /unknown scenario "warp"/)
+  t.throws(() => parseBenchArgs(['--fast']), /unknown option/)
+})
+
+t.test('ratio is value over baseline, and absent without a usable baseline', async t => {
+  t.equal(ratio(90, 100), 0.9)
+  t.equal(ratio(1, 0), null)
+  t.equal(ratio(1, undefined), null)
+})
+
+const figure: Figure = {
+  scenario: 'signed CONNECT rate',
+  subject: 'Homing',
+  value: 900,
+  unit: 'CONNECT/s',
+  baselines: [{ name: 'bare Aedes', value: 1000 }, { name: 'Mosquitto', value: 4500 }],
+  goal: { text: '>= 90% of bare Aedes', met: true },
+  detail: 'accepted 10/10'
+}
+
+t.test('a figure prints beside each baseline with its ratio and the goal', async t => {
+  t.equal(formatFigure(figure), 'Homing: 900 CONNECT/s | bare Aedes: 1,000 CONNECT/s (ratio 90%) | Mosquitto: 4,500 CONNECT/s (ratio 20%) | goal >= 90% of bare Aedes: met\n    accepted 10/10')
+  t.match(formatFigure({ ...figure, goal: { text: 'g', met: false } }), /goal g: MISSED/)
+  const table = markdownTable([figure])
+  t.match(table, /^\| scenario \| figure \| baseline \(same run\) \| ratio \| goal \| met \|/)
+  t.match(table, /\| signed CONNECT rate \| Homing: 900 CONNECT\/s \| bare Aedes 1,000 CONNECT\/s; Mosquitto 4,500 CONNECT\/s \| 90%; 20% \| >= 90% of bare Aedes \| yes \|/)
+})
+
+const flood = (rate: number, accepted = 10, attempted = 10) => ({ rate, accepted, attempted })
+
+t.test('CONNECT rate goal: >= 90% of bare Aedes with every CONNECT accepted; memory goal: <= 20 KiB', async t => {
+  const runs = [
+    { name: 'Homing', flood: flood(900), perConnection: 20 * 1024 },
+    { name: 'bare Aedes', flood: flood(1000), perConnection: 10 * 1024 },
+    { name: 'Mosquitto', flood: flood(5000), perConnection: null }
+  ]
+  const [connect, memory] = connectFigures(runs, new Set(['connect', 'memory']))
+  t.equal(connect?.goal?.met, true)
+  t.same(connect?.baselines.map(b => b.name), ['bare Aedes', 'Mosquitto'])
+  t.equal(memory?.value, 20)
+  t.equal(memory?.goal?.met, true)
+  t.equal(connectFigures([{ ...runs[0]!, flood: flood(899) }, runs[1]!], new Set(['connect']))[0]?.goal?.met, false, '89.9% misses')
+  t.equal(connectFigures([{ ...runs[0]!, flood: flood(950, 9, 10) }, runs[1]!], new Set(['connect']))[0]?.goal?.met, false, 'a refused CONNECT misses')
+  t.equal(connectFigures([{ ...runs[0]!, perConnection: 21 * 1024 }, runs[1]!], new Set(['memory']))[0]?.goal?.met, false)
+  t.same(connectFigures(runs, new Set(['memory'])).map(f => f.scenario), ['broker memory per idle connection'], 'only what was selected')
+})
+
+const run = (server: string, mode: HttpRun['mode'], rate: number, statuses: Record<string, number> = { 200: 100 }): HttpRun =>
+  ({ server, mode, result: { rate, requests: Object.values(statuses).reduce((a, b) => a + b, 0), statuses, errors: {}, latency: '', serverClosed: 0 } })
+
+t.test('bootstrap goal: >= 50% of node:http and >= 85% of Koa with a new connection per request, all answered 200', async t => {
+  const runs = [run(HOMING, 'new-connection', 500), run(NODE_HTTP, 'new-connection', 1000), run(KOA, 'new-connection', 580), run(HOMING, 'keep-alive', 800), run(NODE_HTTP, 'keep-alive', 8000)]
+  const [fresh, keep] = bootstrapFigures(runs)
+  t.equal(fresh?.goal?.met, true)
+  t.same(fresh?.baselines, [{ name: NODE_HTTP, value: 1000 }, { name: KOA, value: 580 }])
+  t.equal(keep?.goal, undefined, 'no goal for keep-alive')
+  t.same(keep?.baselines.map(b => b.name), [NODE_HTTP])
+  t.equal(bootstrapFigures([run(HOMING, 'new-connection', 490), ...runs.slice(1)])[0]?.goal?.met, false, 'under 50% of node:http')
+  t.equal(bootstrapFigures([run(HOMING, 'new-connection', 600, { 200: 90, 503: 10 }), ...runs.slice(1)])[0]?.goal?.met, false, 'errors miss the goal')
+})
+
+function summary (over: Partial<Summary>): Summary {
+  return { ...summarize({ devices: 1, workers: 1, sources: [], startedAt: 0, endedAt: 0, reports: [new Recorder().report(true)] }), ...over }
+}
+
+t.test('re-homing goal: everything at the destination within 15 s, none lost', async t => {
+  const ok = rehomeFigures({ devices: 10_000, rehomed: 10_000, allConnectedMs: 14_000, jobMs: 2000, summary: summary({}) })[0]
+  t.equal(ok?.value, 14)
+  t.equal(ok?.goal?.met, true)
+  t.equal(rehomeFigures({ devices: 10_000, rehomed: 9_999, allConnectedMs: null, jobMs: 2000, summary: summary({}) })[0]?.goal?.met, false)
+  t.match(rehomeFigures({ devices: 10_000, rehomed: 9_999, allConnectedMs: null, jobMs: null, summary: summary({}) })[0]?.detail ?? '', /lost 1;/)
+  t.equal(rehomeFigures({ devices: 10_000, rehomed: 10_000, allConnectedMs: 15_001, jobMs: 2000, summary: summary({}) })[0]?.goal?.met, false)
+})
+
+t.test('live connections goal: 50,000 held after 60 s, none dropped', async t => {
+  const o = { target: 50_000, nodes: 4, holdS: 60, connectedAtHold: 50_000 }
+  t.equal(liveFigures({ ...o, summary: summary({ online: 50_000, connected: 50_000 }) })[0]?.goal?.met, true)
+  t.equal(liveFigures({ ...o, summary: summary({ online: 50_000, dropped: 1 }) })[0]?.goal?.met, false)
+  t.equal(liveFigures({ ...o, summary: summary({ online: 49_999 }) })[0]?.goal?.met, false)
+  t.equal(liveFigures({ ...o, holdS: 10, summary: summary({ online: 50_000 }) })[0]?.goal?.met, false, 'a quick hold does not count')
+})
