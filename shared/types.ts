@@ -118,6 +118,17 @@ export interface Job {
   error: string | null
 }
 
+/** DESIGN rule 10: a code for one pair of accounts, given by the destination's owner to the sender. */
+export interface VerificationCode {
+  id: string
+  sourceAccountId: string
+  targetAccountId: string
+  /** Six digits. A secret: never logged, never shown to the sender. */
+  code: string
+  createdAt: number
+  expiresAt: number
+}
+
 /** One row of a job's records CSV: productKey,deviceName,code,message. */
 export interface JobRecord {
   productKey: string

@@ -2,7 +2,7 @@
 import t from 'tap'
 import { newDevice } from '../shared/device.js'
 import type { Store } from '../shared/store/store.js'
-import type { Job, MoveEvent, Product } from '../shared/types.js'
+import type { Job, MoveEvent, Product, VerificationCode } from '../shared/types.js'
 
 export function product (productKey: string, instanceId: string, extra: Partial<Product> = {}): Product {
   return {
@@ -18,6 +18,13 @@ function job (id: string, extra: Partial<Job> = {}): Job {
     total: 0, succeeded: 0, failed: 0, createdAt: Date.now(), updatedAt: Date.now(), error: null, ...extra
   }
 }
+
+const MINUTE = 60_000
+let codeIds = 0
+function code (source: string, target: string, digits: string, createdAt: number): VerificationCode {
+  return { id: `c${++codeIds}`, sourceAccountId: source, targetAccountId: target, code: digits, createdAt, expiresAt: createdAt + 5 * MINUTE }
+}
+const check = (now: number) => ({ now, maxFailures: 5, failureWindowMs: 5 * MINUTE, lockMs: 5 * MINUTE })
 
 const info = (instanceId: string, session: string) => ({ instanceId, nodeId: 'n1', session, address: '203.0.113.9', at: 1000 })
 
@@ -108,6 +115,33 @@ export function storeContract (name: string, open: () => Promise<Store>): void {
       t.equal(results.filter(r => r.result === 'not-at-source').length, 3)
     })
 
+    t.test('a batch move is the one-device move for each, in order, idempotent per job', async t => {
+      await store.createDevices([newDevice('pkB', 'dev1', 'a'), newDevice('pkB', 'dev2', 'a'), newDevice('pkB', 'dev3', 'c')])
+      await store.setTags('pkB', 'dev1', { k: 'v' })
+      const first = await store.moveDevices('pkB', ['dev1', 'nope', 'dev2', 'dev3'], { from: 'a', to: 'b', jobId: 'jb' })
+      t.same(first.map(o => o.result), ['moved', 'not-found', 'moved', 'not-at-source'])
+      const d1 = await store.getDevice('pkB', 'dev1')
+      t.match(d1, { instanceId: 'b', tags: {}, lastJobId: 'jb', runtime: { b: { active: false } } })
+      const again = await store.moveDevices('pkB', ['dev2', 'dev1'], { from: 'a', to: 'b', jobId: 'jb' })
+      t.same(again.map(o => o.result), ['already', 'already'])
+      t.same(await store.moveDevices('pkB', [], { from: 'a', to: 'b', jobId: 'jb' }), [])
+      const racing = await Promise.all([
+        store.moveDevices('pkB', ['dev3'], { from: 'c', to: 'd', jobId: 'jr1' }),
+        store.moveDevices('pkB', ['dev3'], { from: 'c', to: 'e', jobId: 'jr2' })
+      ])
+      t.same(racing.map(r => r[0]?.result).sort(), ['moved', 'not-at-source'], 'a device raced by two batches moves once')
+    })
+
+    t.test('events published in a batch arrive in order', async t => {
+      const seen: string[] = []
+      const sub = await store.consumeMoves('evBatch', 'n1', async e => { seen.push(e.deviceName) })
+      await store.publishMoves(['d1', 'd2', 'd3'].map(dn => ({ jobId: 'j', productKey: 'pkE', deviceName: dn, fromInstanceId: 'evBatch', toInstanceId: 'evB' })))
+      await store.publishMoves([])
+      await until(() => seen.length === 3)
+      t.same(seen, ['d1', 'd2', 'd3'])
+      await sub.close()
+    })
+
     t.test('nearest access: candidates, then one placement however many bootstraps race', async t => {
       await store.createDevices([newDevice('pkN', 'dev1', 'a')])
       const candidates = [{ region: 'r1', instanceId: 'b' }, { region: 'r2', instanceId: 'c' }]
@@ -123,6 +157,72 @@ export function storeContract (name: string, open: () => Promise<Store>): void {
       t.ok(home?.instanceId === 'b' || home?.instanceId === 'c')
       t.equal(home?.candidates, null)
       t.equal(home?.placement?.address, '8.8.8.8')
+    })
+
+    t.test('placement notes survive later writes of the record and read as part of it', async t => {
+      await store.putRecords('jp', [{ productKey: 'pkP', deviceName: 'd1', code: 'success', message: 'moved to nearest placement' }])
+      await store.notePlacement('jp', 'pkP', 'd1', 'placed at b in r1')
+      await store.putRecords('jp', [{ productKey: 'pkP', deviceName: 'd1', code: 'success', message: 'moved to nearest placement; online; notified' }])
+      await store.notePlacement('jp', 'pkP', 'd2', 'placed at c in r2 (fallback)')
+      const records = (await store.getRecords('jp')).sort((a, b) => a.deviceName.localeCompare(b.deviceName))
+      t.same(records, [
+        { productKey: 'pkP', deviceName: 'd1', code: 'success', message: 'moved to nearest placement; online; notified; placed at b in r1' },
+        { productKey: 'pkP', deviceName: 'd2', code: 'success', message: 'placed at c in r2 (fallback)' }
+      ])
+    })
+
+    t.test('verification codes: listed for the destination while valid, used once, never after they expire', async t => {
+      const now = 1_000_000
+      const pair = { sourceAccountId: 'src1', targetAccountId: 'dst1' }
+      const first = code('src1', 'dst1', '123456', now)
+      t.same(await store.issueCode(first, { now, maxPending: 5 }), { result: 'issued' })
+      await store.issueCode(code('other', 'dst9', '999999', now), { now, maxPending: 5 })
+      t.same((await store.codesFor('dst1', now + 1)).map(c => c.code), ['123456'], 'addressed to the destination')
+      t.same(await store.codesFor('src1', now + 1), [], 'never to the sender')
+      t.same(await store.checkCode(pair, '654321', check(now + 1)), { result: 'refused', failures: 1, voided: false }, 'wrong')
+      t.same(await store.checkCode(pair, '123456', check(now + 1)), { result: 'accepted' })
+      t.same(await store.checkCode(pair, '123456', check(now + 2)), { result: 'refused', failures: 1, voided: false }, 'used: refused, and the count started again after the success')
+      await store.issueCode(code('src1', 'dst1', '222222', now), { now, maxPending: 5 })
+      t.same(await store.checkCode(pair, '222222', check(now + 5 * MINUTE)), { result: 'refused', failures: 2, voided: false }, 'expired')
+      t.same(await store.codesFor('dst1', now + 5 * MINUTE), [], 'not listed once expired')
+      t.same(await store.checkCode({ sourceAccountId: 'src1', targetAccountId: 'dst9' }, '999999', check(now + 1)), { result: 'refused', failures: 1, voided: false }, 'another pair\'s code does not count')
+    })
+
+    t.test('verification codes: five wrong tries void the pending codes and lock the pair; then it opens again', async t => {
+      const now = 2_000_000
+      const pair = { sourceAccountId: 'src2', targetAccountId: 'dst2' }
+      await store.issueCode(code('src2', 'dst2', '111111', now), { now, maxPending: 5 })
+      for (let i = 1; i <= 4; i++) t.same(await store.checkCode(pair, `00000${i}`, check(now)), { result: 'refused', failures: i, voided: false })
+      t.same(await store.checkCode(pair, '000005', check(now)), { result: 'refused', failures: 5, voided: true, until: now + 5 * MINUTE })
+      t.same(await store.codesFor('dst2', now), [], 'the pending code is void')
+      t.same(await store.checkCode(pair, '111111', check(now + 1)), { result: 'locked', until: now + 5 * MINUTE }, 'even the right code is not compared')
+      t.same(await store.issueCode(code('src2', 'dst2', '333333', now + 1), { now: now + 1, maxPending: 5 }), { result: 'locked', until: now + 5 * MINUTE })
+      const later = now + 5 * MINUTE
+      t.same(await store.issueCode(code('src2', 'dst2', '444444', later), { now: later, maxPending: 5 }), { result: 'issued' })
+      t.same(await store.checkCode(pair, '111111', check(later)), { result: 'refused', failures: 1, voided: false }, 'the voided code stays void')
+      t.same(await store.checkCode(pair, '444444', check(later)), { result: 'accepted' })
+    })
+
+    t.test('verification codes: at most maxPending valid codes per pair', async t => {
+      const now = 3_000_000
+      for (let i = 0; i < 3; i++) t.same(await store.issueCode(code('src3', 'dst3', `55555${i}`, now + i), { now: now + i, maxPending: 3 }), { result: 'issued' })
+      t.same(await store.issueCode(code('src3', 'dst3', '555559', now + 10), { now: now + 10, maxPending: 3 }), { result: 'too-many', retryAt: now + 5 * MINUTE })
+      t.same(await store.issueCode(code('src3', 'dst3', '555559', now + 5 * MINUTE), { now: now + 5 * MINUTE, maxPending: 3 }), { result: 'issued' }, 'room again once the oldest expired')
+    })
+
+    t.test('verification codes: racing requests use a code once and never compare more than maxFailures guesses', async t => {
+      const now = 4_000_000
+      const pair = { sourceAccountId: 'src4', targetAccountId: 'dst4' }
+      await store.issueCode(code('src4', 'dst4', '777777', now), { now, maxPending: 5 })
+      const same = await Promise.all(Array.from({ length: 4 }, () => store.checkCode(pair, '777777', check(now))))
+      t.equal(same.filter(r => r.result === 'accepted').length, 1, 'one of four identical requests wins')
+
+      const brute = { sourceAccountId: 'src5', targetAccountId: 'dst5' }
+      await store.issueCode(code('src5', 'dst5', '000019', now), { now, maxPending: 5 })
+      const guesses = await Promise.all(Array.from({ length: 20 }, (_, i) => store.checkCode(brute, String(i).padStart(6, '0'), check(now))))
+      t.ok(guesses.filter(r => r.result !== 'locked').length <= 5, 'at most five guesses were compared')
+      t.equal(guesses.filter(r => r.result === 'accepted').length, 0, 'the twentieth guess never got compared')
+      t.same(await store.codesFor('dst5', now), [])
     })
 
     t.test('move events reach every consumer once, including one that was away', async t => {

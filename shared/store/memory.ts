@@ -1,10 +1,13 @@
 // The memory backend: for `homing up` without `redis`, where every component shares one process.
-import type { Device, Job, JobRecord, MoveEvent, Product } from '../types.js'
-import type { JobFilter, MoveSubscription, Store } from './store.js'
+import type { Device, Job, JobRecord, MoveEvent, Product, VerificationCode } from '../types.js'
+import { byAge, isValid, matching, samePair } from './codes.js'
+import { placementNoteKey, withPlacementNotes } from './placement-notes.js'
+import type { CheckCodeOutcome, CodeCheck, CodePair, IssueCodeOutcome, JobFilter, MoveSubscription, Store } from './store.js'
 import * as t from './transitions.js'
 
 const copy = <T>(value: T): T => structuredClone(value)
 const deviceKey = (pk: string, dn: string): string => `${pk}/${dn}`
+const pairKey = (pair: CodePair): string => `${pair.sourceAccountId}/${pair.targetAccountId}`
 
 interface Consumer {
   cursor: number
@@ -22,6 +25,10 @@ export class MemoryStore implements Store {
   private readonly leases = new Map<string, { owner: string, until: number }>()
   private readonly logs = new Map<string, MoveEvent[]>()
   private readonly consumers = new Map<string, Consumer>()
+  private readonly placementNotes = new Map<string, Map<string, string>>()
+  private readonly codes = new Map<string, VerificationCode>()
+  private readonly codeFailures = new Map<string, { count: number, first: number }>()
+  private readonly codeLocks = new Map<string, number>()
 
   async ping (): Promise<void> {}
   async close (): Promise<void> {
@@ -125,6 +132,10 @@ export class MemoryStore implements Store {
     return this.apply(pk, dn, d => t.moved(d, move)) ?? { result: 'not-found' }
   }
 
+  async moveDevices (...[pk, names, move]: Parameters<Store['moveDevices']>): ReturnType<Store['moveDevices']> {
+    return Promise.all(names.map(dn => this.moveDevice(pk, dn, move)))
+  }
+
   async setCandidates (...[pk, dn, move]: Parameters<Store['setCandidates']>): ReturnType<Store['setCandidates']> {
     return this.apply(pk, dn, d => t.awaitingPlacement(d, move)) ?? { result: 'not-found' }
   }
@@ -140,6 +151,10 @@ export class MemoryStore implements Store {
     for (const [key, consumer] of this.consumers) {
       if (key.startsWith(`${event.fromInstanceId}\n`)) void this.drain(event.fromInstanceId, consumer)
     }
+  }
+
+  async publishMoves (events: MoveEvent[]): Promise<void> {
+    for (const event of events) await this.publishMove(event)
   }
 
   async consumeMoves (instanceId: string, consumerId: string, handler: (event: MoveEvent) => Promise<void>): Promise<MoveSubscription> {
@@ -213,6 +228,64 @@ export class MemoryStore implements Store {
   }
 
   async getRecords (jobId: string): Promise<JobRecord[]> {
-    return [...(this.records.get(jobId)?.values() ?? [])].map(copy)
+    const records = [...(this.records.get(jobId)?.values() ?? [])].map(copy)
+    return withPlacementNotes(records, this.placementNotes.get(jobId) ?? new Map())
+  }
+
+  async notePlacement (jobId: string, productKey: string, deviceName: string, note: string): Promise<void> {
+    const notes = this.placementNotes.get(jobId) ?? new Map<string, string>()
+    notes.set(placementNoteKey(productKey, deviceName), note)
+    this.placementNotes.set(jobId, notes)
+  }
+
+  /** Valid codes of the pair; expired ones are dropped. */
+  private pending (pair: CodePair, now: number): VerificationCode[] {
+    const out: VerificationCode[] = []
+    for (const [id, code] of this.codes) {
+      if (!isValid(code, now)) this.codes.delete(id)
+      else if (samePair(code, pair)) out.push(code)
+    }
+    return out
+  }
+
+  private lockedUntil (pair: CodePair, now: number): number | null {
+    const until = this.codeLocks.get(pairKey(pair))
+    return until !== undefined && until > now ? until : null
+  }
+
+  async issueCode (code: VerificationCode, limits: { now: number, maxPending: number }): Promise<IssueCodeOutcome> {
+    const until = this.lockedUntil(code, limits.now)
+    if (until !== null) return { result: 'locked', until }
+    const pending = this.pending(code, limits.now)
+    if (pending.length >= limits.maxPending) return { result: 'too-many', retryAt: Math.min(...pending.map(c => c.expiresAt)) }
+    this.codes.set(code.id, copy(code))
+    return { result: 'issued' }
+  }
+
+  async codesFor (targetAccountId: string, now: number): Promise<VerificationCode[]> {
+    return [...this.codes.values()].filter(c => c.targetAccountId === targetAccountId && isValid(c, now)).sort(byAge).map(copy)
+  }
+
+  async checkCode (pair: CodePair, presented: string, check: CodeCheck): Promise<CheckCodeOutcome> {
+    const key = pairKey(pair)
+    const locked = this.lockedUntil(pair, check.now)
+    if (locked !== null) return { result: 'locked', until: locked }
+    // The try is counted before the comparison (as the Redis backend does).
+    const before = this.codeFailures.get(key)
+    const tries = before === undefined || check.now - before.first > check.failureWindowMs ? { count: 0, first: check.now } : before
+    tries.count++
+    this.codeFailures.set(key, tries)
+    const match = matching(this.pending(pair, check.now), presented)
+    if (match !== null) {
+      this.codes.delete(match.id)
+      this.codeFailures.delete(key)
+      return { result: 'accepted' }
+    }
+    if (tries.count < check.maxFailures) return { result: 'refused', failures: tries.count, voided: false }
+    for (const code of this.pending(pair, check.now)) this.codes.delete(code.id)
+    this.codeFailures.delete(key)
+    const until = check.now + check.lockMs
+    this.codeLocks.set(key, until)
+    return { result: 'refused', failures: tries.count, voided: true, until }
   }
 }

@@ -1,8 +1,10 @@
 // The Redis backend: a database, not a cache. Every key that one atomic step touches shares a hash
 // tag (`{pk/dn}` for a device), so the layout works on Redis Cluster too.
 import { Redis, ReplyError, type RedisOptions } from 'ioredis'
-import type { Device, Job, JobRecord, MoveEvent, Product } from '../types.js'
-import { StoreUnavailableError, type JobFilter, type MoveSubscription, type Store } from './store.js'
+import type { Device, Job, JobRecord, MoveEvent, Product, VerificationCode } from '../types.js'
+import { byAge, isValid, matching } from './codes.js'
+import { placementNoteKey, withPlacementNotes } from './placement-notes.js'
+import { StoreUnavailableError, type MoveOutcome, type CheckCodeOutcome, type CodeCheck, type CodePair, type IssueCodeOutcome, type JobFilter, type MoveSubscription, type Store } from './store.js'
 import * as t from './transitions.js'
 
 /** Compare-and-set on one key: the device's whole record is replaced only if nobody changed it meanwhile. */
@@ -26,10 +28,29 @@ const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`
 
+/**
+ * Counts a verification-code try before it is compared (KEYS: lock, failures; ARGV: now, window ms,
+ * ttl ms). Answers {-1, until} while the pair is locked, else {tries in the window, 0}. Failures are
+ * kept as "count:first".
+ */
+const CODE_TRY = `
+local lock = tonumber(redis.call('GET', KEYS[1]) or '0')
+if lock > tonumber(ARGV[1]) then return {-1, lock} end
+local count, first = 0, ARGV[1]
+local raw = redis.call('GET', KEYS[2])
+if raw then
+  local c, f = string.match(raw, '^(%d+):(%d+)$')
+  if c and tonumber(ARGV[1]) - tonumber(f) <= tonumber(ARGV[2]) then count, first = tonumber(c), f end
+end
+count = count + 1
+redis.call('SET', KEYS[2], count .. ':' .. first, 'PX', ARGV[3])
+return {count, 0}`
+
 interface Commands {
   homingCas: (key: string, expected: string, next: string) => Promise<number>
   homingLease: (key: string, owner: string, ttl: number) => Promise<number>
   homingRelease: (key: string, owner: string) => Promise<number>
+  homingCodeTry: (lock: string, failures: string, now: number, windowMs: number, ttlMs: number) => Promise<[number, number]>
 }
 type HomingRedis = Redis & Commands
 
@@ -55,6 +76,7 @@ export class RedisStore implements Store {
     this.redis.defineCommand('homingCas', { numberOfKeys: 1, lua: CAS })
     this.redis.defineCommand('homingLease', { numberOfKeys: 1, lua: LEASE })
     this.redis.defineCommand('homingRelease', { numberOfKeys: 1, lua: RELEASE })
+    this.redis.defineCommand('homingCodeTry', { numberOfKeys: 2, lua: CODE_TRY })
   }
 
   private connectionOptions (): RedisOptions {
@@ -90,6 +112,12 @@ export class RedisStore implements Store {
   private records (id: string): string { return `${this.p}job:{${id}}:records` }
   private jobsOf (accountId: string): string { return `${this.p}jobs:${accountId}` }
   private get unfinished (): string { return `${this.p}jobs:unfinished` }
+  private placements (id: string): string { return `${this.p}job:{${id}}:placements` }
+  // One pair's codes, tries and lock share a hash tag; the index of senders per destination stands alone.
+  private codes (pair: CodePair): string { return `${this.p}codes:{${pair.sourceAccountId}/${pair.targetAccountId}}` }
+  private codeFailures (pair: CodePair): string { return `${this.codes(pair)}:failures` }
+  private codeLock (pair: CodePair): string { return `${this.codes(pair)}:lock` }
+  private codeSenders (targetAccountId: string): string { return `${this.p}codes-to:${targetAccountId}` }
 
   /** Runs a registry call; connection failures become StoreUnavailableError, reply errors stay bugs. */
   private async run<T> (fn: () => Promise<T>): Promise<T> {
@@ -227,6 +255,39 @@ export class RedisStore implements Store {
     return await this.apply(pk, dn, d => t.moved(d, move)) ?? { result: 'not-found' }
   }
 
+  /** One MGET, the transitions, one pipeline of compare-and-sets; a device written meanwhile goes the one-by-one way. */
+  async moveDevices (...[pk, names, move]: Parameters<Store['moveDevices']>): ReturnType<Store['moveDevices']> {
+    if (names.length === 0) return []
+    const keys = names.map(dn => this.device(pk, dn))
+    return this.run(async () => {
+      const raws = await this.redis.mget(keys)
+      const outcomes: MoveOutcome[] = []
+      const pipe = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { homingCas: (key: string, expected: string, next: string) => unknown }
+      const writes: number[] = []
+      raws.forEach((raw, i) => {
+        if (raw === null) {
+          outcomes.push({ result: 'not-found' })
+          return
+        }
+        const { next, outcome } = t.moved(JSON.parse(raw) as Device, move)
+        outcomes.push(outcome)
+        if (next !== null) {
+          pipe.homingCas(keys[i] as string, raw, JSON.stringify(next))
+          writes.push(i)
+        }
+      })
+      if (writes.length === 0) return outcomes
+      const results = await pipe.exec()
+      await Promise.all(writes.map(async (i, w) => {
+        const [err, written] = results?.[w] ?? [new Error('no reply'), null]
+        if (err === null && written === 1) return
+        if (err === null && written === -1) outcomes[i] = { result: 'not-found' }
+        else outcomes[i] = await this.moveDevice(pk, names[i] as string, move)
+      }))
+      return outcomes
+    })
+  }
+
   async setCandidates (...[pk, dn, move]: Parameters<Store['setCandidates']>): ReturnType<Store['setCandidates']> {
     return await this.apply(pk, dn, d => t.awaitingPlacement(d, move)) ?? { result: 'not-found' }
   }
@@ -237,6 +298,16 @@ export class RedisStore implements Store {
 
   async publishMove (event: MoveEvent): Promise<void> {
     await this.run(() => this.redis.xadd(this.events(event.fromInstanceId), 'MAXLEN', '~', MAX_EVENTS, '*', 'event', JSON.stringify(event)))
+  }
+
+  async publishMoves (events: MoveEvent[]): Promise<void> {
+    if (events.length === 0) return
+    await this.run(async () => {
+      const pipe = this.redis.pipeline()
+      for (const event of events) pipe.xadd(this.events(event.fromInstanceId), 'MAXLEN', '~', MAX_EVENTS, '*', 'event', JSON.stringify(event))
+      const failed = (await pipe.exec())?.find(([err]) => err !== null)
+      if (failed !== undefined) throw failed[0] as Error
+    })
   }
 
   async consumeMoves (instanceId: string, consumerId: string, handler: (event: MoveEvent) => Promise<void>): Promise<MoveSubscription> {
@@ -343,8 +414,72 @@ export class RedisStore implements Store {
   }
 
   async getRecords (jobId: string): Promise<JobRecord[]> {
-    const all = await this.run(() => this.redis.hvals(this.records(jobId)))
-    return all.map(raw => JSON.parse(raw) as JobRecord)
+    const [all, notes] = await this.run(() => Promise.all([this.redis.hvals(this.records(jobId)), this.redis.hgetall(this.placements(jobId))]))
+    return withPlacementNotes(all.map(raw => JSON.parse(raw) as JobRecord), new Map(Object.entries(notes)))
+  }
+
+  async notePlacement (jobId: string, productKey: string, deviceName: string, note: string): Promise<void> {
+    await this.run(() => this.redis.hset(this.placements(jobId), placementNoteKey(productKey, deviceName), note))
+  }
+
+  /** The pair's codes still valid at `now`; expired ones are removed on the way. */
+  private async pendingCodes (pair: CodePair, now: number): Promise<VerificationCode[]> {
+    const key = this.codes(pair)
+    const all = Object.values(await this.redis.hgetall(key)).map(raw => JSON.parse(raw) as VerificationCode)
+    const expired = all.filter(c => !isValid(c, now)).map(c => c.id)
+    if (expired.length > 0) await this.redis.hdel(key, ...expired)
+    return all.filter(c => isValid(c, now))
+  }
+
+  async issueCode (code: VerificationCode, limits: { now: number, maxPending: number }): Promise<IssueCodeOutcome> {
+    return this.run(async () => {
+      const until = Number(await this.redis.get(this.codeLock(code)) ?? 0)
+      if (until > limits.now) return { result: 'locked', until }
+      const pending = await this.pendingCodes(code, limits.now)
+      if (pending.length >= limits.maxPending) return { result: 'too-many', retryAt: Math.min(...pending.map(c => c.expiresAt)) }
+      const key = this.codes(code)
+      // The index first: a code is never stored where the destination's listing would not look.
+      await this.redis.sadd(this.codeSenders(code.targetAccountId), code.sourceAccountId)
+      const ttl = Math.max(1, Math.max(code.expiresAt, ...pending.map(c => c.expiresAt)) - limits.now)
+      await this.redis.multi().hset(key, code.id, JSON.stringify(code)).pexpire(key, ttl).exec()
+      return { result: 'issued' }
+    })
+  }
+
+  async codesFor (targetAccountId: string, now: number): Promise<VerificationCode[]> {
+    return this.run(async () => {
+      const senders = await this.redis.smembers(this.codeSenders(targetAccountId))
+      const lists = await Promise.all(senders.map(sourceAccountId => this.pendingCodes({ sourceAccountId, targetAccountId }, now)))
+      return lists.flat().sort(byAge)
+    })
+  }
+
+  async checkCode (pair: CodePair, presented: string, check: CodeCheck): Promise<CheckCodeOutcome> {
+    return this.run(async () => {
+      const ttl = Math.max(1, check.failureWindowMs, check.lockMs)
+      const [tries, until] = await this.redis.homingCodeTry(this.codeLock(pair), this.codeFailures(pair), check.now, check.failureWindowMs, ttl)
+      if (tries === -1) return { result: 'locked', until }
+      // Racing guesses that counted past the limit are not compared at all.
+      if (tries > check.maxFailures) return { result: 'locked', until: await this.voidCodes(pair, check) }
+      const match = matching(await this.pendingCodes(pair, check.now), presented)
+      // HDEL answers 1 to one caller only: a code is used once however many requests race for it.
+      if (match !== null && await this.redis.hdel(this.codes(pair), match.id) === 1) {
+        await this.redis.del(this.codeFailures(pair))
+        return { result: 'accepted' }
+      }
+      if (tries < check.maxFailures) return { result: 'refused', failures: tries, voided: false }
+      return { result: 'refused', failures: tries, voided: true, until: await this.voidCodes(pair, check) }
+    })
+  }
+
+  /** The pair's pending codes are void and it is locked; answers when the lock ends. */
+  private async voidCodes (pair: CodePair, check: CodeCheck): Promise<number> {
+    const until = check.now + check.lockMs
+    await this.redis.multi()
+      .del(this.codes(pair), this.codeFailures(pair))
+      .set(this.codeLock(pair), String(until), 'PX', Math.max(1, check.lockMs))
+      .exec()
+    return until
   }
 }
 

@@ -1,5 +1,5 @@
 // The shared registry: one interface, two backends (DESIGN "Store"). Both pass test/store.contract.ts.
-import type { Candidate, Device, Job, JobRecord, MoveEvent, Product } from '../types.js'
+import type { Candidate, Device, Job, JobRecord, MoveEvent, Product, VerificationCode } from '../types.js'
 
 /** The registry cannot be reached: bootstrap answers 503, brokers CONNACK 3. */
 export class StoreUnavailableError extends Error {
@@ -45,6 +45,37 @@ export interface JobFilter {
   offset: number
   limit: number
 }
+
+/** Verification codes are kept per (source account, destination account). */
+export interface CodePair {
+  sourceAccountId: string
+  targetAccountId: string
+}
+
+export type IssueCodeOutcome =
+  | { result: 'issued' }
+  /** Too many wrong tries for this pair: nothing is issued until `until`. */
+  | { result: 'locked', until: number }
+  /** `maxPending` codes of this pair are still valid; one expires at `retryAt`. */
+  | { result: 'too-many', retryAt: number }
+
+/** How codes are checked; the store applies it atomically, the caller decides it. */
+export interface CodeCheck {
+  now: number
+  /** Wrong tries within `failureWindowMs` before the pair's pending codes are void. */
+  maxFailures: number
+  failureWindowMs: number
+  /** How long a pair stays locked once its codes were voided. */
+  lockMs: number
+}
+
+export type CheckCodeOutcome =
+  /** The code matched a valid pending code of the pair, which is now used up. */
+  | { result: 'accepted' }
+  /** Wrong, expired or used. `voided`: this was the last allowed try; the pair's codes are void and it is locked until `until`. */
+  | { result: 'refused', failures: number, voided: false }
+  | { result: 'refused', failures: number, voided: true, until: number }
+  | { result: 'locked', until: number }
 
 export interface MoveSubscription {
   close: () => Promise<void>
@@ -92,6 +123,8 @@ export interface Store {
    * (rule 4), marks the device inactive at `to` (rule 5). Idempotent for the same jobId.
    */
   moveDevice: (productKey: string, deviceName: string, move: { from: string, to: string, jobId: string }) => Promise<MoveOutcome>
+  /** `moveDevice` for each device, pipelined (a job's batch): outcomes in the order given, each move atomic on its own. */
+  moveDevices: (productKey: string, deviceNames: string[], move: { from: string, to: string, jobId: string }) => Promise<MoveOutcome[]>
   /** Nearest access: the device leaves `from` and waits for placement among `candidates`. */
   setCandidates: (productKey: string, deviceName: string, move: { from: string, candidates: Candidate[], jobId: string }) => Promise<MoveOutcome>
   /** Nearest access, at first bootstrap: place once, atomically (concurrent bootstraps place it once). */
@@ -99,6 +132,8 @@ export interface Store {
 
   /** Durable: appended to the source instance's event log. */
   publishMove: (event: MoveEvent) => Promise<void>
+  /** `publishMove` for each event, in order, pipelined. */
+  publishMoves: (events: MoveEvent[]) => Promise<void>
   /**
    * Every consumer (one per broker node, by a stable id) sees every event of the instance once,
    * including those published while it was down. `handler` resolves when the event is done.
@@ -118,4 +153,21 @@ export interface Store {
   /** Upserts per device (a repeated step rewrites its own record). */
   putRecords: (jobId: string, records: JobRecord[]) => Promise<void>
   getRecords: (jobId: string) => Promise<JobRecord[]>
+  /**
+   * Nearest access: where a device was placed, kept beside its record so that later writes of the
+   * record (the runner's, the old broker's) never lose it; getRecords appends it to the message.
+   */
+  notePlacement: (jobId: string, productKey: string, deviceName: string, note: string) => Promise<void>
+
+  // Verification codes (DESIGN rule 10). `now` comes from the caller, so tests control the clock.
+  /** Stores a new code unless the pair is locked or already has `maxPending` valid codes. */
+  issueCode: (code: VerificationCode, limits: { now: number, maxPending: number }) => Promise<IssueCodeOutcome>
+  /** Codes addressed to this account that are still valid at `now`, oldest first. */
+  codesFor: (targetAccountId: string, now: number) => Promise<VerificationCode[]>
+  /**
+   * Checks `presented` against the pair's valid codes in constant time and uses up the one it
+   * matches (once, however many requests race). Every try counts against `maxFailures` before it is
+   * compared, so racing guesses cannot exceed it.
+   */
+  checkCode: (pair: CodePair, presented: string, check: CodeCheck) => Promise<CheckCodeOutcome>
 }
