@@ -5,7 +5,7 @@ import { setImmediate } from 'node:timers/promises'
 import type { Topology } from '../../shared/config.js'
 import type { Logger } from '../../shared/log.js'
 import { moveMessage, RECORD_CODES, type KickReport } from '../../shared/records.js'
-import { StoreUnavailableError, type MoveOutcome, type Store } from '../../shared/store/store.js'
+import type { MoveOutcome, Store } from '../../shared/store/store.js'
 import type { Device, Job, JobRecord } from '../../shared/types.js'
 import { countRecords, recordsByName, withCounts } from './counts.js'
 
@@ -172,24 +172,16 @@ async function moveAssignment ({ job, store, items }: DeviceBatch): Promise<void
   const target = job.targetInstanceId
   if (target === null) return
   const work = items.filter(i => i.result === undefined && i.device !== null)
-  const outcomes = await Promise.allSettled(work.map(async item => {
-    if (item.prior?.code === RECORD_CODES.success) return null // moved in an earlier attempt
-    return store.moveDevice(job.productKey, item.deviceName, { from: job.sourceInstanceId, to: target, jobId: job.id })
-  }))
-  work.forEach((item, i) => {
-    const settled = outcomes[i] as PromiseSettledResult<MoveOutcome | null>
-    if (settled.status === 'rejected') {
-      // The registry is down: this attempt ends and a later one resumes the batch.
-      if (settled.reason instanceof StoreUnavailableError) throw settled.reason
-      item.result = record(job, item.deviceName, RECORD_CODES.failed, `move failed: ${(settled.reason as Error).message}`)
-      return
-    }
-    const outcome = settled.value
-    if (outcome === null) {
-      // Re-send the event only while the device is still where this job put it.
-      item.emit = item.device != null && movedByThisJob(item.device, job)
-      return
-    }
+  // Recorded as moved in an earlier attempt: only its event may be missing, and only while the device
+  // is still where this job put it.
+  for (const item of work) {
+    if (item.prior?.code === RECORD_CODES.success) item.emit = item.device != null && movedByThisJob(item.device, job)
+  }
+  const moving = work.filter(i => i.prior?.code !== RECORD_CODES.success)
+  // A registry error ends this attempt; a later one resumes the batch (every move is idempotent).
+  const outcomes = await store.moveDevices(job.productKey, moving.map(i => i.deviceName), { from: job.sourceInstanceId, to: target, jobId: job.id })
+  moving.forEach((item, i) => {
+    const outcome = outcomes[i] as MoveOutcome
     switch (outcome.result) {
       case 'moved':
         // The broker of the old instance completes the record of an online device once it has told it.
@@ -229,7 +221,7 @@ async function recordResult ({ job, store, items }: DeviceBatch): Promise<void> 
 
 /** PROTOCOL 4: the source instance's brokers notify and kick the device if it is online there. */
 async function emitMove ({ job, store, items }: DeviceBatch): Promise<void> {
-  await Promise.all(items.filter(i => i.emit).map(item => store.publishMove({
+  await store.publishMoves(items.filter(i => i.emit).map(item => ({
     jobId: job.id,
     productKey: job.productKey,
     deviceName: item.deviceName,
