@@ -27,7 +27,8 @@ async function main (o: BenchOptions): Promise<number> {
     quick: o.quick,
     selected,
     log,
-    profileArgs: label => o.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(o.profile)}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`]
+    // One directory per server: Node writes a profile per thread (tsx's loader thread included).
+    profileArgs: label => o.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(resolve(o.profile), label)}`]
   }
   const started = Date.now()
   const figures: Figure[] = []

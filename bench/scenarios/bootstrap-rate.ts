@@ -26,7 +26,8 @@ export function latencyMs (encoded: string, percentile: number): number {
 
 export async function bootstrapRate (ctx: ScenarioContext): Promise<Figure[]> {
   const devices = ctx.quick ? 1000 : 10_000
-  const durationMs = ctx.quick ? 3000 : 15_000
+  const durationMs = ctx.quick ? 2000 : 15_000
+  const warmupMs = ctx.quick ? 500 : 2000
   const concurrency = 50
   const sources = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5']
   const dep = await new Deployment([{ id: 'bench-a', endpointPort: 18830 }]).open()
@@ -45,7 +46,7 @@ export async function bootstrapRate (ctx: ScenarioContext): Promise<Figure[]> {
     for (const mode of ['new-connection', 'keep-alive'] as const) {
       for (const { name, server } of servers) {
         const port = server.ports.http as number
-        await gen.http({ port, mode, concurrency, durationMs: 1000, queries, sources }) // warm-up
+        await gen.http({ port, mode, concurrency, durationMs: warmupMs, queries, sources }) // warm-up
         const result = await gen.http({ port, mode, concurrency, durationMs, queries, sources })
         runs.push({ server: name, mode, result })
         ctx.log(`  ${mode.padEnd(14)} ${name}: ${Math.round(result.rate)} req/s, p50 ${latencyMs(result.latency, 50)} ms, p99 ${latencyMs(result.latency, 99)} ms, statuses ${JSON.stringify(result.statuses)}` +

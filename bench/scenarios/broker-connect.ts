@@ -24,17 +24,17 @@ const p = (encoded: string, q: number): number => {
 }
 
 /** Warm up, then open and hold every connection, measuring RSS before and after. */
-async function measure (name: string, port: number, certs: Certificate[], gen: LoadGenerator, o: { inFlight: number, sources: string[], rss?: () => Promise<number>, log: (l: string) => void }): Promise<Run> {
+async function measure (name: string, port: number, certs: Certificate[], gen: LoadGenerator, o: { inFlight: number, sources: string[], settleMs: number, rss?: () => Promise<number>, log: (l: string) => void }): Promise<Run> {
   const warm = certs.slice(0, Math.min(1000, Math.ceil(certs.length / 4)))
   await gen.connect({ port, inFlight: o.inFlight, sources: o.sources }, warm)
   await gen.close()
-  await sleep(1500)
+  await sleep(o.settleMs)
   const before = o.rss ? await o.rss() : 0
   const flood = await gen.connect({ port, inFlight: o.inFlight, sources: o.sources }, certs)
-  await sleep(2000)
+  await sleep(o.settleMs)
   const after = o.rss ? await o.rss() : 0
   const dropped = await gen.close()
-  await sleep(1000)
+  await sleep(o.settleMs / 2)
   const perConnection = o.rss && flood.accepted > 0 ? (after - before) / flood.accepted : null
   o.log(`  ${name}: ${flood.accepted}/${flood.attempted} accepted in ${(flood.elapsedMs / 1000).toFixed(2)} s = ${Math.round(flood.rate)}/s, p50 ${p(flood.latency, 50)} ms, p99 ${p(flood.latency, 99)} ms` +
     (perConnection !== null ? `, ${(perConnection / 1024).toFixed(1)} KiB/connection` : '') +
@@ -47,6 +47,7 @@ async function measure (name: string, port: number, certs: Certificate[], gen: L
 export async function brokerConnect (ctx: ScenarioContext): Promise<Figure[]> {
   const n = ctx.quick ? 2000 : 10_000
   const inFlight = 100
+  const settleMs = ctx.quick ? 700 : 2000
   const sources = ['127.0.0.2', '127.0.0.3']
   const dep = await new Deployment([{ id: 'bench-a' }]).open()
   const gen = await LoadGenerator.start()
@@ -59,18 +60,18 @@ export async function brokerConnect (ctx: ScenarioContext): Promise<Figure[]> {
     ctx.log(`  ${n} connections held per broker, ${inFlight} CONNECTs in flight, one generator process`)
 
     const homing = await dep.start('homing-broker.ts', ['--config', file, '--instance', 'bench-a'], ctx.profileArgs('broker-connect'))
-    runs.push(await measure('Homing broker (signed, Redis registry)', homing.ports.mqtt as number, certs, gen, { inFlight, sources, rss: homing.measure, log: ctx.log }))
+    runs.push(await measure('Homing broker (signed, Redis registry)', homing.ports.mqtt as number, certs, gen, { inFlight, sources, settleMs, rss: homing.measure, log: ctx.log }))
     await homing.stop()
 
     const aedes = await startServer('bare-aedes.ts')
     servers.push(aedes)
-    runs.push(await measure('bare Aedes (no auth)', aedes.ports.mqtt as number, certs, gen, { inFlight, sources, rss: aedes.measure, log: ctx.log }))
+    runs.push(await measure('bare Aedes (no auth)', aedes.ports.mqtt as number, certs, gen, { inFlight, sources, settleMs, rss: aedes.measure, log: ctx.log }))
     await aedes.stop()
 
     if (mosquittoInstalled()) {
       const mosquitto = await startMosquitto()
       try {
-        runs.push(await measure('Mosquitto (anonymous)', mosquitto.port, certs, gen, { inFlight, sources, log: ctx.log }))
+        runs.push(await measure('Mosquitto (anonymous)', mosquitto.port, certs, gen, { inFlight, sources, settleMs, log: ctx.log }))
       } finally {
         await mosquitto.stop()
       }

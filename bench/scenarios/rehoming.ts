@@ -30,7 +30,7 @@ export interface RehomeOutcome {
 }
 
 export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
-  const n = ctx.quick ? 1000 : 10_000
+  const n = ctx.quick ? 500 : 10_000
   const dep = await new Deployment([{ id: 'bench-src' }, { id: 'bench-dst' }]).open()
   try {
     await dep.createProduct(PK, 'bench-src')

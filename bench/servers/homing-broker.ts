@@ -4,6 +4,8 @@ import cluster from 'node:cluster'
 import { createServer, type AddressInfo } from 'node:net'
 import { loadConfig } from '../../shared/config.js'
 import { startBrokerNode } from '../../broker/node.js'
+import { openStore } from '../../shared/store/index.js'
+import { applyExperiments } from './experiment.js'
 import { arg, serve, type ServerMessage } from './serve.js'
 
 const configFile = arg('config')
@@ -20,7 +22,11 @@ async function freePort (): Promise<number> {
 
 async function node (port: number, index: number) {
   const config = loadConfig(configFile)
-  return startBrokerNode({ config, instanceId, nodeId: `${instanceId}-bench-${index}`, ports: { mqtt: port } })
+  if (process.env.BENCH_AUTOPIPELINE !== '1') return startBrokerNode({ config, instanceId, nodeId: `${instanceId}-bench-${index}`, ports: { mqtt: port } })
+  const store = await openStore(config)
+  applyExperiments(store)
+  const node = await startBrokerNode({ config, instanceId, nodeId: `${instanceId}-bench-${index}`, store, ports: { mqtt: port } })
+  return { ...node, close: async () => { await node.close(); await store.close() } }
 }
 
 if (cluster.isWorker) {
