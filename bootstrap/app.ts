@@ -11,6 +11,7 @@ import { deviceRoutes } from './routes/devices.js'
 import { distributionRoutes } from './routes/distribution.js'
 import { instanceRoutes } from './routes/instances.js'
 import { productRoutes } from './routes/products.js'
+import { verificationCodeRoutes } from './routes/verification-codes.js'
 
 export const API_PREFIX = '/api/v1'
 
@@ -22,7 +23,8 @@ const apiRoutes: ((sidecar: Sidecar) => Router<ApiState>)[] = [
   instanceRoutes,
   productRoutes,
   deviceRoutes,
-  distributionRoutes
+  distributionRoutes,
+  verificationCodeRoutes
 ]
 
 export function createApp (sidecar: Sidecar): Koa {

@@ -9,6 +9,8 @@ export interface Sidecar {
   topology: Topology
   store: Store
   log: Logger
+  /** Milliseconds since the epoch; Date.now unless a test controls time (verification codes expire). */
+  clock?: () => number
 }
 
 /** Koa state set by the bearer-token middleware on /api/v1 routes. */

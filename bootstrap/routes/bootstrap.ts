@@ -3,6 +3,7 @@
 import Router from '@koa/router'
 import type { Context } from 'koa'
 import { z } from 'zod'
+import { clientAddress } from '../../shared/client-address.js'
 import type { Logger } from '../../shared/log.js'
 import { DEVICE_NAME, PRODUCT_KEY } from '../../shared/device.js'
 import type { Topology } from '../../shared/config.js'
@@ -10,6 +11,7 @@ import type { Device, Instance } from '../../shared/types.js'
 import { parseBody } from '../body.js'
 import type { Sidecar } from '../context.js'
 import { ApiError } from '../http-error.js'
+import { placeNearest } from '../nearest-placement.js'
 import { SDK_BODY_BUFFER, sendWire, wireBody, type WireSuccess } from '../wire.js'
 
 // PROTOCOL 1: the fields the SDK sends; unknown fields are ignored (z.object, not strictObject).
@@ -37,7 +39,7 @@ export function bootstrapRoutes (sidecar: Sidecar): Router {
   router.post('/auth/bootstrap', async ctx => {
     const request = await parse(ctx, sidecar)
     const device = await findDevice(request, sidecar)
-    const instance = await place(device, sidecar)
+    const instance = await place(device, ctx, sidecar)
     answer(ctx, instance)
   })
   return router
@@ -57,19 +59,24 @@ async function findDevice (request: BootstrapRequest, sidecar: Sidecar): Promise
   return device
 }
 
-/** Step 3: the instance the device belongs to now. */
-async function place (device: Device, sidecar: Sidecar): Promise<Instance> {
-  if (device.instanceId === null) {
-    // nearest access: issue 4 (a device waiting among candidates is placed here, in the nearest region).
-    if (device.candidates !== null && device.candidates.length > 0) throw new ApiError(404, 'not_found', 'device not placed')
-    throw new ApiError(404, 'not_found', 'device not distributed anywhere')
-  }
-  const instance = sidecar.topology.instance(device.instanceId)
+/**
+ * Step 3: the instance the device belongs to now. A device a nearest job left waiting is placed
+ * here, once (DESIGN rule 7); once placed it keeps that home on every later bootstrap.
+ */
+async function place (device: Device, ctx: Context, sidecar: Sidecar): Promise<Instance> {
+  const instanceId = device.instanceId ?? await placeNearest(device, addressOf(ctx, sidecar), sidecar)
+  if (instanceId === null) throw new ApiError(404, 'not_found', 'device not distributed anywhere')
+  const instance = sidecar.topology.instance(instanceId)
   if (instance === undefined) {
-    sidecar.log.warn({ productKey: device.productKey, deviceName: device.deviceName, instanceId: device.instanceId }, 'device assigned to an instance the config does not declare')
+    sidecar.log.warn({ productKey: device.productKey, deviceName: device.deviceName, instanceId }, 'device assigned to an instance the config does not declare')
     throw new ApiError(404, 'not_found', 'device not distributed anywhere')
   }
   return instance
+}
+
+/** The device's public address: the socket peer, or behind a trusted proxy the X-Forwarded-For client. */
+function addressOf (ctx: Context, sidecar: Sidecar): string | null {
+  return clientAddress(ctx.req.socket.remoteAddress, ctx.req.headers['x-forwarded-for'], sidecar.config.bootstrap.trustProxy)
 }
 
 /** Step 4: PROTOCOL 1, mqtt first (the SDK takes the first "host" and "port"), `ip` beside them when configured. */
