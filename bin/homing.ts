@@ -6,13 +6,14 @@ import { registerBroker } from '../broker/command.js'
 import { registerBootstrap } from '../bootstrap/command.js'
 import { registerDistribution } from '../bootstrap/operator/distribution.js'
 import { registerUp } from './up.js'
+import { registerDevice } from '../device/command.js'
 
 const program = new Command('homing')
   .description('Self-hosted device distribution for MQTT fleets')
   .showHelpAfterError()
 
 // Each part adds its commands here (one line per part).
-const parts: ((program: Command) => void)[] = [registerLoadtest, registerBroker, registerBootstrap, registerUp, registerDistribution]
+const parts: ((program: Command) => void)[] = [registerLoadtest, registerBroker, registerBootstrap, registerUp, registerDistribution, registerDevice]
 
 for (const register of parts) register(program)
 
