@@ -5,11 +5,13 @@ import Koa from 'koa'
 import { authenticate } from './auth.js'
 import type { ApiState, Sidecar } from './context.js'
 import { errors } from './errors.js'
+import { observe } from './observe.js'
 import { requestId } from './request-id.js'
 import { bootstrapRoutes } from './routes/bootstrap.js'
 import { deviceRoutes } from './routes/devices.js'
 import { distributionRoutes } from './routes/distribution.js'
 import { instanceRoutes } from './routes/instances.js'
+import { opsRoutes } from './routes/ops.js'
 import { productRoutes } from './routes/products.js'
 import { verificationCodeRoutes } from './routes/verification-codes.js'
 
@@ -32,8 +34,13 @@ export function createApp (sidecar: Sidecar): Koa {
   // Only reached by failures after the answer started (a streamed download); errors.ts answers the rest.
   app.on('error', (err: Error) => sidecar.log.error({ err }, 'response failed'))
 
+  // Outside errors(): it sees the status that was finally answered.
+  app.use(observe(sidecar.log, sidecar.metrics, API_PREFIX))
   app.use(errors(sidecar.log))
   app.use(requestId())
+
+  // Health, readiness and metrics for load balancers and Prometheus.
+  app.use(opsRoutes(sidecar).routes())
 
   // PROTOCOL 1: devices.
   const devices = bootstrapRoutes(sidecar)

@@ -2,7 +2,10 @@
 import { InvalidArgumentError, Option, type Command } from 'commander'
 import { ConfigError, Topology, loadConfig, type Config } from '../shared/config.js'
 import { createLogger, type Logger } from '../shared/log.js'
+import { Metrics, observedStore, observeJobs } from '../shared/metrics/index.js'
+import { shutDown, stopSignal, type StopSignal } from '../shared/shutdown.js'
 import { openStore, StoreUnavailableError, type Store } from '../shared/store/index.js'
+import { loadTls } from '../shared/tls.js'
 import type { Sidecar } from './context.js'
 import { JobRunner } from './jobs/runner.js'
 import { startSidecar } from './server.js'
@@ -32,43 +35,27 @@ async function runBootstrap (opts: BootstrapOptions): Promise<void> {
     throw new ConfigError('redis: "homing bootstrap" needs the shared registry: set "redis" in the config or REDIS_URL ' +
       '(an in-process memory store would share nothing with the brokers; "homing up" runs everything in one process)')
   }
+  // Read now: a bad certificate is a config error, not something found once the registry answers.
+  const tls = loadTls(config)
   const log = createLogger('bootstrap')
   const stop = stopSignal()
-  const store = await openRegistry(config, log, stop)
-  if (store === null) return
-  const sidecar: Sidecar = { config, topology: new Topology(config), store, log }
-  const server = await startSidecar(sidecar, opts.port === undefined ? {} : { port: opts.port })
-  log.info({ host: config.bootstrap.host, port: server.port }, 'listening')
+  const metrics = new Metrics()
+  const opened = await openRegistry(config, log, stop)
+  if (opened === null) return
+  const store = observedStore(opened, metrics)
+  observeJobs(metrics, store)
+  const sidecar: Sidecar = { config, topology: new Topology(config), store, log, metrics }
+  const server = await startSidecar(sidecar, { ...(opts.port === undefined ? {} : { port: opts.port }), ...(tls === null ? {} : { tls }) })
+  log.info({ host: config.bootstrap.host, port: server.port, httpsPort: server.httpsPort }, 'listening')
   // The distribution job runner, beside the server: it resumes any job a stopped sidecar left.
   const runner = new JobRunner({ store, log: log.child({ part: 'jobs' }), topology: sidecar.topology, pollMs: config.bootstrap.jobPollMs })
   runner.start()
 
-  const signal = await stop.signalled
-  log.info({ signal }, 'shutting down')
-  await server.close()
-  await runner.close()
-  await store.close()
-}
-
-interface StopSignal {
-  signalled: Promise<NodeJS.Signals>
-  stopped: () => boolean
-}
-
-/** SIGTERM or SIGINT, once. */
-function stopSignal (): StopSignal {
-  let stopped = false
-  const signalled = new Promise<NodeJS.Signals>(resolve => {
-    const on = (signal: NodeJS.Signals): void => {
-      stopped = true
-      process.off('SIGTERM', on)
-      process.off('SIGINT', on)
-      resolve(signal)
-    }
-    process.on('SIGTERM', on)
-    process.on('SIGINT', on)
+  await shutDown(log, await stop.signalled, async () => {
+    // In-flight requests finish first (the runner's current batch too), then the registry closes.
+    await Promise.all([server.close(), runner.close()])
+    await store.close()
   })
-  return { signalled, stopped: () => stopped }
 }
 
 /** DESIGN "Quality bars": a registry that is down at start is waited for, not a crash; null when stopped meanwhile. */

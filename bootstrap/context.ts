@@ -1,6 +1,7 @@
 // What every part of the sidecar is handed: the topology, the registry and a logger.
 import type { Config, Topology } from '../shared/config.js'
 import type { Logger } from '../shared/log.js'
+import type { Metrics } from '../shared/metrics/metrics.js'
 import type { Store } from '../shared/store/store.js'
 import type { Account } from '../shared/types.js'
 
@@ -9,6 +10,8 @@ export interface Sidecar {
   topology: Topology
   store: Store
   log: Logger
+  /** Counts requests and serves /metrics when given. */
+  metrics?: Metrics
   /** Milliseconds since the epoch; Date.now unless a test controls time (verification codes expire). */
   clock?: () => number
 }

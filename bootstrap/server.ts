@@ -1,7 +1,11 @@
-// The sidecar's HTTP listener: the Koa app on a plain Node server, with JSON answers even for
-// requests Node's parser refuses before Koa sees them.
+// The sidecar's HTTP listeners: the Koa app on a plain Node server (and, with bootstrap.httpsPort, the
+// same app callback on an HTTPS server, so both answer with the same bytes), with JSON answers even
+// for requests Node's parser refuses before Koa sees them.
 import http from 'node:http'
+import https from 'node:https'
 import type { Duplex } from 'node:stream'
+import { ConfigError } from '../shared/config.js'
+import { loadTls, type TlsFiles } from '../shared/tls.js'
 import { createApp } from './app.js'
 import type { Sidecar } from './context.js'
 import { wireBody } from './wire.js'
@@ -10,6 +14,9 @@ export interface SidecarServer {
   /** The bound port (useful with port 0). */
   port: number
   server: http.Server
+  /** The bound HTTPS port, when bootstrap.httpsPort (or the option) asks for one. */
+  httpsPort: number | null
+  httpsServer: https.Server | null
   /** Stops accepting, lets requests in flight finish (at most a few seconds), then resolves. */
   close: () => Promise<void>
 }
@@ -19,42 +26,72 @@ export interface ListenOptions {
   host?: string
   /** Default: config `bootstrap.port`; 0 picks a free port. */
   port?: number
+  /** Default: config `bootstrap.httpsPort` (none when absent); 0 picks a free port. */
+  httpsPort?: number
+  /** Default: the files of the config's `tls` block. */
+  tls?: TlsFiles
 }
 
 const CLOSE_GRACE_MS = 5000
 
 export async function startSidecar (sidecar: Sidecar, opts: ListenOptions = {}): Promise<SidecarServer> {
-  const server = http.createServer(createApp(sidecar).callback())
+  const httpsPort = opts.httpsPort ?? sidecar.config.bootstrap.httpsPort
+  const tls = httpsPort === undefined ? null : opts.tls ?? loadTls(sidecar.config)
+  if (httpsPort !== undefined && tls === null) throw new ConfigError('bootstrap.httpsPort: needs the top-level "tls" block')
+
+  const callback = createApp(sidecar).callback()
+  const host = opts.host ?? sidecar.config.bootstrap.host
+  const server = await listen(http.createServer(callback), host, opts.port ?? sidecar.config.bootstrap.port)
+  let httpsServer: https.Server | null = null
+  if (httpsPort !== undefined && tls !== null) {
+    try {
+      httpsServer = await listen(https.createServer(tls, callback), host, httpsPort)
+    } catch (err) {
+      await stop(server)
+      throw err
+    }
+  }
+
+  let closing: Promise<void> | null = null
+  const close = (): Promise<void> => {
+    closing ??= Promise.all([stop(server), httpsServer === null ? undefined : stop(httpsServer)]).then(() => {})
+    return closing
+  }
+  return { port: portOf(server), server, httpsPort: httpsServer === null ? null : portOf(httpsServer), httpsServer, close }
+}
+
+async function listen<S extends http.Server> (server: S, host: string, port: number): Promise<S> {
   // A slow client cannot hold a socket for long (Node's defaults are minutes).
   server.headersTimeout = 20_000
   server.requestTimeout = 30_000
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerUnparsable(err, socket))
-
-  const host = opts.host ?? sidecar.config.bootstrap.host
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(opts.port ?? sidecar.config.bootstrap.port, host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject)
       resolve()
     })
   })
-  const address = server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : 0
+  return server
+}
 
-  let closing: Promise<void> | null = null
-  const close = (): Promise<void> => {
-    closing ??= new Promise<void>(resolve => {
-      const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS)
-      force.unref()
-      server.close(() => {
-        clearTimeout(force)
-        resolve()
-      })
-      server.closeIdleConnections()
+function portOf (server: http.Server): number {
+  const address = server.address()
+  return typeof address === 'object' && address !== null ? address.port : 0
+}
+
+/** Stops accepting, lets requests in flight finish (at most CLOSE_GRACE_MS), then resolves. */
+function stop (server: http.Server): Promise<void> {
+  return new Promise<void>(resolve => {
+    if (!server.listening) return resolve()
+    const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS)
+    force.unref()
+    server.close(() => {
+      clearTimeout(force)
+      resolve()
     })
-    return closing
-  }
-  return { port, server, close }
+    server.closeIdleConnections()
+  })
 }
 
 /**

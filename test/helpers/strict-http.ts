@@ -1,6 +1,7 @@
 // PROTOCOL 1 from the device's side: the exact bytes the Link SDK for C sends, over a raw socket, and
 // a reader that reports every point of the answer a real device would choke on.
 import net from 'node:net'
+import tls from 'node:tls'
 
 export const SDK_ACCEPT = 'text/xml,text/javascript,text/html,application/json'
 export const SDK_CONTENT_TYPE = 'application/x-www-form-urlencoded;charset=utf-8'
@@ -42,12 +43,13 @@ export interface Exchange {
 
 /**
  * Writes the bytes (several parts: one after the other), reads one response (complete by its
- * Content-Length) and closes, as the SDK does.
+ * Content-Length) and closes, as the SDK does; over TLS when `secure` is given.
  * Also resolves when the server closes first.
  */
-export function exchange (port: number, request: Buffer | string | (Buffer | string)[], timeoutMs = 5000): Promise<Exchange> {
+export function exchange (port: number, request: Buffer | string | (Buffer | string)[], timeoutMs = 5000, secure?: tls.ConnectionOptions): Promise<Exchange> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1')
+    // `secure`: the same bytes inside TLS (bootstrap.httpsPort), as the SDK sends them to port 443.
+    const socket = secure === undefined ? net.connect(port, '127.0.0.1') : tls.connect({ port, host: '127.0.0.1', ...secure })
     const chunks: Buffer[] = []
     let done = false
     let complete = false

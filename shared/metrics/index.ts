@@ -1,0 +1,3 @@
+export { Metrics, type MetricsOptions, type Transport } from './metrics.js'
+export { observedStore } from './store.js'
+export { observeJobs } from './jobs.js'

@@ -1,0 +1,83 @@
+// The operations endpoints of every process: /healthz (the process answers), /readyz (it can do
+// its work: the registry answers and it is not shutting down) and /metrics (Prometheus text).
+// The sidecar serves them on its own port (bootstrap/routes/ops.ts), a broker node on listen.http.
+import http from 'node:http'
+import type { Metrics } from './metrics/metrics.js'
+import type { Store } from './store/store.js'
+
+export interface Probes {
+  store: Store
+  metrics?: Metrics
+  /** True once shutdown began: a load balancer should stop sending new work here. */
+  draining?: () => boolean
+}
+
+export interface ProbeAnswer {
+  status: number
+  contentType: string
+  body: string
+}
+
+export const PROBE_PATHS = ['/healthz', '/readyz', '/metrics'] as const
+
+const json = (status: number, body: Record<string, string>): ProbeAnswer =>
+  ({ status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(body) })
+
+/** The answer for one of PROBE_PATHS; null for any other path (or /metrics without metrics). */
+export async function probe (path: string, probes: Probes): Promise<ProbeAnswer | null> {
+  switch (path) {
+    case '/healthz':
+      return json(200, { status: 'ok' })
+    case '/readyz':
+      if (probes.draining?.() === true) return json(503, { status: 'draining' })
+      try {
+        await probes.store.ping()
+        return json(200, { status: 'ready' })
+      } catch {
+        // DESIGN "Quality bars": the process stays up and recovers by itself; it is only not ready.
+        return json(503, { status: 'registry unavailable' })
+      }
+    case '/metrics':
+      if (probes.metrics === undefined) return null
+      return { status: 200, contentType: probes.metrics.contentType, body: await probes.metrics.render() }
+    default:
+      return null
+  }
+}
+
+export interface ProbeServer {
+  port: number
+  close: () => Promise<void>
+}
+
+/** A plain HTTP server answering only the probes (a broker node's listen.http). */
+export async function startProbeServer (host: string, port: number, probes: Probes): Promise<ProbeServer> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/'
+    const answer = req.method === 'GET' || req.method === 'HEAD'
+      ? probe(path, probes)
+      : Promise.resolve(json(405, { error: 'only GET and HEAD' }))
+    answer.then(a => a ?? json(404, { error: `no route for ${path}` }), () => json(500, { error: 'probe failed' }))
+      .then(a => {
+        res.writeHead(a.status, { 'Content-Type': a.contentType, 'Content-Length': Buffer.byteLength(a.body) })
+        res.end(req.method === 'HEAD' ? undefined : a.body)
+      })
+  })
+  server.headersTimeout = 10_000
+  server.requestTimeout = 10_000
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const address = server.address()
+  return {
+    port: typeof address === 'object' && address !== null ? address.port : port,
+    close: () => new Promise<void>(resolve => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    })
+  }
+}
