@@ -35,6 +35,8 @@ export interface HomingContext {
   notifyTimeoutMs: number
   /** PROTOCOL 2: accepted keepalive range, seconds. */
   keepalive: { min: number, max: number }
+  /** Aborted when the plugin closes: retries stop. */
+  signal: AbortSignal
   /** Registry writes started by a hook and not awaited by it (presence marks); close() waits for them. */
   background: (work: Promise<unknown>) => void
 }

@@ -7,6 +7,7 @@ import type { MoveEvent } from '../shared/types.js'
 import type { DeviceSession } from './connections.js'
 import type { HomingContext } from './context.js'
 import type { Kicker } from './kick.js'
+import { sleep, whenAvailable } from './registry.js'
 
 /** Kicks run side by side up to this many; the log is read on while they wait for replies. */
 const MAX_KICKS = 1000
@@ -23,17 +24,7 @@ export function consumeMoves (ctx: HomingContext, kicker: Kicker): MoveConsumer 
   let subscription: MoveSubscription | null = null
   const kicks = new Set<Promise<void>>()
 
-  /** Registry calls wait for the registry to come back (DESIGN: brokers recover without a restart). */
-  async function registry<T> (call: () => Promise<T>): Promise<T> {
-    for (;;) {
-      try {
-        return await call()
-      } catch (err) {
-        if (!(err instanceof StoreUnavailableError) || !open) throw err
-        await sleep(RETRY_MS)
-      }
-    }
-  }
+  const registry = <T>(call: () => Promise<T>): Promise<T> => whenAvailable(ctx, call)
 
   async function onMove (event: MoveEvent): Promise<void> {
     const held = ctx.connections.of(event.productKey, event.deviceName)
@@ -87,5 +78,3 @@ export function consumeMoves (ctx: HomingContext, kicker: Kicker): MoveConsumer 
     }
   }
 }
-
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms).unref())

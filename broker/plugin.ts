@@ -38,6 +38,7 @@ export interface HomingBroker {
 
 export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
   const pending = new Set<Promise<unknown>>()
+  const closing = new AbortController()
   const ctx: HomingContext = {
     aedes,
     mq: emitterOf(aedes),
@@ -48,6 +49,7 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
     connections: new Connections(),
     notifyTimeoutMs: options.notifyTimeoutMs ?? 2000,
     keepalive: { min: options.keepaliveMin ?? 30, max: options.keepaliveMax ?? 1200 },
+    signal: closing.signal,
     background: work => {
       pending.add(work)
       void work.finally(() => pending.delete(work))
@@ -64,6 +66,7 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
     ready: Promise.all([moves.ready, takeovers.ready]).then(() => {}),
     connections: ctx.connections,
     close: async () => {
+      closing.abort()
       await moves.close()
       await takeovers.close()
       kicker.close()

@@ -3,6 +3,7 @@
 import type { ConnectedOutcome } from '../shared/store/store.js'
 import type { DeviceSession } from './connections.js'
 import type { HomingContext } from './context.js'
+import { whenAvailable } from './registry.js'
 
 /** Holds the session on this node and clears it (and its online mark) when the socket closes. */
 export function hold (ctx: HomingContext, s: DeviceSession): void {
@@ -37,8 +38,10 @@ export async function markOnline (ctx: HomingContext, s: DeviceSession): Promise
   return 'ok'
 }
 
+/** Retried while the registry is down: a later connection of the device has another session, so a late write is harmless. */
 function markOffline (ctx: HomingContext, s: DeviceSession): void {
-  ctx.background(ctx.store.disconnected(s.productKey, s.deviceName, s.session, Date.now()).catch(err => {
+  const at = Date.now()
+  ctx.background(whenAvailable(ctx, () => ctx.store.disconnected(s.productKey, s.deviceName, s.session, at)).catch(err => {
     ctx.log.warn({ productKey: s.productKey, deviceName: s.deviceName, err: (err as Error).message }, 'could not clear the online mark')
   }))
 }

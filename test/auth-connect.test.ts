@@ -199,11 +199,12 @@ t.test('3: registry unreachable; existing connections stay; new ones are accepte
   })
 
   const client = await connectDevice(proxiedPort, dev1!)
-  t.teardown(() => client.endAsync())
+  t.equal((await store.getDevice('pkA', 'dev1'))?.online?.nodeId, 'auth-proxied')
   await proxy.down()
   t.equal(await connackCode(proxiedPort, credentials(dev2!)), 3, 'CONNACK 3 while the registry is down')
   await roundTrip(t, client, '/pkA/dev1/user/alive')
   t.ok(client.connected, 'the existing connection stays')
+  await client.endAsync()
   await proxy.up()
   let code = -1
   for (let i = 0; i < 100 && code !== 0; i++) {
@@ -211,6 +212,8 @@ t.test('3: registry unreachable; existing connections stay; new ones are accepte
     if (code !== 0) await new Promise(resolve => setTimeout(resolve, 100))
   }
   t.equal(code, 0, 'accepted again without a restart')
+  for (let i = 0; i < 100 && (await store.getDevice('pkA', 'dev1'))?.online !== null; i++) await new Promise(resolve => setTimeout(resolve, 50))
+  t.equal((await store.getDevice('pkA', 'dev1'))?.online, null, 'the offline mark of a disconnect while it was down is written once it is back')
 })
 
 t.test('3: a registry that was never reachable', async t => {
