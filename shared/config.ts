@@ -18,7 +18,9 @@ const listen = z.strictObject({
   mqtts: port.optional(),
   ws: port.optional(),
   wss: port.optional(),
-  http: port.optional()
+  http: port.optional(),
+  /** ws and wss: take the device's address from X-Forwarded-For (the listener sits behind a trusted HTTP proxy). */
+  trustProxy: z.boolean().optional()
 })
 
 export const configSchema = z.strictObject({

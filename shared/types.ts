@@ -28,6 +28,8 @@ export interface Listen {
   ws?: number
   wss?: number
   http?: number
+  /** ws and wss: believe X-Forwarded-For (a trusted HTTP proxy in front). */
+  trustProxy?: boolean
 }
 
 export interface Instance {
