@@ -52,6 +52,7 @@ export async function brokerConnect (ctx: ScenarioContext): Promise<Figure[]> {
   const dep = await new Deployment([{ id: 'bench-a' }]).open()
   const gen = await LoadGenerator.start()
   const runs: Run[] = []
+  const diagnostics: Run[] = []
   const servers: RunningServer[] = []
   try {
     await dep.createProduct('a1benchConn', 'bench-a')
@@ -62,6 +63,11 @@ export async function brokerConnect (ctx: ScenarioContext): Promise<Figure[]> {
     const homing = await dep.start('homing-broker.ts', ['--config', file, '--instance', 'bench-a'], ctx.profileArgs('broker-connect'))
     runs.push(await measure('Homing broker (signed, Redis registry)', homing.ports.mqtt as number, certs, gen, { inFlight, sources, settleMs, rss: homing.measure, log: ctx.log }))
     await homing.stop()
+
+    // Diagnostic line: the same hooks on a plain Aedes (no cluster backends).
+    const plugin = await dep.start('homing-plugin.ts', ['--config', file, '--instance', 'bench-a'], ctx.profileArgs('plugin-connect'))
+    diagnostics.push(await measure('Homing plugin on plain Aedes (signed, Redis registry, in-memory emitter and persistence)', plugin.ports.mqtt as number, certs, gen, { inFlight, sources, settleMs, rss: plugin.measure, log: ctx.log }))
+    await plugin.stop()
 
     const aedes = await startServer('bare-aedes.ts')
     servers.push(aedes)
@@ -83,11 +89,13 @@ export async function brokerConnect (ctx: ScenarioContext): Promise<Figure[]> {
     await Promise.all(servers.map(s => s.stop()))
     await dep.close()
   }
-  return connectFigures(runs, ctx.selected)
+  return connectFigures(runs, ctx.selected, diagnostics)
 }
 
-/** Pure: the figures of the runs, in the order homing, bare Aedes, Mosquitto. */
-export function connectFigures (runs: { name: string, flood: Pick<FloodResult, 'rate' | 'accepted' | 'attempted'>, perConnection: number | null }[], selected: Set<string>): Figure[] {
+type RunFigures = { name: string, flood: Pick<FloodResult, 'rate' | 'accepted' | 'attempted'>, perConnection: number | null }
+
+/** Pure: the figures of the runs, in the order homing, bare Aedes, Mosquitto; diagnostics get no goal. */
+export function connectFigures (runs: RunFigures[], selected: Set<string>, diagnostics: RunFigures[] = []): Figure[] {
   const [homing, aedes, ...others] = runs
   if (homing === undefined || aedes === undefined) return []
   const figures: Figure[] = []
@@ -102,6 +110,11 @@ export function connectFigures (runs: { name: string, flood: Pick<FloodResult, '
       goal: { text: '>= 90% of bare Aedes', met: r !== null && r >= 0.9 && homing.flood.accepted === homing.flood.attempted },
       detail: `accepted ${homing.flood.accepted}/${homing.flood.attempted}`
     })
+  }
+  if (selected.has('connect')) {
+    for (const d of diagnostics) {
+      figures.push({ scenario: 'signed CONNECT rate (diagnostic)', subject: d.name, value: d.flood.rate, unit: 'CONNECT/s', baselines: [{ name: aedes.name, value: aedes.flood.rate }], detail: `accepted ${d.flood.accepted}/${d.flood.attempted}` })
+    }
   }
   if (selected.has('memory') && homing.perConnection !== null && aedes.perConnection !== null) {
     const kib = homing.perConnection / 1024
