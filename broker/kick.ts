@@ -32,7 +32,7 @@ export class Kicker {
   /** Pending notifies by session and message id. */
   private readonly replies = new Map<string, () => void>()
   private readonly onPublish = (packet: AedesPublishPacket, client: Client | null): void => {
-    if (client === null) return
+    if (client === null || this.replies.size === 0) return
     const s = this.ctx.connections.get(client)
     if (s === undefined || packet.topic !== notifyReplyTopic(s.productKey, s.deviceName)) return
     const id = messageId(packet.payload)
@@ -63,7 +63,7 @@ export class Kicker {
     for (const step of kickSteps) {
       if (!await step(this, k)) break
     }
-    this.ctx.log.info({ productKey: s.productKey, deviceName: s.deviceName, clientId: s.client.id, ...k.report }, 'device moved away: kicked')
+    if (k.report.online) this.ctx.log.info({ productKey: s.productKey, deviceName: s.deviceName, clientId: s.client.id, ...k.report }, 'device moved away: kicked')
     return k.report
   }
 

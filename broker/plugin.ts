@@ -52,7 +52,8 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
     signal: closing.signal,
     background: work => {
       pending.add(work)
-      void work.finally(() => pending.delete(work))
+      const done = (): void => { pending.delete(work) }
+      work.then(done, done)
     }
   }
 
