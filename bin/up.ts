@@ -4,8 +4,10 @@ import { Command, Option } from 'commander'
 import { startSidecar, type SidecarServer } from '../bootstrap/server.js'
 import { JobRunner } from '../bootstrap/jobs/runner.js'
 import { startBrokerNode, type BrokerNode } from '../broker/node.js'
-import { loadConfig, Topology, type Config } from '../shared/config.js'
+import { ConfigError, loadConfig, Topology, type Config } from '../shared/config.js'
 import { createLogger, type Logger } from '../shared/log.js'
+import { Metrics, observedStore, observeJobs } from '../shared/metrics/index.js'
+import { shutDown, stopSignal } from '../shared/shutdown.js'
 import { openStore } from '../shared/store/index.js'
 import type { Store } from '../shared/store/store.js'
 
@@ -13,6 +15,8 @@ export interface Everything {
   sidecar: SidecarServer
   brokers: Map<string, BrokerNode>
   store: Store
+  /** Everything this process counts; served at the sidecar's /metrics. */
+  metrics: Metrics
   close: () => Promise<void>
 }
 
@@ -24,18 +28,22 @@ export class PortTakenError extends Error {
   }
 }
 
-async function bound<T> (port: number | undefined, key: string, start: () => Promise<T>): Promise<T> {
+/** `keys`: the config key of each port the start may bind; the taken one is named. */
+async function bound<T> (keys: [number | undefined, string][], start: () => Promise<T>): Promise<T> {
   try {
     return await start()
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && port !== undefined) throw new PortTakenError(port, key)
+    const taken = (err as NodeJS.ErrnoException & { port?: number })
+    const key = keys.find(([port]) => port !== undefined && port === taken.port) ?? keys[0]
+    if (taken.code === 'EADDRINUSE' && key?.[0] !== undefined) throw new PortTakenError(key[0], key[1])
     throw err
   }
 }
 
 /** Starts every part; on a failure, stops what had started and rethrows. */
-export async function up (config: Config, log: Logger): Promise<Everything> {
-  const store = await openStore(config)
+export async function up (config: Config, log: Logger, metrics = new Metrics()): Promise<Everything> {
+  const store = observedStore(await openStore(config), metrics)
+  observeJobs(metrics, store)
   const topology = new Topology(config)
   const brokers = new Map<string, BrokerNode>()
   let sidecar: SidecarServer | undefined
@@ -47,19 +55,19 @@ export async function up (config: Config, log: Logger): Promise<Everything> {
     await store.close()
   }
   try {
-    sidecar = await bound(config.bootstrap.port, 'bootstrap.port', () =>
-      startSidecar({ config, topology, store, log: log.child({ part: 'bootstrap' }) }))
+    sidecar = await bound([[config.bootstrap.port, 'bootstrap.port'], [config.bootstrap.httpsPort, 'bootstrap.httpsPort']], () =>
+      startSidecar({ config, topology, store, log: log.child({ part: 'bootstrap' }), metrics }))
     runner.start()
     for (const [i, instance] of config.instances.entries()) {
       if (instance.listen.mqtt === undefined) continue
-      brokers.set(instance.id, await bound(instance.listen.mqtt, `instances[${i}].listen.mqtt`, () =>
+      brokers.set(instance.id, await bound([[instance.listen.mqtt, `instances[${i}].listen.mqtt`]], () =>
         startBrokerNode({ config, instanceId: instance.id, store, log: log.child({ part: 'broker' }) })))
     }
   } catch (err) {
     await close()
     throw err
   }
-  return { sidecar, brokers, store, close }
+  return { sidecar, brokers, store, metrics, close }
 }
 
 function banner (config: Config, everything: Everything): string {
@@ -70,6 +78,8 @@ function banner (config: Config, everything: Everything): string {
     `  bootstrap  http://${host}:${everything.sidecar.port}/auth/bootstrap`,
     `  API        http://${host}:${everything.sidecar.port}/api/v1`
   ]
+  if (everything.sidecar.httpsPort !== null) lines.push(`  bootstrap  https://${host}:${everything.sidecar.httpsPort}/auth/bootstrap`)
+  lines.push(`  health     http://${host}:${everything.sidecar.port}/healthz, /readyz, /metrics`)
   for (const [id, node] of everything.brokers) {
     const instance = config.instances.find(i => i.id === id)
     lines.push(`  broker     ${id} (${instance?.region ?? ''}) mqtt://${instance?.listen.host ?? ''}:${node.ports.mqtt}`)
@@ -89,23 +99,18 @@ export function registerUp (program: Command): void {
     .action(async (flags: { config: string, quiet?: boolean }) => {
       const config = loadConfig(flags.config)
       const log = createLogger('homing')
+      const stop = stopSignal()
       let everything: Everything
       try {
         everything = await up(config, log)
       } catch (err) {
+        if (err instanceof ConfigError) throw err // bin/homing.ts: the message, exit 2
         process.stderr.write(`homing up: ${(err as Error).message}\n`)
         process.exit(1)
       }
       // The banner is for the person at the terminal; it prints the demo token on purpose.
       if (flags.quiet !== true) process.stderr.write(banner(config, everything))
       log.info({ port: everything.sidecar.port, brokers: [...everything.brokers].map(([id, b]) => ({ id, port: b.ports.mqtt })) }, 'listening')
-      const stop = (signal: NodeJS.Signals): void => {
-        log.info({ signal }, 'stopping')
-        const force = setTimeout(() => process.exit(1), 10_000)
-        force.unref()
-        void everything.close().finally(() => process.exit(0))
-      }
-      process.once('SIGTERM', stop)
-      process.once('SIGINT', stop)
+      await shutDown(log, await stop.signalled, everything.close)
     })
 }
