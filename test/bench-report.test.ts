@@ -85,6 +85,7 @@ t.test('re-homing goal: everything at the destination within 15 s, none lost', a
   t.equal(rehomeFigures({ devices: 10_000, rehomed: 9_999, allConnectedMs: null, jobMs: 2000, summary: summary({}) })[0]?.goal?.met, false)
   t.match(rehomeFigures({ devices: 10_000, rehomed: 9_999, allConnectedMs: null, jobMs: null, summary: summary({}) })[0]?.detail ?? '', /lost 1;/)
   t.equal(rehomeFigures({ devices: 10_000, rehomed: 10_000, allConnectedMs: 15_001, jobMs: 2000, summary: summary({}) })[0]?.goal?.met, false)
+  t.equal(rehomeFigures({ devices: 300, rehomed: 300, allConnectedMs: 1000, jobMs: 500, summary: summary({}) })[0]?.goal, undefined, 'a quick run gets no verdict')
 })
 
 t.test('live connections goal: 50,000 held after 60 s, none dropped', async t => {
@@ -92,5 +93,5 @@ t.test('live connections goal: 50,000 held after 60 s, none dropped', async t =>
   t.equal(liveFigures({ ...o, summary: summary({ online: 50_000, connected: 50_000 }) })[0]?.goal?.met, true)
   t.equal(liveFigures({ ...o, summary: summary({ online: 50_000, dropped: 1 }) })[0]?.goal?.met, false)
   t.equal(liveFigures({ ...o, summary: summary({ online: 49_999 }) })[0]?.goal?.met, false)
-  t.equal(liveFigures({ ...o, holdS: 10, summary: summary({ online: 50_000 }) })[0]?.goal?.met, false, 'a quick hold does not count')
+  t.equal(liveFigures({ ...o, holdS: 10, target: 5000, summary: summary({ online: 5000 }) })[0]?.goal, undefined, 'a quick run gets no verdict')
 })

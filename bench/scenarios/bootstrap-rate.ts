@@ -26,7 +26,7 @@ export function latencyMs (encoded: string, percentile: number): number {
 
 export async function bootstrapRate (ctx: ScenarioContext): Promise<Figure[]> {
   const devices = ctx.quick ? 1000 : 10_000
-  const durationMs = ctx.quick ? 2000 : 15_000
+  const durationMs = ctx.quick ? 1500 : 15_000
   const warmupMs = ctx.quick ? 500 : 2000
   const concurrency = 50
   const sources = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5']
@@ -39,9 +39,8 @@ export async function bootstrapRate (ctx: ScenarioContext): Promise<Figure[]> {
     const certs = await dep.createDevices('a1benchBoot', 'bench-a', devices)
     const queries = certs.map(c => ({ productKey: c.productKey, deviceName: c.deviceName, clientId: `${c.productKey}.${c.deviceName}` }))
     const file = dep.writeConfig()
-    servers.push({ name: HOMING, server: await dep.start('homing-bootstrap.ts', ['--config', file], ctx.profileArgs('bootstrap')) })
-    servers.push({ name: NODE_HTTP, server: await startServer('bare-http.ts') })
-    servers.push({ name: KOA, server: await startServer('bare-koa.ts') })
+    const [homing, http, koa] = await Promise.all([dep.start('homing-bootstrap.ts', ['--config', file], ctx.profileArgs('bootstrap')), startServer('bare-http.ts'), startServer('bare-koa.ts')])
+    servers.push({ name: HOMING, server: homing }, { name: NODE_HTTP, server: http }, { name: KOA, server: koa })
     ctx.log(`  ${devices} devices, ${concurrency} concurrent request loops, ${durationMs / 1000} s per server and mode, one generator process`)
     for (const mode of ['new-connection', 'keep-alive'] as const) {
       for (const { name, server } of servers) {

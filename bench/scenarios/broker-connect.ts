@@ -45,7 +45,7 @@ async function measure (name: string, port: number, certs: Certificate[], gen: L
 }
 
 export async function brokerConnect (ctx: ScenarioContext): Promise<Figure[]> {
-  const n = ctx.quick ? 2000 : 10_000
+  const n = ctx.quick ? 1500 : 10_000
   const inFlight = 100
   const settleMs = ctx.quick ? 700 : 2000
   const sources = ['127.0.0.2', '127.0.0.3']

@@ -79,7 +79,8 @@ export function liveFigures (o: LiveOutcome): Figure[] {
     value: s.online,
     unit: 'connections',
     baselines: [],
-    goal: { text: '50,000 held for 60 s, 0 dropped', met: s.online >= 50_000 && s.dropped === 0 && o.holdS >= 60 },
+    // The goal is for the full size; a quick run is shown without a verdict.
+    ...(o.target >= 50_000 && o.holdS >= 60 ? { goal: { text: '50,000 held for 60 s, 0 dropped', met: s.online >= 50_000 && s.dropped === 0 } } : {}),
     detail: `target ${o.target}; connected ${s.connected} at ${s.connectRate}/s (bootstrap + signed CONNECT); dropped ${s.dropped}; ` +
       `bootstrap p50 ${s.latencyMs.bootstrap.p50} ms p99 ${s.latencyMs.bootstrap.p99} ms; CONNECT p50 ${s.latencyMs.connect.p50} ms p99 ${s.latencyMs.connect.p99} ms; ` +
       `failed attempts ${JSON.stringify(s.failures)}`

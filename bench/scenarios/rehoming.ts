@@ -30,7 +30,7 @@ export interface RehomeOutcome {
 }
 
 export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
-  const n = ctx.quick ? 500 : 10_000
+  const n = ctx.quick ? 300 : 10_000
   const dep = await new Deployment([{ id: 'bench-src' }, { id: 'bench-dst' }]).open()
   try {
     await dep.createProduct(PK, 'bench-src')
@@ -115,7 +115,8 @@ export function rehomeFigures (o: RehomeOutcome): Figure[] {
     value: seconds,
     unit: 's',
     baselines: [],
-    goal: { text: '<= 15 s, 0 lost (10,000 devices)', met: seconds <= 15 && lost === 0 },
+    // The goal is for 10,000 devices; a quick run's smaller job is shown without a verdict.
+    ...(o.devices >= 10_000 ? { goal: { text: '<= 15 s, 0 lost (10,000 devices)', met: seconds <= 15 && lost === 0 } } : {}),
     detail: `lost ${lost}; job distributed after ${o.jobMs === null ? '-' : (o.jobMs / 1000).toFixed(2)} s; notify -> reconnected p50 ${r.p50} ms p99 ${r.p99} ms max ${r.max} ms; ` +
       `failed attempts ${JSON.stringify(o.summary.failures)}; dropped ${o.summary.dropped}`
   }]
