@@ -185,6 +185,30 @@ export function runnerContract (name: string, open: () => Promise<Store>): void 
       t.notOk(events.includes('r00000'), 'an offline device whose record is final is not sent again')
     })
 
+    t.test('a runner whose lease was taken stops at the next batch: one job never has two runners', async t => {
+      const pk = 'pkSteal'
+      const all = names('s', 1000)
+      await store.createProduct(product(pk, 'a'))
+      await store.createDevices(all.map(dn => newDevice(pk, dn, 'a')))
+      const j = job(pk, all)
+      await store.createJob(j)
+      const first = new JobRunner({ store, pollMs: 60_000, batchSize: 20, owner: 'first' })
+      first.start()
+      while (((await store.getJob(j.id))?.succeeded ?? 0) === 0) await setImmediate()
+      // As if the first runner had stalled past its lease and another took the job.
+      await store.releaseJob(j.id, 'first')
+      t.ok(await store.leaseJob(j.id, 'thief', 60_000), 'another owner takes the lease')
+      await first.idle()
+      const left = await store.getJob(j.id)
+      t.equal(left?.status, 'distributing', 'the first runner let go without finishing')
+      t.ok((left?.succeeded ?? 0) < all.length)
+      t.notOk(await store.leaseJob(j.id, 'probe', 1), 'and left the thief\'s lease alone')
+      await first.close()
+      await store.releaseJob(j.id, 'thief')
+      await runOnce(store, { owner: 'second' })
+      t.match(await store.getJob(j.id), { status: 'distributed', succeeded: all.length })
+    })
+
     t.test('close() lets the batch end and frees the lease; another runner completes the job', async t => {
       const pk = 'pkClose'
       const all = names('c', 2000)
