@@ -1,18 +1,25 @@
 // PROTOCOL 3: the topic fences. A device publishes and subscribes only inside its own subtrees.
 import type { Client, PublishPacket, Subscription } from 'aedes'
 import { allowed } from '../shared/topics.js'
+import type { DeviceSession } from './connections.js'
 import type { HomingContext } from './context.js'
 
 export type AuthorizePublish = (client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void) => void
 export type AuthorizeSubscribe = (client: Client, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void) => void
 
-/** A refused PUBLISH closes the connection (MQTT 3.1.1 has no negative PUBACK): Aedes does so on error. */
-export function createAuthorizePublish (ctx: HomingContext): AuthorizePublish {
+/**
+ * A refused PUBLISH closes the connection (MQTT 3.1.1 has no negative PUBACK): Aedes does so on
+ * error. `observe` sees each allowed one as it arrives, in the device's packet order.
+ */
+export function createAuthorizePublish (ctx: HomingContext, observe: (s: DeviceSession, packet: PublishPacket) => void): AuthorizePublish {
   return (client, packet, done) => {
     // Publishes of the broker itself (client null) are not a device's.
     if (client === null) return done(null)
     const s = ctx.connections.get(client)
-    if (s !== undefined && allowed(packet.topic, s.productKey, s.deviceName, 'publish')) return done(null)
+    if (s !== undefined && allowed(packet.topic, s.productKey, s.deviceName, 'publish')) {
+      observe(s, packet)
+      return done(null)
+    }
     ctx.log.info({ productKey: s?.productKey, deviceName: s?.deviceName, topic: packet.topic }, 'publish outside the fences: closing')
     done(new Error(`publish to ${packet.topic} is not allowed`))
   }

@@ -1,7 +1,7 @@
 // PROTOCOL 4: an online device that moved away is sent thing/bootstrap/notify, given a bounded wait
 // for its notify_reply, then disconnected. Its next CONNECT here gets 5 (authenticate.ts).
 import { once } from 'node:events'
-import type { AedesPublishPacket, Client } from 'aedes'
+import type { PublishPacket } from 'aedes'
 import { messageId, newMessageId, notifyPayload } from '../shared/alink.js'
 import type { KickReport } from '../shared/records.js'
 import { notifyReplyTopic, notifyTopic } from '../shared/topics.js'
@@ -12,7 +12,7 @@ interface Kick {
   s: DeviceSession
   id: string
   report: KickReport
-  reply?: { answered: Promise<void>, cancel: () => void }
+  reply?: Reply
 }
 
 type Step = (kicker: Kicker, k: Kick) => Promise<boolean>
@@ -28,23 +28,28 @@ const kickSteps: Step[] = [
 /** Bound on the wait for a connection that is still between CONNECT and CONNACK. */
 const CONNECTING_MS = 30_000
 
+interface Reply {
+  answered: Promise<void>
+  /** Set the moment the reply is seen, even if the socket closes right after it. */
+  seen: () => boolean
+  cancel: () => void
+}
+
 export class Kicker {
   /** Pending notifies by session and message id. */
   private readonly replies = new Map<string, () => void>()
-  private readonly onPublish = (packet: AedesPublishPacket, client: Client | null): void => {
-    if (client === null || this.replies.size === 0) return
-    const s = this.ctx.connections.get(client)
-    if (s === undefined || packet.topic !== notifyReplyTopic(s.productKey, s.deviceName)) return
+
+  constructor (readonly ctx: HomingContext) {}
+
+  /**
+   * Called for every PUBLISH a device is allowed to make, as it arrives (from authorizePublish):
+   * a device that answers and disconnects at once is still seen answering, which the 'publish'
+   * event, fired after the emitter has carried the message, would miss.
+   */
+  observe (s: DeviceSession, packet: PublishPacket): void {
+    if (this.replies.size === 0 || packet.topic !== notifyReplyTopic(s.productKey, s.deviceName)) return
     const id = messageId(packet.payload)
     if (id !== null) this.replies.get(replyKey(s, id))?.()
-  }
-
-  constructor (readonly ctx: HomingContext) {
-    ctx.aedes.on('publish', this.onPublish)
-  }
-
-  close (): void {
-    this.ctx.aedes.off('publish', this.onPublish)
   }
 
   /** Kicks every connection of one device held here; `online` is false when none got as far as CONNACK. */
@@ -68,12 +73,16 @@ export class Kicker {
   }
 
   /** Resolves when the device answers notify `id`; `cancel` forgets it. */
-  expectReply (s: DeviceSession, id: string): { answered: Promise<void>, cancel: () => void } {
+  expectReply (s: DeviceSession, id: string): Reply {
     const key = replyKey(s, id)
+    let seen = false
     let answer = (): void => {}
     const answered = new Promise<void>(resolve => { answer = resolve })
-    this.replies.set(key, answer)
-    return { answered, cancel: () => { this.replies.delete(key) } }
+    this.replies.set(key, () => {
+      seen = true
+      answer()
+    })
+    return { answered, seen: () => seen, cancel: () => { this.replies.delete(key) } }
   }
 }
 
@@ -126,7 +135,7 @@ async function awaitReply (kicker: Kicker, k: Kick): Promise<boolean> {
     ])
     clearTimeout(timer)
     ac.abort()
-    k.report.answered = outcome === 'answered'
+    k.report.answered = outcome === 'answered' || reply.seen()
   }
   reply.cancel()
   return true

@@ -57,9 +57,9 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
     }
   }
 
-  const hooks = attachHooks(ctx)
-  const stopProperties = keepProperties(ctx)
   const kicker = new Kicker(ctx)
+  const hooks = attachHooks(ctx, kicker)
+  const stopProperties = keepProperties(ctx)
   const moves = consumeMoves(ctx, kicker)
   const takeovers = listenTakeovers(ctx)
 
@@ -70,7 +70,6 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
       closing.abort()
       await moves.close()
       await takeovers.close()
-      kicker.close()
       stopProperties()
       hooks.detach()
       await Promise.allSettled(pending)
@@ -79,7 +78,7 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
 }
 
 /** Wraps the instance's hooks; `detach` puts the caller's back. */
-function attachHooks (ctx: HomingContext): { detach: () => void } {
+function attachHooks (ctx: HomingContext, kicker: Kicker): { detach: () => void } {
   const { aedes } = ctx
   const theirs = {
     preConnect: aedes.preConnect,
@@ -88,7 +87,7 @@ function attachHooks (ctx: HomingContext): { detach: () => void } {
     authorizeSubscribe: aedes.authorizeSubscribe
   }
   const ours = createAuthenticate(ctx)
-  const authorizePublish = createAuthorizePublish(ctx)
+  const authorizePublish = createAuthorizePublish(ctx, (s, packet) => kicker.observe(s, packet))
   const authorizeSubscribe = createAuthorizeSubscribe(ctx)
 
   aedes.preConnect = (client, packet, done) => {

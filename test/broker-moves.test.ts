@@ -21,7 +21,7 @@ t.teardown(async () => {
   await store.close()
   await dropPrefix(keyPrefix)
 })
-const names = ['answers', 'silent', 'other-node', 'offline', 'online', 'stays', 'kicked', 'nearest', 'twice']
+const names = ['answers', 'answers-and-leaves', 'silent', 'other-node', 'offline', 'online', 'stays', 'kicked', 'nearest', 'twice']
 const devices = await makeDevices(store, 'pkM', names, 'a')
 const cert = (name: string) => devices.find(d => d.deviceName === name)!
 
@@ -83,6 +83,19 @@ t.test('a device that never subscribed gets notify, answers, is disconnected; ne
     productKey: 'pkM', deviceName: 'answers', code: 'success', message: 'moved to b; online; notified; answered; disconnected'
   })
   t.equal(await connackCode(a1.ports.mqtt, credentials(cert('answers'))), 5, 'CONNACK 5 at the old instance')
+})
+
+t.test('a device that answers and disconnects at once (as the device client does) is recorded as answered', async t => {
+  const client = await connectDevice(a1.ports.mqtt, cert('answers-and-leaves'))
+  client.on('message', (topic, payload) => {
+    if (topic !== notifyTopic('answers-and-leaves')) return
+    client.publish('/sys/pkM/answers-and-leaves/thing/bootstrap/notify_reply', notifyReplyPayload(messageId(payload) ?? ''))
+    client.end()
+  })
+  const gone = closed(client)
+  await move('answers-and-leaves', 'job-leaves')
+  await gone
+  t.equal((await recordOf('job-leaves', 'answers-and-leaves')).message, 'moved to b; online; notified; answered; disconnected')
 })
 
 t.test('a device that never answers is disconnected after the bounded wait', async t => {
