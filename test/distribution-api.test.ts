@@ -155,3 +155,14 @@ t.test('another account\'s job is not found, whatever is asked of it', async t =
   t.equal((await acme('GET', '/distribution/jobs/nope')).status, 404)
   t.equal((await apiClient(sidecar.url, null)('GET', `/distribution/jobs/${id}`)).status, 401)
 })
+
+t.test('DESIGN rule 9: a job cannot be cancelled; there is no way to', async t => {
+  const { json } = await acme('GET', '/distribution/jobs')
+  const id = json.jobs[0].id as string
+  for (const method of ['DELETE', 'PATCH', 'PUT']) {
+    const res = await acme(method, `/distribution/jobs/${id}`, method === 'DELETE' ? undefined : { status: 'cancelled' })
+    t.equal(res.status, 405, `${method} is not allowed`)
+  }
+  t.equal((await acme('POST', `/distribution/jobs/${id}/cancel`)).status, 404)
+  t.equal((await acme('GET', `/distribution/jobs/${id}`)).json.status, 'distributed', 'the job is as it was')
+})
