@@ -65,7 +65,7 @@ export async function startServer (script: string, args: string[] = [], nodeArgs
       child.send({ type: 'measure' })
       return (await answer).rss
     },
-    stop: () => endChild(child, 10_000)
+    stop: () => endChild(child, 30_000)
   }
 }
 

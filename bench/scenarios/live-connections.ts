@@ -18,9 +18,9 @@ export interface LiveOutcome {
 }
 
 export async function liveConnections (ctx: ScenarioContext): Promise<Figure[]> {
-  const n = ctx.quick ? 5000 : 50_000
+  const n = Number(process.env.BENCH_LIVE_DEVICES ?? (ctx.quick ? 5000 : 50_000))
   const nodes = ctx.quick ? 3 : 4
-  const holdS = ctx.quick ? 10 : 60
+  const holdS = Number(process.env.BENCH_LIVE_HOLD_S ?? (ctx.quick ? 10 : 60))
   const workers = Math.max(1, Math.ceil(n / 12_500))
   const dep = await new Deployment([{ id: 'bench-live' }]).open()
   try {

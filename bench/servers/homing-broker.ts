@@ -32,6 +32,8 @@ async function node (port: number, index: number) {
 if (cluster.isWorker) {
   const index = Number(process.env.BENCH_NODE_INDEX)
   const port = Number(process.env.BENCH_PORT)
+  // The primary may be gone when a closing node tells it so: nothing left to tell.
+  cluster.worker?.on('error', () => {})
   node(port, index).then(n => {
     process.on('message', (m: { type: string }) => {
       if (m.type === 'measure') {

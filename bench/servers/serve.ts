@@ -25,7 +25,8 @@ export function serve (name: string, start: () => Promise<Served>): void {
         process.send?.({ type: 'measured', rss: u.rss, heapUsed: u.heapUsed } satisfies ServerMessage)
       } else if (m.type === 'stop') {
         served.close().finally(() => process.exit(0))
-        setTimeout(() => process.exit(0), 3000).unref()
+        // Closing thousands of connections (and a cluster's workers) takes a while.
+        setTimeout(() => process.exit(0), 20_000).unref()
       }
     })
     process.on('disconnect', () => process.exit(0))
