@@ -2,10 +2,7 @@
 import t from 'tap'
 import { parseBenchArgs, SCENARIOS } from '../bench/options.js'
 import { formatFigure, markdownTable, ratio, type Figure } from '../bench/report.js'
-import { connectFigures } from '../bench/scenarios/broker-connect.js'
-import { bootstrapFigures, HOMING, KOA, NODE_HTTP, type HttpRun } from '../bench/scenarios/bootstrap-rate.js'
-import { rehomeFigures } from '../bench/scenarios/rehoming.js'
-import { liveFigures } from '../bench/scenarios/live-connections.js'
+import { bootstrapFigures, connectFigures, HOMING, KOA, liveFigures, NODE_HTTP, rehomeFigures, type HttpRun } from '../bench/figures.js'
 import { Recorder, summarize, type Summary } from '../bench/loadtest/stats.js'
 
 t.test('--quick runs every scenario but the 50,000-connection one; --only picks; unknown names are refused', async t => {

@@ -1,12 +1,12 @@
 // Signed CONNECT rate with registry lookups (Redis) vs bare Aedes (no auth) and Mosquitto
 // (anonymous), and broker memory per idle connection (RSS delta / connections) vs bare Aedes.
 // The same pre-signed CONNECT packets go to every broker; the baselines just do not check them.
-import * as hdr from 'hdr-histogram-js'
 import type { Certificate } from '../../shared/types.js'
 import { Deployment, startServer, type RunningServer } from '../deployment.js'
 import { LoadGenerator } from '../load/generator.js'
 import type { FloodResult } from '../load/connect-flood.js'
-import { ratio, type Figure } from '../report.js'
+import { connectFigures, latencyMs } from '../figures.js'
+import type { Figure } from '../report.js'
 import { sleep, type ScenarioContext } from '../scenario.js'
 import { mosquittoInstalled, startMosquitto } from '../servers/mosquitto.js'
 
@@ -17,11 +17,6 @@ interface Run {
   perConnection: number | null
 }
 
-const p = (encoded: string, q: number): number => {
-  if (encoded === '') return 0
-  const h = hdr.decodeFromCompressedBase64(encoded, 32, false)
-  return h.totalCount === 0 ? 0 : Math.round(h.getValueAtPercentile(q) / 10) / 100
-}
 
 /** Warm up, then open and hold every connection, measuring RSS before and after. */
 async function measure (name: string, port: number, certs: Certificate[], gen: LoadGenerator, o: { inFlight: number, sources: string[], settleMs: number, rss?: () => Promise<number>, log: (l: string) => void }): Promise<Run> {
@@ -36,7 +31,7 @@ async function measure (name: string, port: number, certs: Certificate[], gen: L
   const dropped = await gen.close()
   await sleep(o.settleMs / 2)
   const perConnection = o.rss && flood.accepted > 0 ? (after - before) / flood.accepted : null
-  o.log(`  ${name}: ${flood.accepted}/${flood.attempted} accepted in ${(flood.elapsedMs / 1000).toFixed(2)} s = ${Math.round(flood.rate)}/s, p50 ${p(flood.latency, 50)} ms, p99 ${p(flood.latency, 99)} ms` +
+  o.log(`  ${name}: ${flood.accepted}/${flood.attempted} accepted in ${(flood.elapsedMs / 1000).toFixed(2)} s = ${Math.round(flood.rate)}/s, p50 ${latencyMs(flood.latency, 50)} ms, p99 ${latencyMs(flood.latency, 99)} ms` +
     (perConnection !== null ? `, ${(perConnection / 1024).toFixed(1)} KiB/connection` : '') +
     (Object.keys(flood.refused).length > 0 ? `, refused ${JSON.stringify(flood.refused)}` : '') +
     (Object.keys(flood.failed).length > 0 ? `, failed ${JSON.stringify(flood.failed)}` : '') +
@@ -90,42 +85,4 @@ export async function brokerConnect (ctx: ScenarioContext): Promise<Figure[]> {
     await dep.close()
   }
   return connectFigures(runs, ctx.selected, diagnostics)
-}
-
-type RunFigures = { name: string, flood: Pick<FloodResult, 'rate' | 'accepted' | 'attempted'>, perConnection: number | null }
-
-/** Pure: the figures of the runs, in the order homing, bare Aedes, Mosquitto; diagnostics get no goal. */
-export function connectFigures (runs: RunFigures[], selected: Set<string>, diagnostics: RunFigures[] = []): Figure[] {
-  const [homing, aedes, ...others] = runs
-  if (homing === undefined || aedes === undefined) return []
-  const figures: Figure[] = []
-  if (selected.has('connect')) {
-    const r = ratio(homing.flood.rate, aedes.flood.rate)
-    figures.push({
-      scenario: 'signed CONNECT rate',
-      subject: homing.name,
-      value: homing.flood.rate,
-      unit: 'CONNECT/s',
-      baselines: [aedes, ...others].map(b => ({ name: b.name, value: b.flood.rate })),
-      goal: { text: '>= 90% of bare Aedes', met: r !== null && r >= 0.9 && homing.flood.accepted === homing.flood.attempted },
-      detail: `accepted ${homing.flood.accepted}/${homing.flood.attempted}`
-    })
-  }
-  if (selected.has('connect')) {
-    for (const d of diagnostics) {
-      figures.push({ scenario: 'signed CONNECT rate (diagnostic)', subject: d.name, value: d.flood.rate, unit: 'CONNECT/s', baselines: [{ name: aedes.name, value: aedes.flood.rate }], detail: `accepted ${d.flood.accepted}/${d.flood.attempted}` })
-    }
-  }
-  if (selected.has('memory') && homing.perConnection !== null && aedes.perConnection !== null) {
-    const kib = homing.perConnection / 1024
-    figures.push({
-      scenario: 'broker memory per idle connection',
-      subject: homing.name,
-      value: kib,
-      unit: 'KiB',
-      baselines: [{ name: aedes.name, value: aedes.perConnection / 1024 }],
-      goal: { text: '<= 20 KiB', met: kib <= 20 }
-    })
-  }
-  return figures
 }

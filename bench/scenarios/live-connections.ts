@@ -2,20 +2,12 @@
 // devices bootstrap, connect signed, and are held; goal 50,000 for 60 s with none dropped.
 import { Deployment } from '../deployment.js'
 import { startLoadtest } from '../loadtest/run.js'
-import type { Summary } from '../loadtest/stats.js'
+import { liveFigures, type LiveOutcome } from '../figures.js'
 import type { Figure } from '../report.js'
 import type { ScenarioContext } from '../scenario.js'
 
 const PK = 'a1benchLive'
 
-export interface LiveOutcome {
-  target: number
-  nodes: number
-  holdS: number
-  /** Connected when the hold began. */
-  connectedAtHold: number
-  summary: Summary
-}
 
 export async function liveConnections (ctx: ScenarioContext): Promise<Figure[]> {
   const n = Number(process.env.BENCH_LIVE_DEVICES ?? (ctx.quick ? 5000 : 50_000))
@@ -68,21 +60,4 @@ export async function liveConnections (ctx: ScenarioContext): Promise<Figure[]> 
   } finally {
     await dep.close()
   }
-}
-
-/** Pure: held at the end of the hold, and dropped during the run. */
-export function liveFigures (o: LiveOutcome): Figure[] {
-  const s = o.summary
-  return [{
-    scenario: `live signed connections, ${o.nodes} broker processes of one instance`,
-    subject: `held after ${o.holdS} s`,
-    value: s.online,
-    unit: 'connections',
-    baselines: [],
-    // The goal is for the full size; a quick run is shown without a verdict.
-    ...(o.target >= 50_000 && o.holdS >= 60 ? { goal: { text: '50,000 held for 60 s, 0 dropped', met: s.online >= 50_000 && s.dropped === 0 } } : {}),
-    detail: `target ${o.target}; connected ${s.connected} at ${s.connectRate}/s (bootstrap + signed CONNECT); dropped ${s.dropped}; ` +
-      `bootstrap p50 ${s.latencyMs.bootstrap.p50} ms p99 ${s.latencyMs.bootstrap.p99} ms; CONNECT p50 ${s.latencyMs.connect.p50} ms p99 ${s.latencyMs.connect.p99} ms; ` +
-      `failed attempts ${JSON.stringify(s.failures)}`
-  }]
 }

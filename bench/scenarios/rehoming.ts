@@ -3,7 +3,7 @@
 // DeviceClients (PROTOCOL 5): notify -> reply -> bootstrap -> CONNECT at the new home.
 import { Deployment, TOKEN } from '../deployment.js'
 import { startLoadtest } from '../loadtest/run.js'
-import type { Summary } from '../loadtest/stats.js'
+import { rehomeFigures, type RehomeOutcome } from '../figures.js'
 import type { Figure } from '../report.js'
 import type { ScenarioContext } from '../scenario.js'
 
@@ -19,15 +19,6 @@ async function api (url: string, method: 'GET' | 'POST', body?: unknown): Promis
   return { status: res.status, json: text === '' ? {} : JSON.parse(text) as Record<string, unknown> }
 }
 
-export interface RehomeOutcome {
-  devices: number
-  /** Job POST -> the last device's CONNACK 0 at the destination, ms (null: not all arrived). */
-  allConnectedMs: number | null
-  rehomed: number
-  /** Job POST -> job status distributed, ms. */
-  jobMs: number | null
-  summary: Summary
-}
 
 export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
   const n = ctx.quick ? 300 : 10_000
@@ -102,22 +93,4 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
   } finally {
     await dep.close()
   }
-}
-
-/** Pure: the re-homing figure (goal: <= 15 s for 10,000 devices, 0 lost). */
-export function rehomeFigures (o: RehomeOutcome): Figure[] {
-  const seconds = o.allConnectedMs === null ? Number.POSITIVE_INFINITY : o.allConnectedMs / 1000
-  const lost = o.devices - o.rehomed
-  const r = o.summary.latencyMs.rehome
-  return [{
-    scenario: `re-homing ${o.devices.toLocaleString('en-US')} online devices, one job`,
-    subject: 'job start -> all connected at the destination',
-    value: seconds,
-    unit: 's',
-    baselines: [],
-    // The goal is for 10,000 devices; a quick run's smaller job is shown without a verdict.
-    ...(o.devices >= 10_000 ? { goal: { text: '<= 15 s, 0 lost (10,000 devices)', met: seconds <= 15 && lost === 0 } } : {}),
-    detail: `lost ${lost}; job distributed after ${o.jobMs === null ? '-' : (o.jobMs / 1000).toFixed(2)} s; notify -> reconnected p50 ${r.p50} ms p99 ${r.p99} ms max ${r.max} ms; ` +
-      `failed attempts ${JSON.stringify(o.summary.failures)}; dropped ${o.summary.dropped}`
-  }]
 }
