@@ -3,7 +3,8 @@
 import { Command, Option } from 'commander'
 import { startSidecar, type SidecarServer } from '../bootstrap/server.js'
 import { JobRunner } from '../bootstrap/jobs/runner.js'
-import { startBrokerNode, type BrokerNode } from '../broker/node.js'
+import { TRANSPORTS, WS_PATH } from '../broker/listeners.js'
+import { startBrokerNode, type BrokerNode, type PortName } from '../broker/node.js'
 import { ConfigError, loadConfig, Topology, type Config } from '../shared/config.js'
 import { createLogger, type Logger } from '../shared/log.js'
 import { Metrics, observedStore, observeJobs } from '../shared/metrics/index.js'
@@ -19,6 +20,8 @@ export interface Everything {
   metrics: Metrics
   close: () => Promise<void>
 }
+
+const PORT_NAMES: PortName[] = [...TRANSPORTS, 'http']
 
 /** A port someone else holds: name it and the key that moves it. */
 export class PortTakenError extends Error {
@@ -59,9 +62,10 @@ export async function up (config: Config, log: Logger, metrics = new Metrics()):
       startSidecar({ config, topology, store, log: log.child({ part: 'bootstrap' }), metrics }))
     runner.start()
     for (const [i, instance] of config.instances.entries()) {
-      if (instance.listen.mqtt === undefined) continue
-      brokers.set(instance.id, await bound([[instance.listen.mqtt, `instances[${i}].listen.mqtt`]], () =>
-        startBrokerNode({ config, instanceId: instance.id, store, log: log.child({ part: 'broker' }) })))
+      if (!TRANSPORTS.some(t => instance.listen[t] !== undefined)) continue
+      const keys = PORT_NAMES.map((name): [number | undefined, string] => [instance.listen[name], `instances[${i}].listen.${name}`])
+      brokers.set(instance.id, await bound(keys, () =>
+        startBrokerNode({ config, instanceId: instance.id, store, log: log.child({ part: 'broker' }), metrics })))
     }
   } catch (err) {
     await close()
@@ -82,7 +86,8 @@ function banner (config: Config, everything: Everything): string {
   lines.push(`  health     http://${host}:${everything.sidecar.port}/healthz, /readyz, /metrics`)
   for (const [id, node] of everything.brokers) {
     const instance = config.instances.find(i => i.id === id)
-    lines.push(`  broker     ${id} (${instance?.region ?? ''}) mqtt://${instance?.listen.host ?? ''}:${node.ports.mqtt}`)
+    const urls = TRANSPORTS.flatMap(t => node.ports[t] === undefined ? [] : [`${t}://${instance?.listen.host ?? ''}:${node.ports[t]}${t === 'ws' || t === 'wss' ? WS_PATH : ''}`])
+    lines.push(`  broker     ${id} (${instance?.region ?? ''}) ${urls.join(' ')}`)
   }
   for (const account of config.accounts) {
     lines.push(`  token      ${account.id}: ${account.token}   (demo config only; never log real tokens)`)
@@ -110,7 +115,7 @@ export function registerUp (program: Command): void {
       }
       // The banner is for the person at the terminal; it prints the demo token on purpose.
       if (flags.quiet !== true) process.stderr.write(banner(config, everything))
-      log.info({ port: everything.sidecar.port, brokers: [...everything.brokers].map(([id, b]) => ({ id, port: b.ports.mqtt })) }, 'listening')
+      log.info({ port: everything.sidecar.port, httpsPort: everything.sidecar.httpsPort, brokers: [...everything.brokers].map(([id, b]) => ({ id, ports: { ...b.ports } })) }, 'listening')
       await shutDown(log, await stop.signalled, everything.close)
     })
 }

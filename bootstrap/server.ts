@@ -5,6 +5,7 @@ import http from 'node:http'
 import https from 'node:https'
 import type { Duplex } from 'node:stream'
 import { ConfigError } from '../shared/config.js'
+import { listen } from '../shared/listen.js'
 import { loadTls, type TlsFiles } from '../shared/tls.js'
 import { createApp } from './app.js'
 import type { Sidecar } from './context.js'
@@ -41,11 +42,11 @@ export async function startSidecar (sidecar: Sidecar, opts: ListenOptions = {}):
 
   const callback = createApp(sidecar).callback()
   const host = opts.host ?? sidecar.config.bootstrap.host
-  const server = await listen(http.createServer(callback), host, opts.port ?? sidecar.config.bootstrap.port)
+  const server = await serve(http.createServer(callback), host, opts.port ?? sidecar.config.bootstrap.port, 'bootstrap.port')
   let httpsServer: https.Server | null = null
   if (httpsPort !== undefined && tls !== null) {
     try {
-      httpsServer = await listen(https.createServer(tls, callback), host, httpsPort)
+      httpsServer = await serve(https.createServer(tls, callback), host, httpsPort, 'bootstrap.httpsPort')
     } catch (err) {
       await stop(server)
       throw err
@@ -60,18 +61,12 @@ export async function startSidecar (sidecar: Sidecar, opts: ListenOptions = {}):
   return { port: portOf(server), server, httpsPort: httpsServer === null ? null : portOf(httpsServer), httpsServer, close }
 }
 
-async function listen<S extends http.Server> (server: S, host: string, port: number): Promise<S> {
+async function serve<S extends http.Server> (server: S, host: string, port: number, key: string): Promise<S> {
   // A slow client cannot hold a socket for long (Node's defaults are minutes).
   server.headersTimeout = 20_000
   server.requestTimeout = 30_000
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerUnparsable(err, socket))
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
+  await listen(server, host, port, key)
   return server
 }
 

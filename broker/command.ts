@@ -2,14 +2,20 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { ConfigError, loadConfig } from '../shared/config.js'
 import { createLogger } from '../shared/log.js'
+import { Metrics } from '../shared/metrics/index.js'
+import { shutDown, stopSignal } from '../shared/shutdown.js'
 import { StoreUnavailableError } from '../shared/store/store.js'
-import { startBrokerNode, type BrokerNode } from './node.js'
+import { startBrokerNode, type BrokerNode, type PortName } from './node.js'
 
 interface BrokerFlags {
   config: string
   instance: string
   node?: string
   mqttPort?: number
+  mqttsPort?: number
+  wsPort?: number
+  wssPort?: number
+  httpPort?: number
 }
 
 function port (value: string): number {
@@ -25,6 +31,10 @@ export function registerBroker (program: Command): void {
     .requiredOption('--instance <id>', 'instance this node serves')
     .addOption(new Option('--node <id>', 'stable node id (default <instance>-<hostname>-<mqtt port>)').env('NODE_ID'))
     .addOption(new Option('--mqtt-port <n>', 'MQTT port, overrides listen.mqtt (0: any free port)').env('MQTT_PORT').argParser(port))
+    .addOption(new Option('--mqtts-port <n>', 'MQTT over TLS port, overrides listen.mqtts').env('MQTTS_PORT').argParser(port))
+    .addOption(new Option('--ws-port <n>', 'MQTT over WebSocket port, overrides listen.ws').env('WS_PORT').argParser(port))
+    .addOption(new Option('--wss-port <n>', 'MQTT over secure WebSocket port, overrides listen.wss').env('WSS_PORT').argParser(port))
+    .addOption(new Option('--http-port <n>', 'health and metrics port, overrides listen.http').env('HTTP_PORT').argParser(port))
     .action(async (flags: BrokerFlags) => { await runBroker(flags) })
 }
 
@@ -32,22 +42,17 @@ async function runBroker (flags: BrokerFlags): Promise<void> {
   const config = loadConfig(flags.config)
   const log = createLogger('broker')
   // Signals are taken from the start: one arriving while the node starts stops it once it is up.
-  let node: BrokerNode | undefined
-  let stopping = false
-  const stop = (signal: NodeJS.Signals): void => {
-    log.info({ signal }, 'stopping')
-    stopping = true
-    if (node) void node.close().finally(() => process.exit(0))
-  }
-  process.once('SIGTERM', stop)
-  process.once('SIGINT', stop)
+  const stop = stopSignal()
+  const given: [PortName, number | undefined][] = [['mqtt', flags.mqttPort], ['mqtts', flags.mqttsPort], ['ws', flags.wsPort], ['wss', flags.wssPort], ['http', flags.httpPort]]
+  let node: BrokerNode
   try {
     node = await startBrokerNode({
       config,
       instanceId: flags.instance,
       nodeId: flags.node,
       log,
-      ports: flags.mqttPort === undefined ? undefined : { mqtt: flags.mqttPort }
+      ports: Object.fromEntries(given.filter(([, p]) => p !== undefined)),
+      metrics: new Metrics()
     })
   } catch (err) {
     if (err instanceof ConfigError) throw err // bin/homing.ts: the message, exit 2
@@ -55,5 +60,5 @@ async function runBroker (flags: BrokerFlags): Promise<void> {
     else log.error({ err }, 'could not start')
     process.exit(1)
   }
-  if (stopping) await node.close().finally(() => process.exit(0))
+  await shutDown(log, await stop.signalled, node.close)
 }

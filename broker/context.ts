@@ -1,6 +1,7 @@
 // What every hook of one broker node is handed: who the node is, the registry, and its live devices.
 import type { Aedes } from 'aedes'
 import type { Logger } from '../shared/log.js'
+import type { KickReport } from '../shared/records.js'
 import type { Store } from '../shared/store/store.js'
 import type { Connections } from './connections.js'
 
@@ -39,4 +40,6 @@ export interface HomingContext {
   signal: AbortSignal
   /** Registry writes started by a hook and not awaited by it (presence marks); close() waits for them. */
   background: (work: Promise<unknown>) => void
+  /** Told what each kick of an online device did (metrics). */
+  onKick?: (report: KickReport) => void
 }

@@ -55,12 +55,14 @@ export class Kicker {
   /** Kicks every connection of one device held here; `online` is false when none got as far as CONNACK. */
   async kick (sessions: DeviceSession[]): Promise<KickReport> {
     const reports = await Promise.all(sessions.map(s => this.kickOne(s)))
-    return {
+    const report = {
       online: reports.some(r => r.online),
       notified: reports.some(r => r.notified),
       answered: reports.some(r => r.answered),
       disconnected: reports.some(r => r.online) && reports.every(r => !r.online || r.disconnected)
     }
+    if (report.online) this.ctx.onKick?.(report)
+    return report
   }
 
   private async kickOne (s: DeviceSession): Promise<KickReport> {

@@ -10,6 +10,7 @@ import tls from 'node:tls'
 import { createWebSocketStream, WebSocketServer } from 'ws'
 import { clientAddress } from '../shared/client-address.js'
 import { ConfigError } from '../shared/config.js'
+import { listen } from '../shared/listen.js'
 import type { Logger } from '../shared/log.js'
 import type { Metrics, Transport } from '../shared/metrics/metrics.js'
 import type { Gauge } from 'prom-client'
@@ -133,13 +134,7 @@ async function openListener (transport: Transport, port: number, options: Listen
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, options.host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
+  await listen(server, options.host, port, `${options.configPath}.${transport}`)
   const address = server.address()
   return {
     transport,

@@ -1,69 +1,109 @@
-// One broker node of one instance: Aedes, the Homing plugin, a TCP listener, and (with `redis`) the
-// cluster backends that join it to the instance's other nodes.
-import { createServer, type Server, type Socket } from 'node:net'
+// One broker node of one instance: Aedes, the Homing plugin, its transports (broker/listeners.ts),
+// health and metrics on listen.http, and (with `redis`) the cluster backends that join it to the
+// instance's other nodes.
 import { hostname } from 'node:os'
 import { Aedes } from 'aedes'
 import { ConfigError, type Config } from '../shared/config.js'
 import { silentLogger, type Logger } from '../shared/log.js'
+import { observedStore } from '../shared/metrics/store.js'
+import type { Metrics, Transport } from '../shared/metrics/metrics.js'
+import { startProbeServer, type ProbeServer } from '../shared/probes.js'
 import { openStore } from '../shared/store/index.js'
 import type { Store } from '../shared/store/store.js'
+import { loadTls, type TlsFiles } from '../shared/tls.js'
 import { clusterBackends, type ClusterBackends } from './cluster.js'
+import { openListeners, TRANSPORTS, type Listener } from './listeners.js'
+import { observeBroker } from './observe.js'
 import { homing, type HomingBroker } from './plugin.js'
+
+export type PortName = Transport | 'http'
 
 export interface BrokerNodeOptions {
   config: Config
   instanceId: string
-  /** Stable id (the move consumer is keyed by it); default `<instanceId>-<hostname>-<mqtt port>`. */
+  /** Stable id (the move consumer is keyed by it); default `<instanceId>-<hostname>-<first port>`. */
   nodeId?: string
   /** The registry; opened from `config.redis` when absent. The memory store only comes this way (`homing up`). */
   store?: Store
   log?: Logger
-  /** Overrides `instances[].listen.mqtt`; 0 picks a free port. */
-  ports?: { mqtt?: number }
+  /** Override `instances[].listen` ports (mqtt, mqtts, ws, wss, http); 0 picks a free port. */
+  ports?: Partial<Record<PortName, number>>
+  /** PEM files for mqtts and wss; default: the config's `tls` block. */
+  tls?: TlsFiles
+  /** Counts CONNACK codes, connections, kicks and registry errors; served at listen.http's /metrics. */
+  metrics?: Metrics
+}
+
+/** The ports actually bound, by transport. */
+export interface BrokerPorts extends Partial<Record<PortName, number>> {
+  /** The plain MQTT port; reading it on a node without one throws (say which transport you want). */
+  readonly mqtt: number
 }
 
 export interface BrokerNode {
   aedes: Aedes
   homing: HomingBroker
   nodeId: string
-  /** The port actually bound. */
-  ports: { mqtt: number }
+  ports: BrokerPorts
   close: () => Promise<void>
 }
 
 export async function startBrokerNode (options: BrokerNodeOptions): Promise<BrokerNode> {
-  const { config, instanceId } = options
+  const { config, instanceId, metrics } = options
   const log = options.log ?? silentLogger
   const index = config.instances.findIndex(i => i.id === instanceId)
   const instance = config.instances[index]
   if (instance === undefined) {
     throw new ConfigError(`--instance: "${instanceId}" is not in the config (instances: ${config.instances.map(i => i.id).join(', ')})`)
   }
-  const wantPort = options.ports?.mqtt ?? instance.listen.mqtt
-  if (wantPort === undefined) throw new ConfigError(`instances[${index}].listen.mqtt: required to run a broker node of "${instanceId}" (or give the port)`)
+  const want = (name: PortName): number | undefined => options.ports?.[name] ?? instance.listen[name]
+  const transports = Object.fromEntries(TRANSPORTS.flatMap(t => want(t) === undefined ? [] : [[t, want(t)]])) as Partial<Record<Transport, number>>
+  if (Object.keys(transports).length === 0) {
+    throw new ConfigError(`instances[${index}].listen: no MQTT listener to run a broker node of "${instanceId}": set mqtt, mqtts, ws or wss (or give a port)`)
+  }
+  const tls = transports.mqtts !== undefined || transports.wss !== undefined ? options.tls ?? loadTls(config) : null
   if (options.store === undefined && config.redis === undefined) {
     throw new ConfigError('redis: a broker node on its own needs the shared registry; set "redis" (or REDIS_URL). The memory store only works inside `homing up`.')
   }
 
   const ownStore = options.store === undefined
-  const store = options.store ?? await openStore(config)
-  // Shutdown, in this order: stop accepting, close the devices' connections, stop the hooks (their
-  // offline marks are written by then), then the cluster backends and the registry.
-  let listener: Listener | undefined
+  const opened = options.store ?? await openStore(config)
+  const store = ownStore && metrics !== undefined ? observedStore(opened, metrics) : opened
+  let state: 'starting' | 'running' | 'draining' = 'starting'
+  // Shutdown, in this order: not ready (load balancers stop sending), stop accepting, close the
+  // devices' connections (they reconnect to another node), stop the hooks (their offline marks
+  // are written by then), then the cluster backends, the probes and the registry.
+  let listeners: Listener[] = []
+  let probes: ProbeServer | undefined
   let aedes: Aedes | undefined
   let plugin: HomingBroker | undefined
+  let unobserve: (() => void) | undefined
   let backends: ClusterBackends | undefined
   const shutdown = (): Promise<void> => runAll([
-    async () => listener?.stop(),
+    async () => { state = 'draining' },
+    async () => { for (const listener of listeners) listener.stop() },
     async () => { if (aedes) await new Promise<void>(resolve => (aedes as Aedes).close(() => resolve())) },
     async () => plugin?.close(),
+    async () => unobserve?.(),
     async () => backends?.destroy(),
+    async () => probes?.close(),
     async () => { if (ownStore) await store.close() }
   ])
   try {
-    listener = await listen(instance.listen.host, wantPort)
-    const port = listener.port
-    const nodeId = options.nodeId ?? `${instanceId}-${hostname()}-${port}`
+    // Every port is bound before anything else starts: a taken one fails the node at once.
+    listeners = await openListeners({
+      host: instance.listen.host,
+      ports: transports,
+      tls,
+      trustProxy: instance.listen.trustProxy === true,
+      log: log.child({ instanceId }),
+      metrics,
+      configPath: `instances[${index}].listen`
+    })
+    const httpPort = want('http')
+    if (httpPort !== undefined) probes = await startProbeServer(instance.listen.host, httpPort, { store, metrics, state: () => state }, `instances[${index}].listen.http`)
+    const ports = portsOf(listeners, probes)
+    const nodeId = options.nodeId ?? `${instanceId}-${hostname()}-${listeners[0]?.port ?? 0}`
     const nodeLog = log.child({ instanceId, nodeId })
     if (config.redis !== undefined) {
       backends = clusterBackends({ url: config.redis, keyPrefix: config.keyPrefix, instanceId, log: nodeLog })
@@ -78,19 +118,24 @@ export async function startBrokerNode (options: BrokerNodeOptions): Promise<Brok
       log,
       notifyTimeoutMs: config.broker.notifyTimeoutMs,
       keepaliveMin: config.broker.keepaliveMin,
-      keepaliveMax: config.broker.keepaliveMax
+      keepaliveMax: config.broker.keepaliveMax,
+      ...(metrics === undefined ? {} : { onKick: report => metrics.kicked(instanceId, report) })
     })
+    if (metrics !== undefined) unobserve = observeBroker(aedes, instanceId, metrics, nodeLog)
     await plugin.ready
     const broker = aedes
-    listener.accept(socket => broker.handle(socket))
-    nodeLog.info({ host: instance.listen.host, port }, 'listening')
+    // Every transport feeds the same Aedes: the same authentication and fences on all of them.
+    for (const listener of listeners) listener.accept((stream, req) => broker.handle(stream, req))
+    state = 'running'
+    // `port`: the first transport's (mqtt when it listens), as before there were others.
+    nodeLog.info({ host: instance.listen.host, port: listeners[0]?.port, ports: { ...ports } }, 'listening')
 
     let closing: Promise<void> | undefined
     return {
       aedes,
       homing: plugin,
       nodeId,
-      ports: { mqtt: port },
+      ports,
       close: () => {
         closing ??= shutdown().then(() => nodeLog.info('closed'))
         return closing
@@ -102,41 +147,20 @@ export async function startBrokerNode (options: BrokerNodeOptions): Promise<Brok
   }
 }
 
+function portsOf (listeners: Listener[], probes: ProbeServer | undefined): BrokerPorts {
+  const ports: Partial<Record<PortName, number>> = {}
+  for (const listener of listeners) ports[listener.transport] = listener.port
+  if (probes !== undefined) ports.http = probes.port
+  if (ports.mqtt === undefined) {
+    Object.defineProperty(ports, 'mqtt', {
+      enumerable: false,
+      get: () => { throw new Error('this broker node has no plain MQTT listener (listen.mqtt); read ports.mqtts, ports.ws or ports.wss') }
+    })
+  }
+  return ports as BrokerPorts
+}
+
 /** In order; one failing does not stop the others. */
 async function runAll (steps: (() => Promise<void>)[]): Promise<void> {
   for (const step of steps) await step().catch(() => {})
-}
-
-interface Listener {
-  port: number
-  /** Hands every connection, including those that arrived before, to `handle`. */
-  accept: (handle: (socket: Socket) => void) => void
-  /** Stops accepting; connections already handed over stay with their owner. */
-  stop: () => void
-}
-
-/** Binds first (the node id may need the port), holds early connections until the broker is ready. */
-async function listen (host: string, port: number): Promise<Listener> {
-  const early: Socket[] = []
-  let handle: ((socket: Socket) => void) | null = null
-  const server: Server = createServer(socket => handle ? handle(socket) : early.push(socket))
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const address = server.address()
-  return {
-    port: typeof address === 'object' && address !== null ? address.port : port,
-    accept: h => {
-      handle = h
-      for (const socket of early.splice(0)) h(socket)
-    },
-    stop: () => {
-      for (const socket of early.splice(0)) socket.destroy()
-      server.close()
-    }
-  }
 }

@@ -3,6 +3,7 @@
 // first on publish and subscribe.
 import type { Aedes } from 'aedes'
 import { silentLogger, type Logger } from '../shared/log.js'
+import type { KickReport } from '../shared/records.js'
 import type { Store } from '../shared/store/store.js'
 import { createAuthenticate } from './authenticate.js'
 import { createAuthorizePublish, createAuthorizeSubscribe } from './authorize.js'
@@ -25,6 +26,8 @@ export interface HomingOptions {
   /** PROTOCOL 2: accepted keepalive, seconds (default 30-1200). */
   keepaliveMin?: number
   keepaliveMax?: number
+  /** Told what each kick of an online device did: notified, answered, disconnected (for metrics). */
+  onKick?: (report: KickReport) => void
 }
 
 export interface HomingBroker {
@@ -50,6 +53,7 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
     notifyTimeoutMs: options.notifyTimeoutMs ?? 2000,
     keepalive: { min: options.keepaliveMin ?? 30, max: options.keepaliveMax ?? 1200 },
     signal: closing.signal,
+    onKick: options.onKick,
     background: work => {
       pending.add(work)
       const done = (): void => { pending.delete(work) }

@@ -2,14 +2,15 @@
 // its work: the registry answers and it is not shutting down) and /metrics (Prometheus text).
 // The sidecar serves them on its own port (bootstrap/routes/ops.ts), a broker node on listen.http.
 import http from 'node:http'
+import { listen } from './listen.js'
 import type { Metrics } from './metrics/metrics.js'
 import type { Store } from './store/store.js'
 
 export interface Probes {
   store: Store
   metrics?: Metrics
-  /** True once shutdown began: a load balancer should stop sending new work here. */
-  draining?: () => boolean
+  /** Not `running` while starting or shutting down: a load balancer should send no new work here. */
+  state?: () => 'starting' | 'running' | 'draining'
 }
 
 export interface ProbeAnswer {
@@ -29,7 +30,8 @@ export async function probe (path: string, probes: Probes): Promise<ProbeAnswer 
     case '/healthz':
       return json(200, { status: 'ok' })
     case '/readyz':
-      if (probes.draining?.() === true) return json(503, { status: 'draining' })
+      const state = probes.state?.() ?? 'running'
+      if (state !== 'running') return json(503, { status: state })
       try {
         await probes.store.ping()
         return json(200, { status: 'ready' })
@@ -51,7 +53,8 @@ export interface ProbeServer {
 }
 
 /** A plain HTTP server answering only the probes (a broker node's listen.http). */
-export async function startProbeServer (host: string, port: number, probes: Probes): Promise<ProbeServer> {
+/** `key`: the config key of the port, named when it cannot be had. */
+export async function startProbeServer (host: string, port: number, probes: Probes, key = 'listen.http'): Promise<ProbeServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
     const answer = req.method === 'GET' || req.method === 'HEAD'
@@ -65,13 +68,7 @@ export async function startProbeServer (host: string, port: number, probes: Prob
   })
   server.headersTimeout = 10_000
   server.requestTimeout = 10_000
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
+  await listen(server, host, port, key)
   const address = server.address()
   return {
     port: typeof address === 'object' && address !== null ? address.port : port,
