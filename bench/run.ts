@@ -1,6 +1,7 @@
 // `npm run bench` (full) and `npm run bench -- --quick`: every scenario beside its baseline from the
 // same run. Servers under test and load generators each run in their own processes.
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
 import { CommanderError } from 'commander'
 import { parseBenchArgs, type BenchOptions, type ScenarioName } from './options.js'
@@ -33,10 +34,11 @@ async function main (o: BenchOptions): Promise<number> {
   const started = Date.now()
   const figures: Figure[] = []
   let failed = 0
-  log(`homing bench (${o.quick ? 'quick' : 'full'}): ${o.only.join(', ')}`)
+  log(`homing bench (${o.quick ? 'quick' : 'full'}): ${o.only.join(', ')}; ${cpus().length} CPUs, Node ${process.version}`)
   for (const m of MODULES) {
     if (!m.names.some(n => selected.has(n))) continue
-    log(`\n## ${m.title}`)
+    // Other work on the machine skews every figure (baselines included): say how busy it was.
+    log(`\n## ${m.title} (load average ${loadavg().map(l => l.toFixed(2)).join(' ')})`)
     const t0 = Date.now()
     try {
       const result = await m.run(ctx)
