@@ -21,7 +21,8 @@ t.teardown(async () => {
 
 await store.createProduct(product('a1errProd01', 'iot-sh-1'))
 await store.createDevices([newDevice('a1errProd01', 'dev1', 'iot-sh-1'), newDevice('a1errProd01', 'waiting', 'iot-sh-1'), newDevice('a1errProd01', 'nowhere', 'iot-sh-1')])
-await store.setCandidates('a1errProd01', 'waiting', { from: 'iot-sh-1', candidates: [{ region: 'cn-shanghai', instanceId: 'iot-sh-1' }, { region: 'eu-central-1', instanceId: 'iot-de-1' }], jobId: 'job-1' })
+// Waiting for nearest placement among instances that have all left the config since (DESIGN rule 7).
+await store.setCandidates('a1errProd01', 'waiting', { from: 'iot-sh-1', candidates: [{ region: 'cn-shanghai', instanceId: 'iot-gone-1' }, { region: 'eu-central-1', instanceId: 'iot-gone-2' }], jobId: 'job-1' })
 await store.setCandidates('a1errProd01', 'nowhere', { from: 'iot-sh-1', candidates: [], jobId: 'job-2' })
 
 async function send (request: Buffer | string): Promise<StrictResponse> {
@@ -89,9 +90,9 @@ t.test('an unknown device or product is a 404', async t => {
   isError(t, await send(sdkRequest(sdkForm({ productKey: 'a1noSuchPk1', deviceName: 'dev1' }))), 404, /^device not found$/)
 })
 
-t.test('a device not distributed anywhere, or not yet placed, is a 404', async t => {
+t.test('a device not distributed anywhere, or waiting among instances that are gone, is a 404', async t => {
   isError(t, await send(sdkRequest(sdkForm({ productKey: 'a1errProd01', deviceName: 'nowhere' }))), 404, /^device not distributed anywhere$/)
-  isError(t, await send(sdkRequest(sdkForm({ productKey: 'a1errProd01', deviceName: 'waiting' }))), 404, /^device not placed$/)
+  isError(t, await send(sdkRequest(sdkForm({ productKey: 'a1errProd01', deviceName: 'waiting' }))), 404, /^device not distributed anywhere$/)
 })
 
 t.test('other methods and paths under /auth get the same error form', async t => {

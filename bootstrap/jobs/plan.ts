@@ -8,6 +8,9 @@ import type { Store } from '../../shared/store/store.js'
 import type { Account, Candidate, Job, JobMethod, JobPolicy } from '../../shared/types.js'
 import { ApiError, badRequest, forbidden, notFound } from '../http-error.js'
 import { validate } from '../validate.js'
+import { crossAccountRegion } from './plan-cross-account.js'
+import { refuseFields } from './plan-fields.js'
+import { thisAccountNearest } from './plan-nearest.js'
 
 /** DESIGN rule 8. */
 export const MAX_JOB_DEVICES = 10_000
@@ -29,21 +32,23 @@ export interface PlanContext {
   account: Account
   topology: Topology
   store: Store
+  /** The sidecar's clock: verification codes expire. */
+  now: number
 }
 
 /** Where a job sends its devices; one planner per (method, policy) the sidecar supports. */
-interface Destination {
+export interface Destination {
   targetInstanceId: string | null
   targets: Candidate[]
   targetAccountId: string | null
 }
+/** Runs last, once the rest of the request is known good: a planner may use something up (a code). */
 type Planner = (request: JobRequest, ctx: PlanContext) => Promise<Destination>
 
-/** Adding cross-account or nearest access is adding a planner here. */
 const planners: Record<`${JobMethod}/${JobPolicy}`, Planner | string> = {
   'this-account/region': thisAccountRegion,
-  'this-account/nearest': 'policy "nearest" is not supported yet',
-  'cross-account/region': 'method "cross-account" is not supported yet',
+  'this-account/nearest': thisAccountNearest,
+  'cross-account/region': crossAccountRegion,
   // DESIGN rule 10.
   'cross-account/nearest': 'cross-account distribution cannot use policy "nearest"'
 }
@@ -59,10 +64,10 @@ export async function planJob (raw: unknown, ctx: PlanContext): Promise<Job> {
   if (typeof planner === 'string') throw new ApiError(400, 'not_supported', planner, request.method === 'cross-account' ? 'method' : 'policy')
   const deviceNames = checkDeviceNames(request.deviceNames ?? [])
   checkSource(request, ctx)
-  const destination = await planner(request, ctx)
   if (await ctx.store.getProduct(request.productKey, request.sourceInstanceId) === null) {
     throw badRequest(`product ${request.productKey} does not exist at instance ${request.sourceInstanceId}`, 'productKey')
   }
+  const destination = await planner(request, ctx)
   const now = Date.now()
   return {
     id: newJobId(),
@@ -112,6 +117,8 @@ function checkSource (request: JobRequest, { account, topology }: PlanContext): 
 }
 
 async function thisAccountRegion (request: JobRequest, { account, topology }: PlanContext): Promise<Destination> {
+  refuseFields(request, ['targets'], 'is for policy "nearest"; policy "region" takes targetInstanceId')
+  refuseFields(request, ['targetAccount', 'verificationCode'], 'is for method "cross-account"')
   const id = request.targetInstanceId
   if (id === undefined) throw badRequest('targetInstanceId is required with policy "region"', 'targetInstanceId')
   const target = topology.instance(id)

@@ -8,6 +8,7 @@ import { moveMessage, RECORD_CODES, type KickReport } from '../../shared/records
 import type { MoveOutcome, Store } from '../../shared/store/store.js'
 import type { Device, Job, JobRecord } from '../../shared/types.js'
 import { countRecords, recordsByName, withCounts } from './counts.js'
+import { destinationInstances, destinationLabel, moveAll, movedByThisJob } from './destinations.js'
 
 /** Everything a running job needs. */
 export interface JobRun {
@@ -39,8 +40,12 @@ export const jobSteps: JobStep[] = [checkTopology, checkSourceProduct, snapshotP
 /** The config may have changed between the job's creation and this run. */
 async function checkTopology ({ job, topology }: JobRun): Promise<StepResult> {
   if (topology === null) return 'next'
-  for (const id of [job.sourceInstanceId, job.targetInstanceId]) {
-    if (id !== null && topology.instance(id) === undefined) throw new JobFailure(`instance ${id} is no longer configured`)
+  for (const id of [job.sourceInstanceId, ...destinationInstances(job)]) {
+    if (topology.instance(id) === undefined) throw new JobFailure(`instance ${id} is no longer configured`)
+  }
+  // DESIGN rule 10: the destination instance must still be the destination account's.
+  if (job.targetAccountId !== null && job.targetInstanceId !== null && topology.instance(job.targetInstanceId)?.account !== job.targetAccountId) {
+    throw new JobFailure(`instance ${job.targetInstanceId} no longer belongs to account ${job.targetAccountId}`)
   }
   return 'next'
 }
@@ -53,17 +58,20 @@ async function checkSourceProduct ({ job, store }: JobRun): Promise<StepResult> 
 }
 
 /**
- * DESIGN rule 3: the destination gets a read-only snapshot of the product, once. When it already has a
- * product with this key (its own original after A -> B -> A, or an earlier snapshot) that one stays.
- * Product-only jobs (DESIGN rule 7) are this step alone.
+ * DESIGN rule 3: each destination gets a read-only snapshot of the product, once. When it already has
+ * a product with this key (its own original after A -> B -> A, or an earlier snapshot) that one stays.
+ * Product-only jobs (DESIGN rule 7) are this step alone. Under nearest access every target gets it now,
+ * before any device can be placed there.
  */
 async function snapshotProduct ({ job, store }: JobRun): Promise<StepResult> {
-  const target = job.targetInstanceId
-  if (target === null) return 'next'
+  const targets = destinationInstances(job).filter(id => id !== job.sourceInstanceId)
+  if (targets.length === 0) return 'next'
   const source = await store.getProduct(job.productKey, job.sourceInstanceId)
   if (source === null) throw new JobFailure(`product ${job.productKey} no longer exists at instance ${job.sourceInstanceId}`)
   const now = Date.now()
-  await store.createProduct({ ...source, instanceId: target, readOnly: true, sourceInstanceId: job.sourceInstanceId, createdAt: now, updatedAt: now })
+  for (const target of targets) {
+    await store.createProduct({ ...source, instanceId: target, readOnly: true, sourceInstanceId: job.sourceInstanceId, createdAt: now, updatedAt: now })
+  }
   return 'next'
 }
 
@@ -112,7 +120,7 @@ async function finish (run: JobRun): Promise<StepResult> {
  */
 function needsWork (record: JobRecord | undefined, job: Job): boolean {
   if (record === undefined || record.code === RECORD_CODES.pending) return true
-  return record.code === RECORD_CODES.success && record.message === moveMessage(job.targetInstanceId ?? '', null)
+  return record.code === RECORD_CODES.success && record.message === moveMessage(destinationLabel(job), null)
 }
 
 // Device steps: each works on a whole batch, so every registry call is one pipelined round.
@@ -142,10 +150,6 @@ export const deviceSteps: DeviceStep[] = [validate, moveAssignment, recordResult
 const record = (job: Job, deviceName: string, code: string, message: string): JobRecord =>
   ({ productKey: job.productKey, deviceName, code, message })
 
-/** This job already moved the device (an earlier attempt got that far). */
-const movedByThisJob = (device: Device, job: Job): boolean =>
-  device.lastJobId === job.id && device.instanceId === job.targetInstanceId
-
 /** DESIGN rule 9: a device that does not exist, or is not at the source, fails alone. */
 async function validate ({ job, store, items }: DeviceBatch): Promise<void> {
   const devices = await store.getDevices(job.productKey, items.map(i => i.deviceName))
@@ -166,11 +170,13 @@ const OFFLINE: KickReport = { online: false, notified: false, answered: false, d
 /**
  * DESIGN rule 2: copy the certificate and move the assignment in one atomic step, which also clears
  * tags (rule 4) and marks the device inactive at the destination (rule 5). `store.moveDevice` is that
- * step; it is idempotent for one job id, and a concurrent move of the same device lets one win.
+ * step; it is idempotent for one job id, and a concurrent move of the same device lets one win. Under
+ * nearest access (rule 7) the step leaves the device waiting among the targets instead; its first
+ * bootstrap makes the rest of the move (bootstrap/nearest-placement.ts).
  */
 async function moveAssignment ({ job, store, items }: DeviceBatch): Promise<void> {
-  const target = job.targetInstanceId
-  if (target === null) return
+  if (destinationInstances(job).length === 0) return
+  const target = destinationLabel(job)
   const work = items.filter(i => i.result === undefined && i.device !== null)
   // Recorded as moved in an earlier attempt: only its event may be missing, and only while the device
   // is still where this job put it.
@@ -179,7 +185,7 @@ async function moveAssignment ({ job, store, items }: DeviceBatch): Promise<void
   }
   const moving = work.filter(i => i.prior?.code !== RECORD_CODES.success)
   // A registry error ends this attempt; a later one resumes the batch (every move is idempotent).
-  const outcomes = await store.moveDevices(job.productKey, moving.map(i => i.deviceName), { from: job.sourceInstanceId, to: target, jobId: job.id })
+  const outcomes = await moveAll(store, job, moving.map(i => i.deviceName))
   moving.forEach((item, i) => {
     const outcome = outcomes[i] as MoveOutcome
     switch (outcome.result) {

@@ -5,6 +5,7 @@ import type { Context } from 'koa'
 import { z } from 'zod'
 import type { Job } from '../../shared/types.js'
 import { readBody } from '../body.js'
+import { nowOf } from '../clock.js'
 import type { ApiState, Sidecar } from '../context.js'
 import { notFound } from '../http-error.js'
 import { recordsInJobOrder } from '../jobs/counts.js'
@@ -50,6 +51,9 @@ function jobView (job: Job): Record<string, unknown> {
     policy: job.policy,
     sourceInstanceId: job.sourceInstanceId,
     targetInstanceId: job.targetInstanceId,
+    // DESIGN rule 7: the nearest policy's one instance per region; rule 10: the destination account.
+    targets: job.targets,
+    targetAccount: job.targetAccountId,
     productKey: job.productKey,
     counts,
     error: job.error,
@@ -88,7 +92,7 @@ export function distributionRoutes (sidecar: Sidecar): Router<ApiState> {
     } else {
       raw = await readBody(ctx, { limit, accept: ['json'] })
     }
-    const job = await planJob(raw, { account: ctx.state.account, topology, store })
+    const job = await planJob(raw, { account: ctx.state.account, topology, store, now: nowOf(sidecar) })
     await store.createJob(job)
     wakeJobRunners()
     ctx.status = 202
