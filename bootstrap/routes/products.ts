@@ -4,8 +4,8 @@ import Router from '@koa/router'
 import { z } from 'zod'
 import { PRODUCT_KEY } from '../../shared/device.js'
 import type { Store } from '../../shared/store/store.js'
-import type { Product } from '../../shared/types.js'
-import { homesOf, ownInstance, ownProduct, writable } from '../access.js'
+import type { Account, Product } from '../../shared/types.js'
+import { homesOf, ownInstance, ownProduct, owns, writable } from '../access.js'
 import { parseBody } from '../body.js'
 import type { ApiState, Sidecar } from '../context.js'
 import { conflict } from '../http-error.js'
@@ -52,7 +52,7 @@ export function productRoutes (sidecar: Sidecar): Router<ApiState> {
       ? sidecar.topology.instancesOf(ctx.state.account.id)
       : [ownInstance(sidecar, ctx.state.account, instanceId)]
     const lists = await Promise.all(instances.map(i => sidecar.store.listProducts(i.id)))
-    ctx.body = { products: lists.flat() }
+    ctx.body = { products: lists.flat().map(p => shown(sidecar, ctx.state.account, p)) }
   })
 
   router.post('/products', async ctx => {
@@ -80,7 +80,7 @@ export function productRoutes (sidecar: Sidecar): Router<ApiState> {
 
   router.get('/products/:pk', async ctx => {
     const { instanceId } = parseQuery(ctx, atInstance)
-    ctx.body = await ownProduct(sidecar, ctx.state.account, ctx.params.pk as string, instanceId)
+    ctx.body = shown(sidecar, ctx.state.account, await ownProduct(sidecar, ctx.state.account, ctx.params.pk as string, instanceId))
   })
 
   router.patch('/products/:pk', async ctx => {
@@ -101,6 +101,12 @@ export function productRoutes (sidecar: Sidecar): Router<ApiState> {
   })
 
   return router
+}
+
+/** A copy that came from another account (DESIGN rule 10) does not name that account's instance. */
+function shown (sidecar: Sidecar, account: Account, product: Product): Product {
+  const source = product.sourceInstanceId
+  return source === null || owns(sidecar, account, source) ? product : { ...product, sourceInstanceId: null }
 }
 
 async function unusedProductKey (store: Store): Promise<string> {
