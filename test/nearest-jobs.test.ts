@@ -141,3 +141,21 @@ t.test('retrying a nearest job tries its failed devices again, and places the on
   t.match((await records(jobId)).at(-1), `${PK},trk-none,success,moved to nearest placement; offline`)
   t.equal(await bootstrap('trk-none', '8.8.8.8'), 'mqtt.us.example.com')
 })
+
+t.test('a CSV upload takes the targets as a JSON form field', async t => {
+  await acme('POST', `/products/${PK}/devices`, { instanceId: 'iot-sh-1', deviceNames: ['trk-csv'] })
+  const upload = async (targetsField: string): Promise<ApiAnswer> => {
+    const form = new FormData()
+    for (const [k, v] of Object.entries({ method: 'this-account', policy: 'nearest', sourceInstanceId: 'iot-sh-1', targets: targetsField })) form.set(k, v)
+    form.set('file', new Blob([`productKey,deviceName\n${PK},trk-csv\n`], { type: 'text/csv' }), 'devices.csv')
+    const res = await fetch(`${ts.url}/api/v1/distribution/jobs`, { method: 'POST', headers: { Authorization: `Bearer ${TOKENS.acme}` }, body: form })
+    const text = await res.text()
+    return { status: res.status, headers: res.headers, json: JSON.parse(text), text }
+  }
+  const bad = await upload('eu-central-1=iot-de-1')
+  t.equal(bad.status, 400)
+  t.equal(bad.json.error.field, 'targets')
+  const job = await finished(await upload(JSON.stringify([{ region: 'us-west-1', instanceId: 'iot-us-1' }])))
+  t.same(job.records, [`${PK},trk-csv,success,moved to nearest placement; offline`])
+  t.match((await acme('GET', `/distribution/jobs/${job.id}`)).json, { targets: [{ region: 'us-west-1', instanceId: 'iot-us-1' }] })
+})

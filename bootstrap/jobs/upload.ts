@@ -9,7 +9,20 @@ export interface Upload {
   csv: string
 }
 
-const FIELDS = new Set(['method', 'policy', 'sourceInstanceId', 'productKey', 'targetInstanceId', 'targetAccount', 'verificationCode'])
+const FIELDS = new Set(['method', 'policy', 'sourceInstanceId', 'productKey', 'targetInstanceId', 'targets', 'targetAccount', 'verificationCode'])
+
+/**
+ * The form's fields as a job body: `targets` (nearest access) is the one that is not a string, sent as
+ * JSON text, e.g. `[{"region":"eu-central-1","instanceId":"iot-de-1"}]`; the job schema checks its shape.
+ */
+export function formFields (fields: Record<string, string>): Record<string, unknown> {
+  if (fields.targets === undefined) return fields
+  try {
+    return { ...fields, targets: JSON.parse(fields.targets) as unknown }
+  } catch {
+    throw badRequest('form field "targets" must be JSON: [{"region":"...","instanceId":"..."}, ...]', 'targets')
+  }
+}
 
 export const isMultipart = (contentType: string | undefined): boolean => /^multipart\/form-data\b/i.test(contentType ?? '')
 

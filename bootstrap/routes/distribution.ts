@@ -14,7 +14,7 @@ import { distributedDevices, distributedProducts } from '../jobs/distributed.js'
 import { planJob } from '../jobs/plan.js'
 import { retryJob } from '../jobs/retry.js'
 import { wakeJobRunners } from '../jobs/runner.js'
-import { isMultipart, readUpload } from '../jobs/upload.js'
+import { formFields, isMultipart, readUpload } from '../jobs/upload.js'
 import { parseQuery } from '../validate.js'
 
 const CSV_TYPE = 'text/csv; charset=utf-8'
@@ -88,7 +88,7 @@ export function distributionRoutes (sidecar: Sidecar): Router<ApiState> {
     if (isMultipart(ctx.get('Content-Type'))) {
       const { fields, csv } = await readUpload(ctx.req, limit)
       const list = parseDeviceList(csv, fields.productKey)
-      raw = { ...fields, productKey: list.productKey, deviceNames: list.deviceNames }
+      raw = { ...formFields(fields), productKey: list.productKey, deviceNames: list.deviceNames }
     } else {
       raw = await readBody(ctx, { limit, accept: ['json'] })
     }
