@@ -43,12 +43,17 @@ export function benchConfig (keyPrefix: string, instances: InstanceSpec[]): Conf
   })
 }
 
+export interface Usage {
+  rss: number
+  cpuUs: number
+}
+
 export interface RunningServer {
   child: ChildProcess
   ports: Record<string, number>
   pid: number
-  /** RSS after a full GC, bytes (the child runs with --expose-gc). */
-  measure: () => Promise<number>
+  /** RSS after a full GC (bytes; the child runs with --expose-gc) and CPU used so far (µs). */
+  measure: () => Promise<Usage>
   stop: () => Promise<void>
 }
 
@@ -63,7 +68,8 @@ export async function startServer (script: string, args: string[] = [], nodeArgs
     measure: async () => {
       const answer = nextMessage<Extract<ServerMessage, { type: 'measured' }>>(child, 'measured', 60_000)
       child.send({ type: 'measure' })
-      return (await answer).rss
+      const m = await answer
+      return { rss: m.rss, cpuUs: m.cpuUs }
     },
     stop: () => endChild(child, 30_000)
   }

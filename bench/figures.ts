@@ -19,6 +19,8 @@ export interface HttpRun {
   server: string
   mode: HttpMode
   result: Pick<HttpFloodResult, 'rate' | 'requests' | 'statuses' | 'errors' | 'latency' | 'serverClosed'>
+  /** Server CPU (user + system) per request, µs. */
+  cpuPerRequest?: number | null
 }
 
 export interface RehomeOutcome {
@@ -40,7 +42,7 @@ export interface LiveOutcome {
   summary: Summary
 }
 
-type RunFigures = { name: string, flood: Pick<FloodResult, 'rate' | 'accepted' | 'attempted'>, perConnection: number | null }
+type RunFigures = { name: string, flood: Pick<FloodResult, 'rate' | 'accepted' | 'attempted'>, perConnection: number | null, cpuPerConnect?: number | null }
 
 /** Pure: the figures of the runs, in the order homing, bare Aedes, Mosquitto; diagnostics get no goal. */
 export function connectFigures (runs: RunFigures[], selected: Set<string>, diagnostics: RunFigures[] = []): Figure[] {
@@ -63,6 +65,16 @@ export function connectFigures (runs: RunFigures[], selected: Set<string>, diagn
     for (const d of diagnostics) {
       figures.push({ scenario: 'signed CONNECT rate (diagnostic)', subject: d.name, value: d.flood.rate, unit: 'CONNECT/s', baselines: [{ name: aedes.name, value: aedes.flood.rate }], detail: `accepted ${d.flood.accepted}/${d.flood.attempted}` })
     }
+  }
+  // CPU per CONNECT is what a busy shared machine distorts least: the rate a dedicated core would reach goes as its inverse.
+  if (selected.has('connect') && typeof homing.cpuPerConnect === 'number') {
+    figures.push({
+      scenario: 'server CPU time per CONNECT (diagnostic)',
+      subject: homing.name,
+      value: homing.cpuPerConnect,
+      unit: 'µs',
+      baselines: [...diagnostics, aedes, ...others].flatMap(b => typeof b.cpuPerConnect === 'number' ? [{ name: b.name, value: b.cpuPerConnect }] : [])
+    })
   }
   if (selected.has('memory') && homing.perConnection !== null && aedes.perConnection !== null) {
     const kib = homing.perConnection / 1024
@@ -104,6 +116,15 @@ export function bootstrapFigures (runs: HttpRun[]): Figure[] {
         (ok ? '' : `; Homing answers: ${JSON.stringify(homing.result.statuses)} errors ${JSON.stringify(homing.result.errors)}`) +
         (mode === 'keep-alive' && homing.result.serverClosed > 0 ? '; the sidecar closes the connection after each answer, so keep-alive is a new connection per request there' : '')
     })
+    if (typeof homing.cpuPerRequest === 'number') {
+      figures.push({
+        scenario: `server CPU time per bootstrap request, ${mode} (diagnostic)`,
+        subject: HOMING,
+        value: homing.cpuPerRequest,
+        unit: 'µs',
+        baselines: baselines.flatMap(b => typeof b.cpuPerRequest === 'number' ? [{ name: b.server, value: b.cpuPerRequest }] : [])
+      })
+    }
   }
   return figures
 }

@@ -55,6 +55,10 @@ t.test('CONNECT rate goal: >= 90% of bare Aedes with every CONNECT accepted; mem
   t.equal(connectFigures([{ ...runs[0]!, flood: flood(950, 9, 10) }, runs[1]!], new Set(['connect']))[0]?.goal?.met, false, 'a refused CONNECT misses')
   t.equal(connectFigures([{ ...runs[0]!, perConnection: 21 * 1024 }, runs[1]!], new Set(['memory']))[0]?.goal?.met, false)
   t.same(connectFigures(runs, new Set(['memory'])).map(f => f.scenario), ['broker memory per idle connection'], 'only what was selected')
+  const withCpu = connectFigures([{ ...runs[0]!, cpuPerConnect: 2000 }, { ...runs[1]!, cpuPerConnect: 1000 }, { ...runs[2]!, cpuPerConnect: 100 }], new Set(['connect']))
+  const cpu = withCpu.find(f => f.scenario.startsWith('server CPU time per CONNECT'))
+  t.equal(cpu?.value, 2000)
+  t.same(cpu?.baselines.map(b => b.value), [1000, 100])
 })
 
 const run = (server: string, mode: HttpRun['mode'], rate: number, statuses: Record<string, number> = { 200: 100 }): HttpRun =>
@@ -62,12 +66,16 @@ const run = (server: string, mode: HttpRun['mode'], rate: number, statuses: Reco
 
 t.test('bootstrap goal: >= 50% of node:http and >= 85% of Koa with a new connection per request, all answered 200', async t => {
   const runs = [run(HOMING, 'new-connection', 500), run(NODE_HTTP, 'new-connection', 1000), run(KOA, 'new-connection', 580), run(HOMING, 'keep-alive', 800), run(NODE_HTTP, 'keep-alive', 8000)]
-  const [fresh, keep] = bootstrapFigures(runs)
+  const [fresh, keep] = bootstrapFigures(runs).filter(f => !f.scenario.includes('diagnostic'))
   t.equal(fresh?.goal?.met, true)
   t.same(fresh?.baselines, [{ name: NODE_HTTP, value: 1000 }, { name: KOA, value: 580 }])
   t.equal(keep?.goal, undefined, 'no goal for keep-alive')
   t.same(keep?.baselines.map(b => b.name), [NODE_HTTP])
   t.equal(bootstrapFigures([run(HOMING, 'new-connection', 490), ...runs.slice(1)])[0]?.goal?.met, false, 'under 50% of node:http')
+  const cpu = bootstrapFigures([{ ...run(HOMING, 'new-connection', 500), cpuPerRequest: 900 }, { ...run(KOA, 'new-connection', 580), cpuPerRequest: 300 }])
+  t.same(cpu.map(f => f.scenario), ['bootstrap requests/s, a new TCP connection per request', 'server CPU time per bootstrap request, new-connection (diagnostic)'])
+  t.same(cpu[1]?.baselines, [{ name: KOA, value: 300 }])
+  t.equal(cpu[1]?.goal, undefined)
   t.equal(bootstrapFigures([run(HOMING, 'new-connection', 600, { 200: 90, 503: 10 }), ...runs.slice(1)])[0]?.goal?.met, false, 'errors miss the goal')
 })
 

@@ -32,9 +32,12 @@ export async function bootstrapRate (ctx: ScenarioContext): Promise<Figure[]> {
       for (const { name, server } of servers) {
         const port = server.ports.http as number
         await gen.http({ port, mode, concurrency, durationMs: warmupMs, queries, sources }) // warm-up
+        const before = await server.measure()
         const result = await gen.http({ port, mode, concurrency, durationMs, queries, sources })
-        runs.push({ server: name, mode, result })
-        ctx.log(`  ${mode.padEnd(14)} ${name}: ${Math.round(result.rate)} req/s, p50 ${latencyMs(result.latency, 50)} ms, p99 ${latencyMs(result.latency, 99)} ms, statuses ${JSON.stringify(result.statuses)}` +
+        const after = await server.measure()
+        const cpuPerRequest = result.requests > 0 ? (after.cpuUs - before.cpuUs) / result.requests : null
+        runs.push({ server: name, mode, result, cpuPerRequest })
+        ctx.log(`  ${mode.padEnd(14)} ${name}: ${Math.round(result.rate)} req/s, p50 ${latencyMs(result.latency, 50)} ms, p99 ${latencyMs(result.latency, 99)} ms, ${cpuPerRequest === null ? '-' : Math.round(cpuPerRequest)} µs CPU/request, statuses ${JSON.stringify(result.statuses)}` +
           (Object.keys(result.errors).length > 0 ? `, errors ${JSON.stringify(result.errors)}` : '') +
           (result.serverClosed > 0 ? `, ${result.serverClosed} answers with Connection: close` : ''))
       }

@@ -40,7 +40,8 @@ if (cluster.isWorker) {
         const gc = (globalThis as { gc?: () => void }).gc
         gc?.()
         gc?.()
-        process.send?.({ type: 'measured', rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed } satisfies ServerMessage)
+        const cpu = process.cpuUsage()
+        process.send?.({ type: 'measured', rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, cpuUs: cpu.user + cpu.system } satisfies ServerMessage)
       } else if (m.type === 'stop') {
         n.close().finally(() => process.exit(0))
       }
@@ -67,15 +68,23 @@ if (cluster.isWorker) {
     // The primary's "measure" is the sum over the nodes (the primary only hands sockets over).
     process.on('message', (m: { type: string }) => {
       if (m.type !== 'measure') return
-      void Promise.all(workers.map(w => new Promise<number>(resolve => {
+      void Promise.all(workers.map(w => new Promise<{ rss: number, cpuUs: number }>(resolve => {
         const on = (r: ServerMessage): void => {
           if (r.type !== 'measured') return
           w.off('message', on)
-          resolve(r.rss)
+          resolve(r)
         }
         w.on('message', on)
         w.send({ type: 'measure' })
-      }))).then(rss => process.send?.({ type: 'measured', rss: rss.reduce((a, b) => a + b, 0), heapUsed: 0 } satisfies ServerMessage))
+      }))).then(all => {
+        const own = process.cpuUsage()
+        process.send?.({
+          type: 'measured',
+          rss: all.reduce((a, b) => a + b.rss, process.memoryUsage().rss),
+          heapUsed: 0,
+          cpuUs: all.reduce((a, b) => a + b.cpuUs, own.user + own.system)
+        } satisfies ServerMessage)
+      })
     })
     return {
       ports: { mqtt: port, ...Object.fromEntries(workers.map((w, i) => [`pid${i}`, w.process.pid ?? 0])) },

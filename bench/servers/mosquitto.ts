@@ -1,6 +1,6 @@
 // Baseline: Mosquitto, anonymous, on a free port of its own (never the system's 1883).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect, createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -53,4 +53,14 @@ export async function startMosquitto (): Promise<Mosquitto> {
       rmSync(dir, { recursive: true, force: true })
     }
   }
+}
+
+/** RSS (bytes) and CPU used so far (µs) of a process, from /proc (Linux). */
+export function procUsage (pid: number): { rss: number, cpuUs: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the command name (which may hold spaces) start at ") ".
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const ticks = Number(fields[11]) + Number(fields[12]) // utime, stime
+  const rssPages = Number(fields[21])
+  return { rss: rssPages * 4096, cpuUs: ticks * (1_000_000 / 100) }
 }

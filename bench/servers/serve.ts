@@ -8,7 +8,8 @@ export interface Served {
 
 export type ServerMessage =
   | { type: 'ready', ports: Record<string, number>, pid: number }
-  | { type: 'measured', rss: number, heapUsed: number }
+  /** RSS after a full GC (bytes) and CPU time used so far, user + system (µs). */
+  | { type: 'measured', rss: number, heapUsed: number, cpuUs: number }
 
 export type ToServer = { type: 'measure' } | { type: 'stop' }
 
@@ -22,7 +23,8 @@ export function serve (name: string, start: () => Promise<Served>): void {
         gc?.()
         gc?.()
         const u = process.memoryUsage()
-        process.send?.({ type: 'measured', rss: u.rss, heapUsed: u.heapUsed } satisfies ServerMessage)
+        const cpu = process.cpuUsage()
+        process.send?.({ type: 'measured', rss: u.rss, heapUsed: u.heapUsed, cpuUs: cpu.user + cpu.system } satisfies ServerMessage)
       } else if (m.type === 'stop') {
         served.close().finally(() => process.exit(0))
         // Closing thousands of connections (and a cluster's workers) takes a while.
