@@ -1,5 +1,7 @@
 // Operator commands for distribution jobs; each calls the REST API (DESIGN "Commands"):
 //   homing distribute --source ID --target ID --product PK [--devices a,b | --csv FILE] [--wait]
+//   homing distribute --source ID --nearest REGION=ID,... --product PK --devices a,b     (nearest access)
+//   homing distribute --source ID --target ID --to-account ACCOUNT --code 123456 ...   (cross-account)
 //   homing job show ID | homing job records ID | homing job list | homing job retry ID
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
@@ -9,7 +11,10 @@ import { action, callApi, OperatorError, withApiOptions, type ApiTarget } from '
 
 interface DistributeOptions extends ApiTarget {
   source: string
-  target: string
+  target?: string
+  nearest?: { region: string, instanceId: string }[]
+  toAccount?: string
+  code?: string
   product: string
   devices?: string[]
   csv?: string
@@ -27,6 +32,15 @@ const print = (value: unknown): void => { process.stdout.write(`${JSON.stringify
 
 const deviceList = (value: string): string[] => value.split(',').map(s => s.trim()).filter(s => s !== '')
 
+/** `eu-central-1=iot-de-1,us-west-1=iot-us-1`: one instance per chosen region (DESIGN rule 7). */
+function nearestTargets (value: string): { region: string, instanceId: string }[] {
+  return deviceList(value).map(pair => {
+    const [region = '', instanceId = '', ...rest] = pair.split('=').map(s => s.trim())
+    if (region === '' || instanceId === '' || rest.length > 0) throw new InvalidArgumentError(`"${pair}" is not REGION=INSTANCE`)
+    return { region, instanceId }
+  })
+}
+
 function positive (value: string): number {
   const n = Number(value)
   if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('a positive whole number')
@@ -35,9 +49,13 @@ function positive (value: string): number {
 
 export function registerDistribution (program: Command): void {
   withApiOptions(program.command('distribute'))
-    .description('start a distribution job (this account, region policy); without devices the product alone is copied')
+    .description('start a distribution job: to one instance (--target; without devices the product alone is copied), ' +
+      'to the nearest of several regions (--nearest), or to another account (--to-account with its owner\'s --code)')
     .requiredOption('--source <instanceId>', 'instance the devices leave')
-    .requiredOption('--target <instanceId>', 'instance they go to')
+    .addOption(new Option('--target <instanceId>', 'instance they go to (region policy)').conflicts('nearest'))
+    .addOption(new Option('--nearest <region=instance,...>', 'nearest access: one instance per chosen region; each device is placed at its first bootstrap').argParser(nearestTargets))
+    .addOption(new Option('--to-account <account>', 'cross-account: the destination account (id or name); needs --target and --code').conflicts('nearest'))
+    .option('--code <digits>', 'cross-account: the verification code the destination account\'s owner received (homing code send)')
     .requiredOption('--product <productKey>', 'their product')
     .addOption(new Option('--devices <names>', 'comma-separated DeviceNames').argParser(deviceList).conflicts('csv'))
     .addOption(new Option('--csv <file>', 'CSV device list (template: productKey,deviceName; at most 1,000 rows)'))
@@ -81,8 +99,21 @@ export function registerDistribution (program: Command): void {
 
 /** JSON with a device list, or the form with the CSV file (the API checks the file, line by line). */
 async function jobBody (opts: DistributeOptions): Promise<unknown> {
-  const job = { method: 'this-account', policy: 'region', sourceInstanceId: opts.source, targetInstanceId: opts.target, productKey: opts.product }
-  if (opts.csv === undefined) return opts.devices === undefined ? job : { ...job, deviceNames: opts.devices }
+  if (opts.target === undefined && opts.nearest === undefined) throw new OperatorError('give --target INSTANCE, or --nearest REGION=INSTANCE,...')
+  const job: Record<string, string> = {
+    method: opts.toAccount === undefined ? 'this-account' : 'cross-account',
+    policy: opts.nearest === undefined ? 'region' : 'nearest',
+    sourceInstanceId: opts.source,
+    productKey: opts.product,
+    ...(opts.target === undefined ? {} : { targetInstanceId: opts.target }),
+    ...(opts.nearest === undefined ? {} : { targets: JSON.stringify(opts.nearest) }),
+    ...(opts.toAccount === undefined ? {} : { targetAccount: opts.toAccount }),
+    ...(opts.code === undefined ? {} : { verificationCode: opts.code })
+  }
+  if (opts.csv === undefined) {
+    const body = { ...job, ...(opts.nearest === undefined ? {} : { targets: opts.nearest }) }
+    return opts.devices === undefined ? body : { ...body, deviceNames: opts.devices }
+  }
   let csv: string
   try {
     csv = await readFile(opts.csv, 'utf8')
