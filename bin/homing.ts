@@ -5,6 +5,7 @@ import { registerLoadtest } from '../bench/loadtest/command.js'
 import { registerBroker } from '../broker/command.js'
 import { registerBootstrap } from '../bootstrap/command.js'
 import { registerDistribution } from '../bootstrap/operator/distribution.js'
+import { registerCodes } from '../bootstrap/operator/codes.js'
 import { registerUp } from './up.js'
 import { registerDevice } from '../device/command.js'
 
@@ -13,7 +14,7 @@ const program = new Command('homing')
   .showHelpAfterError()
 
 // Each part adds its commands here (one line per part).
-const parts: ((program: Command) => void)[] = [registerLoadtest, registerBroker, registerBootstrap, registerUp, registerDistribution, registerDevice]
+const parts: ((program: Command) => void)[] = [registerLoadtest, registerBroker, registerBootstrap, registerUp, registerDistribution, registerCodes, registerDevice]
 
 for (const register of parts) register(program)
 
