@@ -12,8 +12,12 @@ export function latencyMs (encoded: string, percentile: number): number {
 }
 
 export const HOMING = 'Homing sidecar (Redis registry)'
+/** The baselines answer the sidecar's bytes, `Connection: close` included, and close after the answer as it does. */
 export const NODE_HTTP = 'bare node:http'
 export const KOA = 'bare Koa'
+/** The same servers without `Connection: close`: what a keep-alive client gets from them. */
+export const NODE_HTTP_KA = 'bare node:http, keep-alive'
+export const KOA_KA = 'bare Koa, keep-alive'
 
 export interface HttpRun {
   server: string
@@ -99,10 +103,10 @@ export function bootstrapFigures (runs: HttpRun[]): Figure[] {
     const http = find(NODE_HTTP)
     const koa = find(KOA)
     if (homing === undefined) continue
+    const baselines = runs.filter(r => r.mode === mode && r.server !== HOMING)
     const ok = (homing.result.statuses['200'] ?? 0) === homing.result.requests && Object.keys(homing.result.errors).length === 0
     const rHttp = ratio(homing.result.rate, http?.result.rate)
     const rKoa = ratio(homing.result.rate, koa?.result.rate)
-    const baselines = [http, koa].filter((b): b is HttpRun => b !== undefined)
     figures.push({
       scenario: `bootstrap requests/s, ${mode === 'new-connection' ? 'a new TCP connection per request' : 'keep-alive'}`,
       subject: HOMING,

@@ -3,7 +3,8 @@
 // devices do) and keep-alive.
 import { Deployment, startServer, type RunningServer } from '../deployment.js'
 import { LoadGenerator } from '../load/generator.js'
-import { bootstrapFigures, HOMING, KOA, latencyMs, NODE_HTTP, type HttpRun } from '../figures.js'
+import { bootstrapFigures, HOMING, KOA, KOA_KA, latencyMs, NODE_HTTP, NODE_HTTP_KA, type HttpRun } from '../figures.js'
+import type { HttpMode } from '../load/http-flood.js'
 import type { Figure } from '../report.js'
 import type { ScenarioContext } from '../scenario.js'
 
@@ -27,10 +28,24 @@ export async function bootstrapRate (ctx: ScenarioContext): Promise<Figure[]> {
     const file = dep.writeConfig()
     const [homing, http, koa] = await Promise.all([dep.start('homing-bootstrap.ts', ['--config', file], ctx.profileArgs('bootstrap')), startServer('bare-http.ts'), startServer('bare-koa.ts')])
     servers.push({ name: HOMING, server: homing }, { name: NODE_HTTP, server: http }, { name: KOA, server: koa })
+    // Which listener each line measures: the baselines' closing listener answers the sidecar's bytes.
+    const plan: Record<HttpMode, { name: string, server: RunningServer, port: number }[]> = {
+      'new-connection': [
+        { name: HOMING, server: homing, port: homing.ports.http as number },
+        { name: NODE_HTTP, server: http, port: http.ports.httpClose as number },
+        { name: KOA, server: koa, port: koa.ports.httpClose as number },
+        { name: NODE_HTTP_KA, server: http, port: http.ports.http as number },
+        { name: KOA_KA, server: koa, port: koa.ports.http as number }
+      ],
+      'keep-alive': [
+        { name: HOMING, server: homing, port: homing.ports.http as number },
+        { name: NODE_HTTP_KA, server: http, port: http.ports.http as number },
+        { name: KOA_KA, server: koa, port: koa.ports.http as number }
+      ]
+    }
     ctx.log(`  ${devices} devices, ${concurrency} concurrent request loops, ${durationMs / 1000} s per server and mode, one generator process`)
     for (const mode of ['new-connection', 'keep-alive'] as const) {
-      for (const { name, server } of servers) {
-        const port = server.ports.http as number
+      for (const { name, server, port } of plan[mode]) {
         await gen.http({ port, mode, concurrency, durationMs: warmupMs, queries, sources }) // warm-up
         const before = await server.measure()
         const result = await gen.http({ port, mode, concurrency, durationMs, queries, sources })

@@ -29,7 +29,7 @@ export async function liveConnections (ctx: ScenarioContext): Promise<Figure[]> 
       workers,
       sources: Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`),
       ramp: 1500,
-      inFlight: 300,
+      inFlight: 600,
       publishRate: 0,
       keepalive: 1200,
       form: 'link-sdk-c',
@@ -47,7 +47,7 @@ export async function liveConnections (ctx: ScenarioContext): Promise<Figure[]> 
         if (t.connected !== last) ctx.log(`  connected ${t.connected}/${n}`)
         last = t.connected
       }, 10_000)
-      const all = await lt.until(t => t.connected >= n, 600_000)
+      const all = await lt.until(t => t.connected >= n, 1_500_000)
       clearInterval(progress)
       const connectedAtHold = lt.total.connected
       ctx.log(`  ${all ? 'all' : 'only'} ${connectedAtHold} connected; holding ${holdS} s`)
