@@ -6,7 +6,7 @@ import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import type { Topology } from '../../shared/config.js'
 import { silentLogger, type Logger } from '../../shared/log.js'
-import type { Store } from '../../shared/store/store.js'
+import { StoreUnavailableError, type Store } from '../../shared/store/store.js'
 import { JobFailure, jobSteps, type JobRun } from './steps.js'
 
 export interface JobRunnerOptions {
@@ -149,6 +149,12 @@ export class JobRunner {
 
   /** A JobFailure ends the job at once; other errors (registry down, ...) leave it for the next scan, a few times. */
   private async attemptFailed (id: string, err: unknown): Promise<void> {
+    // A registry outage is not the job's fault: it waits for the registry however long that takes
+    // (DESIGN "Quality bars": no lost job), and only its own errors count towards failing it.
+    if (err instanceof StoreUnavailableError) {
+      this.log.warn({ err: err.message, jobId: id }, 'registry unavailable; the job resumes when it is back')
+      return
+    }
     const attempts = (this.attempts.get(id) ?? 0) + 1
     this.attempts.set(id, attempts)
     const final = err instanceof JobFailure || attempts >= this.maxAttempts
