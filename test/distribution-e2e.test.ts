@@ -20,6 +20,7 @@ import type { Certificate } from '../shared/types.js'
 import { closed, connackCode, connectDevice, credentials } from './helpers/broker.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
 import { untilAsync } from './jobs-runner.contract.js'
+import { freePort } from './helpers/free-port.js'
 
 const keyPrefix = uniquePrefix('dist-e2e')
 const dir = mkdtempSync(join(tmpdir(), 'homing-e2e-'))
@@ -35,14 +36,6 @@ t.teardown(async () => {
   rmSync(dir, { recursive: true, force: true })
   await dropPrefix(keyPrefix)
 })
-
-async function freePort (): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise<void>(resolve => server.close(() => resolve()))
-  return port
-}
 
 const [a1Port, a2Port, bPort] = [await freePort(), await freePort(), await freePort()]
 const configFile = join(dir, 'homing.json')

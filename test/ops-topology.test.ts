@@ -15,6 +15,7 @@ import type { Certificate } from '../shared/types.js'
 import { startHoming, type HomingProcess } from './helpers/homing-process.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
 import { apiClient } from './helpers/test-sidecar.js'
+import { freePort } from './helpers/free-port.js'
 
 const keyPrefix = uniquePrefix('topology')
 const TOKEN = 'topology-token-0123456789abcdef'
@@ -25,14 +26,6 @@ t.teardown(async () => {
   await dropPrefix(keyPrefix)
   rmSync(dir, { recursive: true, force: true })
 })
-
-async function freePort (): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise<void>(resolve => server.close(() => resolve()))
-  return port
-}
 
 /** HAProxy's part: each new connection to the next node in turn, the other one when a node refuses. */
 async function balancer (backends: () => number[]): Promise<{ port: number, close: () => Promise<void> }> {

@@ -11,16 +11,9 @@ import { parseConfig, type Config } from '../shared/config.js'
 import { silentLogger } from '../shared/log.js'
 import { DeviceClient, credentials, type ConnectedEvent } from '../device/index.js'
 import type { Certificate } from '../shared/types.js'
+import { freePort } from './helpers/free-port.js'
 
 const TOKEN = 'token-of-the-up-test-account'
-
-async function freePort (): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise<void>(resolve => server.close(() => resolve()))
-  return port
-}
 
 async function demoConfig (): Promise<Config> {
   const [sh, de] = [await freePort(), await freePort()]

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from './free-port.js'
 
 export interface OwnRedis {
   port: number
@@ -20,14 +21,6 @@ export interface OwnRedis {
   resume: () => void
   /** Stops it and removes its files. */
   remove: () => Promise<void>
-}
-
-async function freePort (): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise<void>(resolve => server.close(() => resolve()))
-  return port
 }
 
 async function accepting (port: number): Promise<boolean> {
