@@ -5,7 +5,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { loadConfig } from '../../shared/config.js'
 import { startBrokerNode } from '../../broker/node.js'
 import { openStore } from '../../shared/store/index.js'
-import { applyExperiments } from './experiment.js'
+import { applyBrokerExperiments, applyExperiments } from './experiment.js'
 import { arg, serve, type ServerMessage } from './serve.js'
 
 const configFile = arg('config')
@@ -22,10 +22,15 @@ async function freePort (): Promise<number> {
 
 async function node (port: number, index: number) {
   const config = loadConfig(configFile)
-  if (process.env.BENCH_AUTOPIPELINE !== '1') return startBrokerNode({ config, instanceId, nodeId: `${instanceId}-bench-${index}`, ports: { mqtt: port } })
+  if (process.env.BENCH_AUTOPIPELINE !== '1') {
+    const node = await startBrokerNode({ config, instanceId, nodeId: `${instanceId}-bench-${index}`, ports: { mqtt: port } })
+    applyBrokerExperiments(node.aedes)
+    return node
+  }
   const store = await openStore(config)
   applyExperiments(store)
   const node = await startBrokerNode({ config, instanceId, nodeId: `${instanceId}-bench-${index}`, store, ports: { mqtt: port } })
+  applyBrokerExperiments(node.aedes)
   return { ...node, close: async () => { await node.close(); await store.close() } }
 }
 
