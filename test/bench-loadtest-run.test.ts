@@ -91,6 +91,7 @@ t.test('devices from a CSV follow a move: notify, reply, bootstrap, connect at t
     await store.publishMove({ jobId: 'job-lt', productKey: cert.productKey, deviceName: cert.deviceName, fromInstanceId: 'iot-a', toInstanceId: 'iot-b' })
   }
   t.ok(await lt.until(x => x.rehomed === certs.length, 20_000), 'all re-homed')
+  t.ok(await lt.until(x => x.online === certs.length, 5000), 'each old connection counted offline once, each new one online')
   const s = await lt.finish()
   t.equal(s.notified, certs.length)
   t.equal(s.rehomed, certs.length)
