@@ -15,6 +15,8 @@ export interface BootstrapOptions {
   /** TLS: CA to trust and whether to check the certificate (default true). */
   ca?: string | Buffer
   rejectUnauthorized?: boolean
+  /** Aborting closes the socket and rejects with a BootstrapError. */
+  signal?: AbortSignal
 }
 
 /** A bootstrap that did not give an endpoint. `status` is null when no HTTP answer came. */
@@ -77,12 +79,19 @@ export function exchange (query: BootstrapQuery, opts: BootstrapOptions): Promis
   const t = target(opts.url)
   const request = bootstrapRequest(t.host, query, t.path)
   return new Promise((resolve, reject) => {
+    if (opts.signal?.aborted === true) {
+      reject(new BootstrapError('bootstrap aborted', null))
+      return
+    }
     const socket = open(t, opts)
+    const onAbort = (): void => finish(new BootstrapError('bootstrap aborted', null))
+    opts.signal?.addEventListener('abort', onAbort, { once: true })
     let received: Buffer = Buffer.alloc(0)
     let settled = false
     const finish = (err: Error | null, value?: ReturnType<typeof readResponse>): void => {
       if (settled) return
       settled = true
+      opts.signal?.removeEventListener('abort', onAbort)
       socket.destroy()
       if (err !== null) reject(err)
       else if (value) resolve(value)

@@ -86,6 +86,8 @@ export class DeviceClient extends EventEmitter {
   private wake: (() => void) | null = null
   private timer: NodeJS.Timeout | null = null
   private homing: Promise<void> | null = null
+  /** Aborts a bootstrap in flight when the client stops. */
+  private stopping = new AbortController()
 
   constructor (readonly options: DeviceClientOptions) {
     super()
@@ -104,12 +106,14 @@ export class DeviceClient extends EventEmitter {
   start (): Promise<void> {
     if (this.running) throw new Error('DeviceClient already started')
     this.running = true
+    this.stopping = new AbortController()
     return this.home('start', 0)
   }
 
   /** Ends the connection (DISCONNECT) and every pending retry. */
   async stop (): Promise<void> {
     this.running = false
+    this.stopping.abort()
     if (this.timer !== null) clearTimeout(this.timer)
     this.wake?.()
     const conn = this.connection
@@ -181,6 +185,7 @@ export class DeviceClient extends EventEmitter {
       {
         url: options.bootstrapUrl,
         timeoutMs: options.bootstrapTimeoutMs ?? 10_000,
+        signal: this.stopping.signal,
         ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
         ...(options.ca !== undefined ? { ca: options.ca } : {}),
         ...(options.rejectUnauthorized !== undefined ? { rejectUnauthorized: options.rejectUnauthorized } : {})

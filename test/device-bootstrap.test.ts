@@ -113,3 +113,22 @@ t.test('no server: a BootstrapError without status', async t => {
 t.test('a bad URL is a clear error', async t => {
   await t.rejects(bootstrap({ productKey: 'a1pk', deviceName: 'dev1' }, { url: 'ftp://x' }), /http: or https: only/)
 })
+
+t.test('an abort closes the bootstrap connection in flight', async t => {
+  let closed!: () => void
+  const serverSawClose = new Promise<void>(resolve => { closed = resolve })
+  // Reads the request and never answers.
+  const server = net.createServer(socket => {
+    socket.resume()
+    socket.on('close', () => closed())
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>(resolve => server.close(() => resolve())))
+  const controller = new AbortController()
+  const pending = failure({ productKey: 'a1pk', deviceName: 'dev1' }, { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, timeoutMs: 600_000, signal: controller.signal })
+  server.once('connection', () => setImmediate(() => controller.abort()))
+  const err = await pending
+  t.match(err.message, /aborted/)
+  await serverSawClose
+  t.pass('the server saw the connection close')
+})

@@ -176,3 +176,28 @@ t.test('503 from bootstrap (registry down): the device waits at least Retry-Afte
   t.equal(requests, seen, 'no request after stop()')
   t.notOk(client.connected)
 })
+
+t.test('stop() ends a bootstrap in flight instead of waiting for its timeout', async t => {
+  const { createServer } = await import('node:net')
+  let closed!: () => void
+  const serverSawClose = new Promise<void>(resolve => { closed = resolve })
+  let connected!: () => void
+  const requestArrived = new Promise<void>(resolve => { connected = resolve })
+  const server = createServer(socket => {
+    socket.resume()
+    connected()
+    socket.on('close', () => closed())
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>(resolve => server.close(() => resolve())))
+  const port = (server.address() as { port: number }).port
+  const client = new DeviceClient({ certificate: { productKey: PK, deviceName: 'dev-stop', deviceSecret: 'x'.repeat(32) }, bootstrapUrl: `http://127.0.0.1:${port}`, bootstrapTimeoutMs: 600_000 })
+  const failures: FailedAttempt[] = []
+  client.on('attempt-failed', f => failures.push(f))
+  void client.start()
+  await requestArrived
+  await client.stop()
+  await serverSawClose
+  t.same(failures, [], 'stopping is not a failed attempt')
+  t.notOk(client.connected)
+})
