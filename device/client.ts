@@ -203,6 +203,7 @@ export class DeviceClient extends EventEmitter {
       credentials: credentials(o.certificate, { ...o.credentials, secureMode: o.mqttTls === true ? 2 : 3 }),
       keepalive: o.keepalive ?? 1200,
       connectTimeoutMs: o.connectTimeoutMs ?? 30_000,
+      signal: this.stopping.signal,
       ...(o.localAddress !== undefined ? { localAddress: o.localAddress } : {}),
       ...(o.mqttTls === true ? { tls: { ...(o.ca !== undefined ? { ca: o.ca } : {}), ...(o.rejectUnauthorized !== undefined ? { rejectUnauthorized: o.rejectUnauthorized } : {}) } } : {}),
       onMessage: (topic, payload, _packet, client) => this.onMessage(conn, client, topic, payload)

@@ -31,6 +31,8 @@ export interface ConnectOptions {
   localAddress?: string
   /** MQTT over TLS (securemode=2). */
   tls?: { ca?: string | Buffer, rejectUnauthorized?: boolean }
+  /** Aborting before CONNACK closes the socket and rejects. */
+  signal?: AbortSignal
   /** Attached before the CONNECT goes out, so that nothing that follows CONNACK is missed. */
   onMessage: (topic: string, payload: Buffer, packet: IPublishPacket, client: MqttClient) => void
 }
@@ -75,8 +77,17 @@ export function connect (opts: ConnectOptions): Promise<MqttClient> {
     queueQoSZero: false
   }
   return new Promise((resolve, reject) => {
+    if (opts.signal?.aborted === true) {
+      reject(new ConnectFailedError('connect aborted'))
+      return
+    }
     const client = new MqttClient(streamBuilder(opts), options)
     let lastError: Error | null = null
+    const onAbort = (): void => {
+      lastError = new Error('connect aborted')
+      client.end(true)
+    }
+    opts.signal?.addEventListener('abort', onAbort, { once: true })
     const onError = (err: Error & { code?: unknown }): void => {
       lastError = typeof err.code === 'number' && err.code > 0 && err.code < 6 && err.message.startsWith('Connection refused')
         ? new ConnectRefusedError(err.code)
@@ -92,6 +103,7 @@ export function connect (opts: ConnectOptions): Promise<MqttClient> {
       resolve(client)
     }
     const cleanup = (): void => {
+      opts.signal?.removeEventListener('abort', onAbort)
       client.off('close', onClose)
       client.off('connect', onConnect)
     }

@@ -201,3 +201,35 @@ t.test('stop() ends a bootstrap in flight instead of waiting for its timeout', a
   t.same(failures, [], 'stopping is not a failed attempt')
   t.notOk(client.connected)
 })
+
+t.test('stop() ends a CONNECT waiting for its CONNACK', async t => {
+  const { createServer } = await import('node:net')
+  // A "broker" that takes the CONNECT and never answers.
+  let closed!: () => void
+  const mqttClosed = new Promise<void>(resolve => { closed = resolve })
+  let arrived!: () => void
+  const connectArrived = new Promise<void>(resolve => { arrived = resolve })
+  const silent = createServer(socket => {
+    socket.once('data', () => arrived())
+    socket.on('close', () => closed())
+  })
+  await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', resolve))
+  const mqttPort = (silent.address() as { port: number }).port
+  const c = config({ a: mqttPort, b: mqttPort })
+  const store = new MemoryStore()
+  const d = newDevice(PK, 'dev-silent', 'iot-a')
+  await store.createDevices([d])
+  const sidecar = await startSidecar({ config: c, topology: new Topology(c), store, log: silentLogger }, { host: '127.0.0.1', port: 0 })
+  t.teardown(async () => {
+    await sidecar.close()
+    await new Promise<void>(resolve => silent.close(() => resolve()))
+  })
+  const client = new DeviceClient({ certificate: d, bootstrapUrl: `http://127.0.0.1:${sidecar.port}`, connectTimeoutMs: 600_000 })
+  const failures: FailedAttempt[] = []
+  client.on('attempt-failed', f => failures.push(f))
+  void client.start()
+  await connectArrived
+  await client.stop()
+  await mqttClosed
+  t.same(failures, [], 'stopping is not a failed attempt')
+})
