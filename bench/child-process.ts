@@ -16,12 +16,15 @@ export interface ForkOptions {
 
 export function forkTs (file: URL | string, o: ForkOptions = {}): ChildProcess {
   const path = file instanceof URL ? fileURLToPath(file) : file
-  return fork(path, o.args ?? [], {
+  const child = fork(path, o.args ?? [], {
     execArgv: ['--import', TSX, ...(o.nodeArgs ?? [])],
     env: o.env ?? process.env,
     stdio: o.silent === true ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced'
   })
+  // A send to a child that has just exited reports here; its exit is what the callers watch.
+  child.on('error', () => {})
+  return child
 }
 
 /** The first IPC message of `type` from the child (rejects if it exits first). */
@@ -55,7 +58,9 @@ export function nextMessage<T extends { type: string }> (child: ChildProcess, ty
 export async function endChild (child: ChildProcess, graceMs = 5000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
-  if (child.connected) child.send({ type: 'stop' })
+  // The child may close its channel between the check and the send (it was already leaving): the
+  // callback takes that error, and the kill below still ends a child that did not hear us.
+  if (child.connected) child.send({ type: 'stop' }, err => { if (err !== null) child.kill('SIGTERM') })
   else child.kill('SIGTERM')
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
   await exited

@@ -1,6 +1,6 @@
 // `homing loadtest` end to end against a real sidecar and two broker nodes: devices created through
 // the API, held, publishing, and followed to their new home after a move.
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -83,7 +83,7 @@ t.test('devices created through the API bootstrap, connect signed, publish, and 
 
 t.test('devices from a CSV follow a move: notify, reply, bootstrap, connect at the new home', async t => {
   const certs = await readCertificates(join(dir, 'certs.csv'))
-  const lt = await startLoadtest(certs, { ...options({}), workers: 2, reportEveryMs: 50 })
+  const lt = await startLoadtest(certs, { ...options({}), workers: 1, reportEveryMs: 50 })
   t.teardown(() => lt.finish())
   t.ok(await lt.until(x => x.connected === certs.length, 20_000), 'all connected at iot-a')
   for (const cert of certs) {
@@ -103,15 +103,27 @@ t.test('devices from a CSV follow a move: notify, reply, bootstrap, connect at t
 
 t.test('the command documents every option and refuses bad ones with a clear message', async t => {
   const bin = join(import.meta.dirname, '..', 'bin', 'homing.js')
-  const help = spawnSync(process.execPath, [bin, 'loadtest', '--help'], { encoding: 'utf8' })
+  const run = (args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ status: number | null, stdout: string, stderr: string }> =>
+    new Promise(resolve => {
+      const child = spawn(process.execPath, [bin, ...args], { env })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
+      child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+      child.on('close', status => resolve({ status, stdout, stderr }))
+    })
+  // Three processes at once: each loads the TypeScript sources through tsx.
+  const [help, bad, missing] = await Promise.all([
+    run(['loadtest', '--help']),
+    run(['loadtest', '--url', url, '--devices', 'many']),
+    run(['loadtest', '--url', url], { ...process.env, HOMING_TOKEN: '' })
+  ])
   t.equal(help.status, 0)
   for (const flag of ['--url', '--token', '--instance', '--product', '--certificates', '--devices', '--workers', '--sources', '--ramp', '--in-flight', '--duration', '--publish-rate', '--keepalive', '--json']) {
     t.match(help.stdout, flag)
   }
-  const bad = spawnSync(process.execPath, [bin, 'loadtest', '--url', url, '--devices', 'many'], { encoding: 'utf8' })
   t.not(bad.status, 0)
   t.match(bad.stderr, /--devices <n>' argument 'many' is invalid\. expected a whole number/)
-  const missing = spawnSync(process.execPath, [bin, 'loadtest', '--url', url], { encoding: 'utf8', env: { ...process.env, HOMING_TOKEN: '' } })
   t.equal(missing.status, 2)
   t.match(missing.stderr, /--token \(or HOMING_TOKEN\) is needed/)
 })

@@ -87,7 +87,7 @@ export class Loadtest extends EventEmitter {
       await Promise.all(this.children.map(async (child, i) => {
         if (!child.connected) return
         const done = nextMessage<Extract<FromWorker, { type: 'done' }>>(child, 'done', 120_000).catch(() => null)
-        child.send({ type: 'stop' } satisfies ToWorker)
+        child.send({ type: 'stop' } satisfies ToWorker, () => {})
         const m = await done
         if (m !== null) this.reports[i] = m.report
         await endChild(child)
