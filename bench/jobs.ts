@@ -2,7 +2,7 @@
 // POST /api/v1/distribution/jobs with N devices -> 202 -> `distributed`, through a real sidecar and
 // its job runner, beside the floor of the same registry work done bare in the same run.
 //
-//   node --import tsx bench/jobs.ts [--devices 10000] [--runs 3] [--store redis|memory|both] [--batch 500]
+//   node --import tsx bench/jobs.ts [--devices 10000] [--runs 3] [--store redis|memory|both] [--batch 1000]
 //   (REDIS_URL, default redis://127.0.0.1:6379/0; keys under a prefix of the run's own, removed after)
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
@@ -21,7 +21,7 @@ const { values: args } = parseArgs({
     devices: { type: 'string', default: '10000' },
     runs: { type: 'string', default: '3' },
     store: { type: 'string', default: 'both' },
-    batch: { type: 'string', default: '500' }
+    batch: { type: 'string', default: '1000' }
   }
 })
 const DEVICES = Number(args.devices)

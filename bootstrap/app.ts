@@ -39,13 +39,13 @@ export function createApp (sidecar: Sidecar): Koa {
   app.use(errors(sidecar.log))
   app.use(requestId())
 
-  // Health, readiness and metrics for load balancers and Prometheus.
-  app.use(opsRoutes(sidecar).routes())
-
-  // PROTOCOL 1: devices.
+  // PROTOCOL 1: devices. First, as the hot path: a bootstrap runs no other router's matcher.
   const devices = bootstrapRoutes(sidecar)
   app.use(devices.routes())
   app.use(devices.allowedMethods())
+
+  // Health, readiness and metrics for load balancers and Prometheus.
+  app.use(opsRoutes(sidecar).routes())
 
   // DESIGN "Management REST API": operators.
   const api = new Router<ApiState>({ prefix: API_PREFIX })

@@ -9,9 +9,13 @@ export interface RequestState {
 
 export const REQUEST_ID_HEADER = 'X-Request-Id'
 
+/** A random prefix per process and a counter: unique across sidecars, no syscall per request. */
 export function requestId (): Middleware<RequestState> {
+  const prefix = randomBytes(3).toString('hex')
+  let counter = 0
   return async (ctx, next) => {
-    ctx.state.requestId = randomBytes(6).toString('hex')
+    counter = (counter + 1) % 0x1000000
+    ctx.state.requestId = `${prefix}${counter.toString(16).padStart(6, '0')}`
     // Device answers stay minimal (PROTOCOL 1); operators get the id in a header.
     if (!isWirePath(ctx.path)) ctx.set(REQUEST_ID_HEADER, ctx.state.requestId)
     await next()

@@ -56,7 +56,7 @@ export class JobRunner {
     this.topology = options.topology ?? null
     this.pollMs = options.pollMs ?? 1000
     this.leaseMs = options.leaseMs ?? 5000
-    this.batchSize = options.batchSize ?? 500
+    this.batchSize = options.batchSize ?? 1000
     this.maxAttempts = options.maxAttempts ?? 5
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
   }
