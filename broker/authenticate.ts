@@ -30,6 +30,8 @@ interface Attempt {
   identity?: ConnectIdentity
   device?: Device
   session?: DeviceSession
+  /** The registry's online mark named another connection when this one took it. */
+  replaced?: boolean
 }
 
 type Step = (ctx: HomingContext, a: Attempt) => Promise<void>
@@ -152,14 +154,21 @@ async function holdSession (ctx: HomingContext, a: Attempt): Promise<void> {
 }
 
 async function markDeviceOnline (ctx: HomingContext, a: Attempt): Promise<void> {
-  const result = await markOnline(ctx, a.session as DeviceSession)
+  const { result, replaced } = await markOnline(ctx, a.session as DeviceSession)
+  a.replaced = replaced
   // The device moved away (or was deleted) after findDevice read it.
   if (result === 'not-assigned') throw new Refusal(5, 'device assigned to another instance')
   if (result === 'not-found') throw new Refusal(4, 'unknown device')
 }
 
-/** PROTOCOL 2: this connection replaces every older one of the same identity, on every node. */
+/**
+ * PROTOCOL 2: this connection replaces every older one of the same identity, on every node. Only
+ * when the registry's mark named another connection: the compare-and-set orders racing CONNECTs, so
+ * of two the later one sees the earlier's mark and announces (and a device's ordinary CONNECT costs
+ * no message to every node of the instance).
+ */
 async function takeOver (ctx: HomingContext, a: Attempt): Promise<void> {
+  if (a.replaced !== true) return
   try {
     await announce(ctx, a.session as DeviceSession)
   } catch (err) {

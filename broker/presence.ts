@@ -23,7 +23,8 @@ export function hold (ctx: HomingContext, s: DeviceSession): void {
  * DESIGN rule 5: marks the device online here and active at this instance, atomically with the
  * check that it is still assigned here (it may have moved since authentication read it).
  */
-export async function markOnline (ctx: HomingContext, s: DeviceSession): Promise<ConnectedOutcome['result']> {
+/** `replaced`: the registry held another connection's online mark, which this one overwrote. */
+export async function markOnline (ctx: HomingContext, s: DeviceSession): Promise<{ result: ConnectedOutcome['result'], replaced: boolean }> {
   const outcome = await ctx.store.connected(s.productKey, s.deviceName, {
     instanceId: ctx.instanceId,
     nodeId: ctx.nodeId,
@@ -31,11 +32,11 @@ export async function markOnline (ctx: HomingContext, s: DeviceSession): Promise
     address: addressOf(s),
     at: Date.now()
   })
-  if (outcome.result !== 'ok') return outcome.result
+  if (outcome.result !== 'ok') return { result: outcome.result, replaced: false }
   s.marked = true
   // The socket closed while the registry answered: take the mark back.
   if (s.closed) markOffline(ctx, s)
-  return 'ok'
+  return { result: 'ok', replaced: outcome.replaced !== null }
 }
 
 /** Retried while the registry is down: a later connection of the device has another session, so a late write is harmless. */

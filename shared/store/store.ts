@@ -33,7 +33,8 @@ export interface ConnectedInfo {
 }
 
 export type ConnectedOutcome =
-  | { result: 'ok', device: Device, firstConnect: boolean }
+  /** `replaced`: the online mark this one overwrote (another live connection, or a stale mark), if any. */
+  | { result: 'ok', device: Device, firstConnect: boolean, replaced: Device['online'] }
   | { result: 'not-found' }
   /** Moved away between authentication and registration. */
   | { result: 'not-assigned', device: Device }

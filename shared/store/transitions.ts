@@ -31,7 +31,7 @@ export function connected (device: Device, info: ConnectedInfo): Transition<Conn
       lastAddress: info.address
     })
   }
-  return { next, outcome: { result: 'ok', device: next, firstConnect: !before.active } }
+  return { next, outcome: { result: 'ok', device: next, firstConnect: !before.active, replaced: device.online } }
 }
 
 export function disconnected (device: Device, session: string, at: number): Transition<null> {
