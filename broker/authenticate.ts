@@ -154,7 +154,7 @@ async function holdSession (ctx: HomingContext, a: Attempt): Promise<void> {
 }
 
 async function markDeviceOnline (ctx: HomingContext, a: Attempt): Promise<void> {
-  const { result, replaced } = await markOnline(ctx, a.session as DeviceSession)
+  const { result, replaced } = await markOnline(ctx, a.session as DeviceSession, a.device)
   a.replaced = replaced
   // The device moved away (or was deleted) after findDevice read it.
   if (result === 'not-assigned') throw new Refusal(5, 'device assigned to another instance')

@@ -1,6 +1,7 @@
 // Online and offline marks in the registry, one per connection (its own session id), so that a
 // takeover's newer connection is never marked offline by the older one going away.
 import type { ConnectedOutcome } from '../shared/store/store.js'
+import type { Device } from '../shared/types.js'
 import type { DeviceSession } from './connections.js'
 import type { HomingContext } from './context.js'
 import { whenAvailable } from './registry.js'
@@ -22,16 +23,17 @@ export function hold (ctx: HomingContext, s: DeviceSession): void {
 /**
  * DESIGN rule 5: marks the device online here and active at this instance, atomically with the
  * check that it is still assigned here (it may have moved since authentication read it).
+ * `replaced`: the registry held another connection's online mark, which this one overwrote.
+ * `seen`: the record authentication just read (saves the registry a read).
  */
-/** `replaced`: the registry held another connection's online mark, which this one overwrote. */
-export async function markOnline (ctx: HomingContext, s: DeviceSession): Promise<{ result: ConnectedOutcome['result'], replaced: boolean }> {
+export async function markOnline (ctx: HomingContext, s: DeviceSession, seen?: Device): Promise<{ result: ConnectedOutcome['result'], replaced: boolean }> {
   const outcome = await ctx.store.connected(s.productKey, s.deviceName, {
     instanceId: ctx.instanceId,
     nodeId: ctx.nodeId,
     session: s.session,
     address: addressOf(s),
     at: Date.now()
-  })
+  }, seen)
   if (outcome.result !== 'ok') return { result: outcome.result, replaced: false }
   s.marked = true
   // The socket closed while the registry answered: take the mark back.

@@ -85,6 +85,18 @@ export function storeContract (name: string, open: () => Promise<Store>): void {
       t.same((await store.connected('pkC', 'nope', info('a', 's'))).result, 'not-found')
     })
 
+    t.test('connect with the record just read: a stale read never wins over a move in between', async t => {
+      await store.createDevices([newDevice('pkS', 'dev1', 'a'), newDevice('pkS', 'dev2', 'a')])
+      const stale = await store.getDevice('pkS', 'dev1')
+      await store.moveDevice('pkS', 'dev1', { from: 'a', to: 'b', jobId: 'js' })
+      t.equal((await store.connected('pkS', 'dev1', info('a', 's1'), stale ?? undefined)).result, 'not-assigned')
+      t.equal((await store.getDevice('pkS', 'dev1'))?.online, null, 'no online mark written from the stale read')
+      const current = await store.getDevice('pkS', 'dev2')
+      const ok = await store.connected('pkS', 'dev2', info('a', 's2'), current ?? undefined)
+      t.equal(ok.result, 'ok')
+      t.equal((await store.getDevice('pkS', 'dev2'))?.online?.session, 's2')
+    })
+
     t.test('a move is atomic, idempotent per job, clears tags, keeps runtime at the source', async t => {
       await store.createDevices([newDevice('pkM', 'dev1', 'a')])
       await store.setTags('pkM', 'dev1', { color: 'red' })

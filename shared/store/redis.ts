@@ -68,6 +68,8 @@ export class RedisStore implements Store {
   readonly redis: HomingRedis
   private readonly p: string
   private readonly subscriptions = new Set<MoveSubscription>()
+  /** The raw record behind each Device getDevice returned, for a compare-and-set without a second read. */
+  private readonly read = new WeakMap<Device, string>()
 
   constructor (private readonly options: RedisStoreOptions) {
     this.p = options.keyPrefix
@@ -194,7 +196,10 @@ export class RedisStore implements Store {
 
   async getDevice (productKey: string, deviceName: string): Promise<Device | null> {
     const raw = await this.run(() => this.redis.get(this.device(productKey, deviceName)))
-    return raw === null ? null : JSON.parse(raw) as Device
+    if (raw === null) return null
+    const device = JSON.parse(raw) as Device
+    this.read.set(device, raw)
+    return device
   }
 
   async getDevices (productKey: string, deviceNames: string[]): Promise<(Device | null)[]> {
@@ -219,14 +224,22 @@ export class RedisStore implements Store {
     })
   }
 
-  /** Read, apply a pure transition, compare-and-set; again if someone wrote in between. */
-  private async apply<O> (productKey: string, deviceName: string, change: (d: Device) => t.Transition<O>): Promise<O | null> {
+  /**
+   * Read, apply a pure transition, compare-and-set; again if someone wrote in between. `seen`, a
+   * record getDevice just returned, stands in for the first read: the CAS still checks it is current.
+   */
+  private async apply<O> (productKey: string, deviceName: string, change: (d: Device) => t.Transition<O>, seen?: Device): Promise<O | null> {
     const key = this.device(productKey, deviceName)
     return this.run(async () => {
+      let known = seen === undefined ? undefined : this.read.get(seen)
       for (;;) {
-        const raw = await this.redis.get(key)
+        const raw = known ?? await this.redis.get(key)
+        const fresh = known === undefined
+        known = undefined
         if (raw === null) return null
         const { next, outcome } = change(JSON.parse(raw) as Device)
+        // An outcome that writes nothing is only trusted from a fresh read.
+        if (next === null && !fresh) continue
         if (next === null) return outcome
         const written = await this.redis.homingCas(key, raw, JSON.stringify(next))
         if (written === 1) return outcome
@@ -239,8 +252,8 @@ export class RedisStore implements Store {
     return this.apply(productKey, deviceName, d => t.tagged(d, tags))
   }
 
-  async connected (...[pk, dn, info]: Parameters<Store['connected']>): ReturnType<Store['connected']> {
-    return await this.apply(pk, dn, d => t.connected(d, info)) ?? { result: 'not-found' }
+  async connected (...[pk, dn, info, seen]: Parameters<Store['connected']>): ReturnType<Store['connected']> {
+    return await this.apply(pk, dn, d => t.connected(d, info), seen) ?? { result: 'not-found' }
   }
 
   async disconnected (productKey: string, deviceName: string, session: string, at: number): Promise<void> {

@@ -112,7 +112,8 @@ export interface Store {
 
   // Broker side.
   /** Marks the device online at a node and active at the instance (DESIGN rule 5), atomically. */
-  connected: (productKey: string, deviceName: string, info: ConnectedInfo) => Promise<ConnectedOutcome>
+  /** `seen`: the record the caller just got from getDevice; the Redis backend then saves a read (hot path: CONNECT). */
+  connected: (productKey: string, deviceName: string, info: ConnectedInfo, seen?: Device) => Promise<ConnectedOutcome>
   /** Clears the online mark only when `session` still holds it (a takeover may have replaced it). */
   disconnected: (productKey: string, deviceName: string, session: string, at: number) => Promise<void>
   /** Runtime data (DESIGN rule 4): last property post at the instance where it was made. */
