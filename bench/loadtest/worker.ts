@@ -1,27 +1,15 @@
 // One load-test worker process: runs its share of the simulated devices (DeviceClient each) and
 // reports counters to the parent; histograms go with the last report.
 import { DeviceClient, type DeviceClientOptions } from '../../device/client.js'
-import type { ClientIdForm } from '../../device/credentials.js'
 import { propertyPostTopic } from '../../shared/topics.js'
-import type { SignMethod } from '../../shared/sign.js'
 import type { Certificate } from '../../shared/types.js'
+import type { LoadtestOptions } from './options.js'
 import { failureCause, Recorder, type WorkerReport } from './stats.js'
 
-export interface WorkerSettings {
-  url: string
-  sources: string[]
-  /** This worker's share of the ramp (starts/s, 0 = no limit) and of the in-flight limit. */
-  ramp: number
-  inFlight: number
-  publishRate: number
-  keepalive: number
-  form: ClientIdForm
-  signMethod?: SignMethod
-  connectTimeout: number
-  backoffBase: number
-  backoffCap: number
-  ca?: string
-  mqttTls: boolean
+/** The options a worker runs with: the run's device settings, its share of ramp and in-flight, its offset. */
+export type WorkerSettings = Pick<LoadtestOptions,
+  'url' | 'sources' | 'ramp' | 'inFlight' | 'publishRate' | 'keepalive' | 'form' | 'signMethod' |
+  'connectTimeout' | 'backoffBase' | 'backoffCap' | 'ca' | 'mqttTls'> & {
   /** Offset of this worker's first device in the whole run (spreads devices over sources). */
   offset: number
   reportEveryMs: number
