@@ -3,16 +3,12 @@
 // --to-account ... --code ...` and `homing distribute --nearest REGION=INSTANCE,...`.
 import { execFile } from 'node:child_process'
 import t from 'tap'
-import { JobRunner } from '../bootstrap/jobs/runner.js'
 import { MemoryStore } from '../shared/store/memory.js'
 import { apiClient, startTestSidecar, TOKENS } from './helpers/test-sidecar.js'
 
 const store = new MemoryStore()
-const sidecar = await startTestSidecar(store)
-const runner = new JobRunner({ store, topology: sidecar.sidecar.topology, pollMs: 50 })
-runner.start()
+const sidecar = await startTestSidecar(store, undefined, { jobs: true })
 t.teardown(async () => {
-  await runner.close()
   await sidecar.close()
 })
 const acme = apiClient(sidecar.url, TOKENS.acme)

@@ -3,7 +3,6 @@
 // the product copy belong to the destination; the source no longer sees them. The destination can
 // distribute the device back, with a code from the original account's owner.
 import t from 'tap'
-import { JobRunner } from '../bootstrap/jobs/runner.js'
 import { openRedisStore } from '../shared/store/redis.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
 import { apiClient, startTestSidecar, TOKENS, type ApiAnswer } from './helpers/test-sidecar.js'
@@ -11,11 +10,8 @@ import { untilAsync } from './jobs-runner.contract.js'
 
 const keyPrefix = uniquePrefix('cross-account')
 const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
-const ts = await startTestSidecar(store)
-const runner = new JobRunner({ store, topology: ts.sidecar.topology, pollMs: 50 })
-runner.start()
+const ts = await startTestSidecar(store, undefined, { jobs: true })
 t.teardown(async () => {
-  await runner.close()
   await ts.close()
   await store.close()
   await dropPrefix(keyPrefix)

@@ -2,17 +2,13 @@
 // follow it, read its records, retry it, and see what went where. Memory store, as `homing up` runs it.
 import { parse } from 'csv-parse/sync'
 import t from 'tap'
-import { JobRunner } from '../bootstrap/jobs/runner.js'
 import { MemoryStore } from '../shared/store/memory.js'
 import { apiClient, startTestSidecar, TOKENS, type ApiAnswer } from './helpers/test-sidecar.js'
 import { untilAsync } from './jobs-runner.contract.js'
 
 const store = new MemoryStore()
-const sidecar = await startTestSidecar(store)
-const runner = new JobRunner({ store, topology: sidecar.sidecar.topology, pollMs: 50 })
-runner.start()
+const sidecar = await startTestSidecar(store, undefined, { jobs: true })
 t.teardown(async () => {
-  await runner.close()
   await sidecar.close()
 })
 const acme = apiClient(sidecar.url, TOKENS.acme)

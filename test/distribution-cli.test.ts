@@ -6,17 +6,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'csv-parse/sync'
 import t from 'tap'
-import { JobRunner } from '../bootstrap/jobs/runner.js'
 import { MemoryStore } from '../shared/store/memory.js'
 import { apiClient, startTestSidecar, TOKENS } from './helpers/test-sidecar.js'
 
 const store = new MemoryStore()
-const sidecar = await startTestSidecar(store)
-const runner = new JobRunner({ store, topology: sidecar.sidecar.topology, pollMs: 50 })
-runner.start()
+const sidecar = await startTestSidecar(store, undefined, { jobs: true })
 const dir = mkdtempSync(join(tmpdir(), 'homing-cli-'))
 t.teardown(async () => {
-  await runner.close()
   await sidecar.close()
   rmSync(dir, { recursive: true, force: true })
 })

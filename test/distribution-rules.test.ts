@@ -1,7 +1,6 @@
 // The rules of distribution at the edges (DESIGN rules 1-5, 11), end to end after real jobs through
 // the API, over the real Redis.
 import t from 'tap'
-import { JobRunner } from '../bootstrap/jobs/runner.js'
 import { openRedisStore } from '../shared/store/redis.js'
 import { apiClient, startTestSidecar, TOKENS } from './helpers/test-sidecar.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
@@ -9,11 +8,8 @@ import { untilAsync } from './jobs-runner.contract.js'
 
 const keyPrefix = uniquePrefix('dist-rules')
 const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
-const sidecar = await startTestSidecar(store)
-const runner = new JobRunner({ store, topology: sidecar.sidecar.topology, pollMs: 50 })
-runner.start()
+const sidecar = await startTestSidecar(store, undefined, { jobs: true })
 t.teardown(async () => {
-  await runner.close()
   await sidecar.close()
   await store.close()
   await dropPrefix(keyPrefix)

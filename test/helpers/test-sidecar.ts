@@ -6,6 +6,7 @@ import { REDACT, type Logger } from '../../shared/log.js'
 import type { Store } from '../../shared/store/store.js'
 import type { Sidecar } from '../../bootstrap/context.js'
 import { startSidecar } from '../../bootstrap/server.js'
+import { JobRunner } from '../../bootstrap/jobs/runner.js'
 
 export const TOKENS = {
   acme: 'acme-token-0123456789abcdef',
@@ -52,11 +53,18 @@ export interface TestSidecar {
   close: () => Promise<void>
 }
 
-export async function startTestSidecar (store: Store, config: Config = testConfig()): Promise<TestSidecar> {
+/** `jobs`: run a job runner beside it (polling every 50 ms), as `homing bootstrap` does; close() stops both. */
+export async function startTestSidecar (store: Store, config: Config = testConfig(), opts: { jobs?: boolean } = {}): Promise<TestSidecar> {
   const { log, lines } = capturingLogger()
   const sidecar: Sidecar = { config, topology: new Topology(config), store, log }
   const server = await startSidecar(sidecar, { port: 0 })
-  return { sidecar, port: server.port, url: `http://127.0.0.1:${server.port}`, lines, close: server.close }
+  const runner = opts.jobs === true ? new JobRunner({ store, topology: sidecar.topology, pollMs: 50 }) : null
+  runner?.start()
+  const close = async (): Promise<void> => {
+    await runner?.close()
+    await server.close()
+  }
+  return { sidecar, port: server.port, url: `http://127.0.0.1:${server.port}`, lines, close }
 }
 
 export interface ApiAnswer {
