@@ -2,9 +2,12 @@
 // middleware and routers composed in one place.
 import Router from '@koa/router'
 import Koa from 'koa'
+import { API_PREFIX, isApiPath } from './api-path.js'
 import { authenticate } from './auth.js'
 import type { ApiState, Sidecar } from './context.js'
 import { errors } from './errors.js'
+import { createLimits } from './failure-limit.js'
+import { requireHost } from './host.js'
 import { observe } from './observe.js'
 import { requestId } from './request-id.js'
 import { bootstrapRoutes } from './routes/bootstrap.js'
@@ -15,11 +18,10 @@ import { opsRoutes } from './routes/ops.js'
 import { productRoutes } from './routes/products.js'
 import { verificationCodeRoutes } from './routes/verification-codes.js'
 
-export const API_PREFIX = '/api/v1'
 
 /**
  * Routers of the management API: each is `(sidecar) => Router<ApiState>` with paths relative to
- * /api/v1, mounted behind the bearer token (ctx.state.account is the caller).
+ * /api/v1, mounted behind the bearer token (auth.ts; ctx.state.account is the caller).
  */
 const apiRoutes: ((sidecar: Sidecar) => Router<ApiState>)[] = [
   instanceRoutes,
@@ -35,21 +37,26 @@ export function createApp (sidecar: Sidecar): Koa {
   app.on('error', (err: Error) => sidecar.log.error({ err }, 'response failed'))
 
   // Outside errors(): it sees the status that was finally answered.
-  app.use(observe(sidecar.log, sidecar.metrics, API_PREFIX))
+  app.use(observe(sidecar.log, sidecar.metrics, isApiPath))
   app.use(errors(sidecar.log))
   app.use(requestId())
+  app.use(requireHost())
+
+  // Per client address, in this process's memory: failed authentications, unknown-device look-ups.
+  const limits = createLimits(sidecar.config, sidecar.log, sidecar.metrics)
+  // Every spelling of a management path needs the token, before any router sees it (api-path.ts).
+  app.use(authenticate(sidecar, limits.apiAuth))
 
   // PROTOCOL 1: devices. First, as the hot path: a bootstrap runs no other router's matcher.
-  const devices = bootstrapRoutes(sidecar)
+  const devices = bootstrapRoutes(sidecar, limits.bootstrap)
   app.use(devices.routes())
   app.use(devices.allowedMethods())
 
   // Health, readiness and metrics for load balancers and Prometheus.
   app.use(opsRoutes(sidecar).routes())
 
-  // DESIGN "Management REST API": operators.
-  const api = new Router<ApiState>({ prefix: API_PREFIX })
-  api.use(authenticate(sidecar))
+  // DESIGN "Management REST API": operators, authenticated above. Only the exact spelling routes.
+  const api = new Router<ApiState>({ prefix: API_PREFIX, sensitive: true })
   for (const routes of apiRoutes) api.use(routes(sidecar).routes())
   app.use(api.routes())
   app.use(api.allowedMethods())

@@ -1,18 +1,28 @@
-// Bearer token -> account, for every /api/v1 route (DESIGN "Management REST API").
+// Bearer token -> account, for every path of the management API however it is spelled (api-path.ts;
+// DESIGN "Management REST API"). Runs before any router, so no handler is reached without an account;
+// failed attempts count per client address (failure-limit.ts) and go over the limit as 429.
 import type { Middleware } from 'koa'
+import { clientAddress } from '../shared/client-address.js'
 import { safeEqual } from '../shared/sign.js'
 import type { Account } from '../shared/types.js'
+import { isApiPath } from './api-path.js'
 import type { ApiState, Sidecar } from './context.js'
+import type { FailureLimit } from './failure-limit.js'
 import { unauthorized } from './http-error.js'
 
 const BEARER = /^Bearer +(\S+) *$/i
 
-export function authenticate (sidecar: Sidecar): Middleware<ApiState> {
+export function authenticate (sidecar: Sidecar, limit: FailureLimit): Middleware<Partial<ApiState>> {
   return async (ctx, next) => {
+    if (!isApiPath(ctx.path)) return next()
+    const address = clientAddress(ctx.req.socket.remoteAddress, ctx.req.headers['x-forwarded-for'], sidecar.config.bootstrap.trustProxy) ?? 'unknown'
+    await limit.check(address)
     const match = BEARER.exec(ctx.get('Authorization'))
-    if (match === null) throw unauthorized('missing bearer token: send "Authorization: Bearer <account token>"')
-    const account = accountOf(sidecar.config.accounts, match[1] as string)
-    if (account === null) throw unauthorized('invalid token')
+    const account = match === null ? null : accountOf(sidecar.config.accounts, match[1] as string)
+    if (account === null) {
+      await limit.failed(address)
+      throw unauthorized(match === null ? 'missing bearer token: send "Authorization: Bearer <account token>"' : 'invalid token')
+    }
     ctx.state.account = account
     await next()
   }

@@ -1,6 +1,7 @@
 // Request bodies: read from the stream by hand (no dependency: a size limit, two content types and
-// strict UTF-8 are all we need), then validated with the route's schema.
-//   413 larger than the limit (by Content-Length before reading, or while reading),
+// strict UTF-8 and a nesting limit are all we need), then validated with the route's schema.
+//   413 larger than the limit (by Content-Length before reading, or while reading: the rest is
+//       never read nor kept, and the answer closes the connection),
 //   415 a content type or charset the route does not take, 400 bytes that are not what they claim.
 import type { IncomingMessage } from 'node:http'
 import type { Context } from 'koa'
@@ -109,13 +110,41 @@ function decodeUtf8 (raw: Buffer): string {
   }
 }
 
+/** Deepest nesting of arrays and objects a JSON body may have (a TSL model needs a handful). */
+export const MAX_JSON_DEPTH = 64
+
 function parseJson (text: string): unknown {
   if (text.trim() === '') throw badRequest('body is empty: expected JSON')
+  if (nesting(text) > MAX_JSON_DEPTH) throw badRequest(`body nests deeper than ${MAX_JSON_DEPTH} levels`)
   try {
     return JSON.parse(text)
   } catch {
     throw badRequest('body is not valid JSON')
   }
+}
+
+/**
+ * How deep the text's arrays and objects nest, read before parsing (one pass, no recursion) so that
+ * nothing downstream (validation, storage, serialisation) ever walks a value deeper than the limit.
+ */
+function nesting (text: string): number {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i++ // backslash: skip the escaped character
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) {
+      inString = true
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > deepest) deepest = depth
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--
+    }
+  }
+  return deepest
 }
 
 /** The first value of each name; the entries are own properties even for names like `__proto__`. */

@@ -10,8 +10,8 @@ import type { RequestState } from './request-id.js'
 
 const BOOTSTRAP_PATH = '/auth/bootstrap'
 
-/** `apiPrefix`: where the management API is mounted (app.ts). */
-export function observe (log: Logger, metrics: Metrics | undefined, apiPrefix: string): Middleware<RequestState & Partial<ApiState>> {
+/** `isApi`: whether a path belongs to the management API, however spelled (api-path.ts). */
+export function observe (log: Logger, metrics: Metrics | undefined, isApi: (path: string) => boolean): Middleware<RequestState & Partial<ApiState>> {
   // Label children by status, made once: the hot path is a Map lookup and two increments.
   const children = new Map<Counter<'code'>, Map<number, Counter.Internal>>()
   const count = (counter: Counter<'code'>, status: number): void => {
@@ -36,9 +36,11 @@ export function observe (log: Logger, metrics: Metrics | undefined, apiPrefix: s
           metrics.bootstrapSeconds.observe(seconds)
         }
         log.debug(fields, 'bootstrap')
-      } else if (ctx.path.startsWith(apiPrefix)) {
+      } else if (isApi(ctx.path)) {
         if (metrics !== undefined) count(metrics.apiRequests, status)
-        log.info({ ...fields, account: ctx.state.account?.id }, 'api request')
+        // Refusals by a rate limit are summarised per address (failure-limit.ts), not a line each.
+        if (status === 429) log.debug(fields, 'api request')
+        else log.info({ ...fields, account: ctx.state.account?.id }, 'api request')
       }
     }
   }

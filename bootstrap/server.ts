@@ -1,6 +1,7 @@
 // The sidecar's HTTP listeners: the Koa app on a plain Node server (and, with bootstrap.httpsPort, the
 // same app callback on an HTTPS server, so both answer with the same bytes), with JSON answers even
-// for requests Node's parser refuses before Koa sees them.
+// for requests Node's parser refuses before Koa sees them. Node's Host header check is off: host.ts
+// refuses a request without one in JSON, as every other refusal is.
 import http from 'node:http'
 import https from 'node:https'
 import type { Duplex } from 'node:stream'
@@ -42,11 +43,11 @@ export async function startSidecar (sidecar: Sidecar, opts: ListenOptions = {}):
 
   const callback = createApp(sidecar).callback()
   const host = opts.host ?? sidecar.config.bootstrap.host
-  const server = await serve(http.createServer(callback), host, opts.port ?? sidecar.config.bootstrap.port, 'bootstrap.port')
+  const server = await serve(http.createServer({ requireHostHeader: false }, callback), host, opts.port ?? sidecar.config.bootstrap.port, 'bootstrap.port')
   let httpsServer: https.Server | null = null
   if (httpsPort !== undefined && tls !== null) {
     try {
-      httpsServer = await serve(https.createServer(tls, callback), host, httpsPort, 'bootstrap.httpsPort')
+      httpsServer = await serve(https.createServer({ ...tls, requireHostHeader: false }, callback), host, httpsPort, 'bootstrap.httpsPort')
     } catch (err) {
       await stop(server)
       throw err

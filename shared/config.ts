@@ -23,6 +23,25 @@ const listen = z.strictObject({
   trustProxy: z.boolean().optional()
 })
 
+/** A limit on repeated failures from one client address: `points` failures per `windowSeconds`, then refused for `blockSeconds`. */
+const failureLimit = (points: number, windowSeconds: number, blockSeconds: number) => z.strictObject({
+  points: z.number().int().min(1).default(points),
+  windowSeconds: z.number().int().min(1).max(86_400).default(windowSeconds),
+  blockSeconds: z.number().int().min(1).max(86_400).default(blockSeconds)
+}).prefault({})
+
+/** The sidecar's limits on what clients send (docs/configuration.md). */
+const limits = z.strictObject({
+  /** Largest multipart job upload (form fields and CSV), in bytes; a 1,000-row CSV is under 70 KiB. */
+  uploadBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+  /** Failed management API authentications per client address. */
+  apiAuthFailures: failureLimit(10, 60, 300),
+  /** Bootstrap look-ups of unknown devices per client address (successful bootstraps never count). */
+  bootstrapFailures: failureLimit(100, 60, 60),
+  /** Refusals from one address are logged once, then summarised with a count once per this many seconds. */
+  logWindowSeconds: z.number().int().min(1).max(3600).default(60)
+}).prefault({})
+
 export const configSchema = z.strictObject({
   redis: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
   keyPrefix: z.string().max(64).default('homing:'),
@@ -45,6 +64,7 @@ export const configSchema = z.strictObject({
     keepaliveMin: z.number().int().min(0).default(30),
     keepaliveMax: z.number().int().min(1).default(1200)
   }).default({ notifyTimeoutMs: 2000, keepaliveMin: 30, keepaliveMax: 1200 }),
+  limits,
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).optional(),
   regions: z.array(z.strictObject({
     id: name,

@@ -26,8 +26,13 @@ export function formFields (fields: Record<string, string>): Record<string, unkn
 
 export const isMultipart = (contentType: string | undefined): boolean => /^multipart\/form-data\b/i.test(contentType ?? '')
 
-/** Reads the whole form (at most `limit` bytes of CSV); refuses a form without exactly one file. */
+/**
+ * Reads the whole form, at most `limit` bytes of it (counted as they arrive, so a huge upload is
+ * refused after `limit` bytes, not at its end); refuses a form without exactly one file. Every parser
+ * or stream error is a 400; the promise settles once, whatever the client sends or stops sending.
+ */
 export async function readUpload (req: IncomingMessage, limit: number): Promise<Upload> {
+  if (Number(req.headers['content-length']) > limit) throw tooLarge(limit)
   let parser: busboy.Busboy
   try {
     parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: limit, fields: FIELDS.size, fieldSize: 1024, parts: FIELDS.size + 1 } })
@@ -38,8 +43,33 @@ export async function readUpload (req: IncomingMessage, limit: number): Promise<
     const fields: Record<string, string> = {}
     const chunks: Buffer[] = []
     let files = 0
+    let received = 0
+    let settled = false
     let problem: ApiError | null = null
     const fail = (err: ApiError): void => { problem ??= err }
+    // Stops reading at once: the rest of the body stays unread and the error answer closes the connection (errors.ts).
+    const finish = (err: ApiError | null): void => {
+      if (settled) return
+      settled = true
+      req.off('data', count)
+      req.off('close', onClose)
+      req.unpipe(parser)
+      if (err !== null) {
+        chunks.length = 0
+        parser.destroy()
+        reject(err)
+        return
+      }
+      if (problem !== null) return reject(problem)
+      if (files === 0) return reject(badRequest('the form has no CSV file', 'file'))
+      resolve({ fields, csv: Buffer.concat(chunks).toString('utf8') })
+    }
+    const count = (chunk: Buffer): void => {
+      received += chunk.length
+      if (received > limit) finish(tooLarge(limit))
+    }
+    const onClose = (): void => { if (!req.complete) finish(badRequest('request body could not be read')) }
+    const malformed = (err: Error): void => { finish(badRequest(`malformed multipart body: ${err.message}`)) }
 
     parser.on('field', (name, value, info) => {
       if (!FIELDS.has(name)) fail(badRequest(`unknown form field "${name}"`, name))
@@ -48,18 +78,18 @@ export async function readUpload (req: IncomingMessage, limit: number): Promise<
     })
     parser.on('file', (_name, stream) => {
       files++
-      stream.on('data', (chunk: Buffer) => { chunks.push(chunk) })
+      stream.on('data', (chunk: Buffer) => { if (!settled) chunks.push(chunk) })
       stream.on('limit', () => { fail(tooLarge(limit)) })
+      // busboy ends a file part cut short (`Unexpected end of form`) with an error on the file stream.
+      stream.on('error', malformed)
     })
     parser.on('filesLimit', () => { fail(badRequest('send one CSV file per job', 'file')) })
     parser.on('fieldsLimit', () => { fail(badRequest('too many form fields')) })
     parser.on('partsLimit', () => { fail(badRequest('too many form parts')) })
-    parser.on('error', (err: Error) => { reject(badRequest(`malformed multipart body: ${err.message}`)) })
-    parser.on('close', () => {
-      if (problem !== null) return reject(problem)
-      if (files === 0) return reject(badRequest('the form has no CSV file', 'file'))
-      resolve({ fields, csv: Buffer.concat(chunks).toString('utf8') })
-    })
+    parser.on('error', malformed)
+    parser.on('close', () => { finish(null) })
+    req.on('data', count)
+    req.on('close', onClose)
     req.pipe(parser)
   })
 }

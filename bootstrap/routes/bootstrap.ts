@@ -10,6 +10,7 @@ import type { Topology } from '../../shared/config.js'
 import type { Device, Instance } from '../../shared/types.js'
 import { parseBody } from '../body.js'
 import type { Sidecar } from '../context.js'
+import type { FailureLimit } from '../failure-limit.js'
 import { ApiError } from '../http-error.js'
 import { placeNearest } from '../nearest-placement.js'
 import { SDK_BODY_BUFFER, sendWire, wireBody, type WireSuccess } from '../wire.js'
@@ -33,13 +34,16 @@ export interface BootstrapRequest {
   resources: string[]
 }
 
-export function bootstrapRoutes (sidecar: Sidecar): Router {
+/** `failures`: look-ups of unknown devices per client address; over the limit, 429 with Retry-After. */
+export function bootstrapRoutes (sidecar: Sidecar, failures?: FailureLimit): Router {
   warnOnLongAnswers(sidecar.topology, sidecar.log)
   const router = new Router()
   router.post('/auth/bootstrap', async ctx => {
+    const address = addressOf(ctx, sidecar)
     const request = await parse(ctx, sidecar)
-    const device = await findDevice(request, sidecar)
-    const instance = await place(device, ctx, sidecar)
+    await failures?.check(address ?? 'unknown')
+    const device = await findDevice(request, sidecar, address, failures)
+    const instance = await place(device, sidecar, address)
     answer(ctx, instance)
   })
   return router
@@ -53,9 +57,13 @@ async function parse (ctx: Context, sidecar: Sidecar): Promise<BootstrapRequest>
 }
 
 /** Step 2: the device's record; the body is unsigned and carries no secret, so nothing else is checked here. */
-async function findDevice (request: BootstrapRequest, sidecar: Sidecar): Promise<Device> {
+async function findDevice (request: BootstrapRequest, sidecar: Sidecar, address: string | null, failures?: FailureLimit): Promise<Device> {
   const device = await sidecar.store.getDevice(request.productKey, request.deviceName)
-  if (device === null) throw new ApiError(404, 'not_found', 'device not found')
+  if (device === null) {
+    // Only failures count: a whole fleet behind one address bootstraps however fast it likes.
+    await failures?.failed(address ?? 'unknown')
+    throw new ApiError(404, 'not_found', 'device not found')
+  }
   return device
 }
 
@@ -63,8 +71,8 @@ async function findDevice (request: BootstrapRequest, sidecar: Sidecar): Promise
  * Step 3: the instance the device belongs to now. A device a nearest job left waiting is placed
  * here, once (DESIGN rule 7); once placed it keeps that home on every later bootstrap.
  */
-async function place (device: Device, ctx: Context, sidecar: Sidecar): Promise<Instance> {
-  const instanceId = device.instanceId ?? await placeNearest(device, addressOf(ctx, sidecar), sidecar)
+async function place (device: Device, sidecar: Sidecar, address: string | null): Promise<Instance> {
+  const instanceId = device.instanceId ?? await placeNearest(device, address, sidecar)
   if (instanceId === null) throw new ApiError(404, 'not_found', 'device not distributed anywhere')
   const instance = sidecar.topology.instance(instanceId)
   if (instance === undefined) {

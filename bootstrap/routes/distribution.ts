@@ -86,7 +86,7 @@ export function distributionRoutes (sidecar: Sidecar): Router<ApiState> {
     const limit = config.bootstrap.bodyLimit
     let raw: unknown
     if (isMultipart(ctx.get('Content-Type'))) {
-      const { fields, csv } = await readUpload(ctx.req, limit)
+      const { fields, csv } = await readUpload(ctx.req, config.limits.uploadBytes)
       const list = parseDeviceList(csv, fields.productKey)
       raw = { ...formFields(fields), productKey: list.productKey, deviceNames: list.deviceNames }
     } else {

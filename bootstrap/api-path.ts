@@ -1,0 +1,32 @@
+// Which request paths belong to the management API: one rule, used by the bearer-token gate (auth.ts)
+// and by the request metrics, so that no spelling of a path reaches a handler unauthenticated.
+// The router only routes the exact spelling (`/api/v1/...`, case-sensitive); any other spelling that
+// reads as an API path (other letter case, doubled or trailing slashes, percent-encoding, dot
+// segments) still needs the token, and with it gets a 404 rather than a handler.
+import { posix } from 'node:path'
+
+export const API_PREFIX = '/api/v1'
+
+/** Decodes at most this many layers of percent-encoding (`%2561` -> `%61` -> `a`). */
+const DECODE_ROUNDS = 3
+
+/** Whether the raw request path (ctx.path, not decoded) is under the management API, however spelled. */
+export function isApiPath (rawPath: string): boolean {
+  // The hot path (a device bootstrap) pays one comparison.
+  if (rawPath === '/auth/bootstrap') return false
+  const canonical = canonicalPath(rawPath)
+  return canonical === '/api' || canonical.startsWith('/api/')
+}
+
+/** Lower case, percent-decoded, slashes collapsed, dot segments resolved. */
+export function canonicalPath (rawPath: string): string {
+  let path = rawPath
+  for (let i = 0; i < DECODE_ROUNDS && path.includes('%'); i++) {
+    try {
+      path = decodeURIComponent(path)
+    } catch {
+      break
+    }
+  }
+  return posix.normalize(`/${path.replace(/\\/g, '/')}`).toLowerCase()
+}
