@@ -1,8 +1,8 @@
 // Which request paths belong to the management API: one rule, used by the bearer-token gate (auth.ts)
 // and by the request metrics, so that no spelling of a path reaches a handler unauthenticated.
-// The router only routes the exact spelling (`/api/v1/...`, case-sensitive); any other spelling that
-// reads as an API path (other letter case, doubled or trailing slashes, percent-encoding, dot
-// segments) still needs the token, and with it gets a 404 rather than a handler.
+// The rule is wider than the router: every spelling the router takes (it ignores letter case and a
+// trailing slash) and every other that reads as an API path (doubled slashes, percent-encoding, dot
+// segments) needs the token; with it, a spelling the router does not take is a 404.
 import { posix } from 'node:path'
 
 export const API_PREFIX = '/api/v1'

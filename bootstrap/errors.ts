@@ -4,7 +4,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { Context, Middleware } from 'koa'
 import type { Logger } from '../shared/log.js'
-import { StoreUnavailableError } from '../shared/store/store.js'
+import { StoreRefusedError, StoreUnavailableError } from '../shared/store/store.js'
 import { ApiError } from './http-error.js'
 import { REQUEST_ID_HEADER, type RequestState } from './request-id.js'
 import { isWirePath, sendWire } from './wire.js'
@@ -54,6 +54,11 @@ function isHttpErrorLike (err: unknown): err is HttpErrorLike {
 function toApiError (err: unknown, ctx: Context, log: Logger): ApiError {
   if (err instanceof ApiError) return err
   const requestId = (ctx.state as RequestState).requestId
+  if (err instanceof StoreRefusedError) {
+    // The registry is up but will not write (out of memory, say): the store took back what it wrote.
+    log.warn({ requestId, method: ctx.method, path: ctx.path, reason: err.message }, 'registry refuses writes')
+    return new ApiError(503, 'unavailable', 'registry refuses writes (out of memory or read-only): nothing was changed, retry later', undefined, { 'Retry-After': '5' })
+  }
   if (err instanceof StoreUnavailableError) {
     // DESIGN "Quality bars": registry down -> 503, and recover without a restart.
     log.warn({ requestId, method: ctx.method, path: ctx.path, reason: err.message }, 'registry unavailable')

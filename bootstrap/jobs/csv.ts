@@ -62,7 +62,16 @@ export function parseDeviceList (text: string, productKey?: string): DeviceList 
   return { productKey: expected, deviceNames }
 }
 
-/** The records download: one row per device in job order, quoted as CSV needs. */
+/** The records download: one row per device in job order, quoted as CSV needs, no cell a formula. */
 export function recordsCsv (records: JobRecord[]): string {
-  return stringify(records.map(r => [r.productKey, r.deviceName, r.code, r.message]), { header: true, columns: [...RECORD_COLUMNS] })
+  return stringify(records.map(r => [r.productKey, r.deviceName, r.code, r.message].map(inert)), { header: true, columns: [...RECORD_COLUMNS] })
+}
+
+/**
+ * A spreadsheet opening the file runs a cell that starts with = + - @ (or a tab or carriage return)
+ * as a formula; a leading apostrophe makes it text (OWASP "CSV injection"). Device names may start
+ * with `-` or `@`.
+ */
+export function inert (cell: string): string {
+  return /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell
 }

@@ -112,8 +112,8 @@ function checkDeviceNames (names: string[]): string[] {
 /** The caller distributes only from its own instances; another account's looks like none at all. */
 function checkSource (request: JobRequest, { account, topology }: PlanContext): void {
   const source = topology.instance(request.sourceInstanceId)
-  if (source === undefined) throw badRequest(`unknown instance ${request.sourceInstanceId}`, 'sourceInstanceId')
-  if (source.account !== account.id) throw notFound(`instance ${request.sourceInstanceId}`)
+  // The same answer for an instance that does not exist and one of another account's.
+  if (source === undefined || source.account !== account.id) throw notFound(`instance ${request.sourceInstanceId}`)
 }
 
 async function thisAccountRegion (request: JobRequest, { account, topology }: PlanContext): Promise<Destination> {
