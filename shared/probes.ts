@@ -4,7 +4,7 @@
 import http from 'node:http'
 import { listen } from './listen.js'
 import type { Metrics } from './metrics/metrics.js'
-import type { Store } from './store/store.js'
+import { StoreRefusedError, type Store } from './store/store.js'
 
 export interface Probes {
   store: Store
@@ -35,9 +35,10 @@ export async function probe (path: string, probes: Probes): Promise<ProbeAnswer 
       try {
         await probes.store.ping()
         return json(200, { status: 'ready' })
-      } catch {
+      } catch (err) {
         // DESIGN "Quality bars": the process stays up and recovers by itself; it is only not ready.
-        return json(503, { status: 'registry unavailable' })
+        // A registry refusing writes is not ready either, until a probe write works (store ping).
+        return json(503, { status: err instanceof StoreRefusedError ? 'registry refuses writes' : 'registry unavailable' })
       }
     case '/metrics':
       if (probes.metrics === undefined) return null

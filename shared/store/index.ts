@@ -4,7 +4,7 @@ import { openRedisStore } from './redis.js'
 import type { Store } from './store.js'
 
 export type { Store } from './store.js'
-export { StoreUnavailableError } from './store.js'
+export { StoreRefusedError, StoreUnavailableError } from './store.js'
 
 /** Redis when the config names one, else the in-process memory store (only for `homing up`). */
 export async function openStore (config: Pick<Config, 'redis' | 'keyPrefix'>): Promise<Store> {

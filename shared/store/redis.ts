@@ -4,7 +4,7 @@ import { Redis, ReplyError, type RedisOptions } from 'ioredis'
 import type { Device, Job, JobRecord, MoveEvent, Product, VerificationCode } from '../types.js'
 import { byAge, isValid, matching } from './codes.js'
 import { placementNoteKey, withPlacementNotes } from './placement-notes.js'
-import { StoreUnavailableError, type MoveOutcome, type CheckCodeOutcome, type CodeCheck, type CodePair, type IssueCodeOutcome, type JobFilter, type MoveSubscription, type Store } from './store.js'
+import { StoreRefusedError, StoreUnavailableError, type MoveOutcome, type CheckCodeOutcome, type CodeCheck, type CodePair, type IssueCodeOutcome, type JobFilter, type MoveSubscription, type Store } from './store.js'
 import * as t from './transitions.js'
 
 /** Compare-and-set on one key: the device's whole record is replaced only if nobody changed it meanwhile. */
@@ -63,6 +63,17 @@ export interface RedisStoreOptions {
 
 const MAX_EVENTS = 1_000_000
 
+/** Replies of a Redis that is up but will not write: out of memory (noeviction), a replica, a failed snapshot. */
+const REFUSAL = /^(OOM|READONLY|MISCONF)\b/
+
+function isRefusal (err: unknown): err is Error {
+  return err instanceof ReplyError && REFUSAL.test((err as Error).message)
+}
+
+function refused (err: Error): StoreRefusedError {
+  return new StoreRefusedError(`registry refuses writes: ${err.message.split('\n')[0] ?? ''}`.trim(), { cause: err })
+}
+
 export class RedisStore implements Store {
   readonly kind = 'redis' as const
   readonly redis: HomingRedis
@@ -70,6 +81,8 @@ export class RedisStore implements Store {
   private readonly subscriptions = new Set<MoveSubscription>()
   /** The raw record behind each Device getDevice returned, for a compare-and-set without a second read. */
   private readonly read = new WeakMap<Device, string>()
+  /** Set when a write was refused; readiness then needs a probe write to succeed (ping). */
+  private refusing = false
 
   constructor (private readonly options: RedisStoreOptions) {
     this.p = options.keyPrefix
@@ -121,18 +134,31 @@ export class RedisStore implements Store {
   private codeLock (pair: CodePair): string { return `${this.codes(pair)}:lock` }
   private codeSenders (targetAccountId: string): string { return `${this.p}codes-to:${targetAccountId}` }
 
-  /** Runs a registry call; connection failures become StoreUnavailableError, reply errors stay bugs. */
+  /**
+   * Runs a registry call: a refused write becomes StoreRefusedError (and readiness false until a
+   * write works again), connection failures StoreUnavailableError; other reply errors and errors of
+   * our own code (a TypeError, a RangeError) stay what they are: bugs, not an unavailable registry.
+   */
   private async run<T> (fn: () => Promise<T>): Promise<T> {
     try {
       return await fn()
     } catch (err) {
+      if (isRefusal(err)) {
+        this.refusing = true
+        throw refused(err)
+      }
       if (err instanceof ReplyError || err instanceof StoreUnavailableError) throw err
+      if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) throw err
       throw new StoreUnavailableError(`registry unavailable: ${(err as Error).message}`, { cause: err })
     }
   }
 
+  /** The registry answers; after a refused write, it must also take a small write again (readiness). */
   async ping (): Promise<void> {
     await this.run(() => this.redis.ping())
+    if (!this.refusing) return
+    await this.run(() => this.redis.set(`${this.p}probe:write`, String(Date.now()), 'PX', 60_000))
+    this.refusing = false
   }
 
   async close (): Promise<void> {
@@ -142,9 +168,17 @@ export class RedisStore implements Store {
 
   async createProduct (product: Product): Promise<boolean> {
     return this.run(async () => {
-      const created = await this.redis.hsetnx(this.product(product.productKey), product.instanceId, JSON.stringify(product))
-      if (created === 1) await this.redis.sadd(this.productsOf(product.instanceId), product.productKey)
-      return created === 1
+      const key = this.product(product.productKey)
+      const created = await this.redis.hsetnx(key, product.instanceId, JSON.stringify(product))
+      if (created !== 1) return false
+      try {
+        await this.redis.sadd(this.productsOf(product.instanceId), product.productKey)
+      } catch (err) {
+        // Refused half-way: take the record back (deletes are allowed when memory is full).
+        await this.redis.hdel(key, product.instanceId).catch(() => {})
+        throw err
+      }
+      return true
     })
   }
 
@@ -186,10 +220,20 @@ export class RedisStore implements Store {
       // The name index first: a crash in between leaves a name without a record, which listings skip.
       const index = this.redis.pipeline()
       for (const d of devices) index.sadd(this.names(d.productKey), d.deviceName)
-      await index.exec()
+      const indexed = await index.exec()
+      const added = devices.filter((_, i) => indexed?.[i]?.[0] == null && indexed?.[i]?.[1] === 1)
       const pipe = this.redis.pipeline()
       for (const d of devices) pipe.set(this.device(d.productKey, d.deviceName), JSON.stringify(d), 'NX')
       const results = await pipe.exec()
+      const failed = [...(indexed ?? []), ...(results ?? [])].find(([err]) => err !== null)?.[0]
+      if (failed != null) {
+        // A write refused half-way (memory full): take back every record and name this call wrote.
+        const undo = this.redis.pipeline()
+        devices.forEach((d, i) => { if (results?.[i]?.[0] == null && results?.[i]?.[1] === 'OK') undo.del(this.device(d.productKey, d.deviceName)) })
+        for (const d of added) undo.srem(this.names(d.productKey), d.deviceName)
+        await undo.exec().catch(() => null)
+        throw failed
+      }
       return devices.filter((_, i) => results?.[i]?.[1] !== 'OK').map(d => d.deviceName)
     })
   }
@@ -376,9 +420,19 @@ export class RedisStore implements Store {
 
   async createJob (job: Job): Promise<void> {
     await this.run(async () => {
-      await this.redis.set(this.job(job.id), JSON.stringify(job))
-      await this.redis.zadd(this.jobsOf(job.accountId), job.createdAt, job.id)
-      await this.redis.sadd(this.unfinished, job.id)
+      try {
+        await this.redis.set(this.job(job.id), JSON.stringify(job))
+        await this.redis.zadd(this.jobsOf(job.accountId), job.createdAt, job.id)
+        await this.redis.sadd(this.unfinished, job.id)
+      } catch (err) {
+        // Refused half-way: no job is left that nobody was told about (deletes work when memory is full).
+        await Promise.all([
+          this.redis.del(this.job(job.id)),
+          this.redis.zrem(this.jobsOf(job.accountId), job.id),
+          this.redis.srem(this.unfinished, job.id)
+        ]).catch(() => {})
+        throw err
+      }
     })
   }
 
@@ -389,9 +443,15 @@ export class RedisStore implements Store {
 
   async updateJob (job: Job): Promise<void> {
     await this.run(async () => {
-      await this.redis.set(this.job(job.id), JSON.stringify(job))
-      if (job.status === 'distributed' || job.status === 'failed') await this.redis.srem(this.unfinished, job.id)
-      else await this.redis.sadd(this.unfinished, job.id)
+      // In the order where a refusal half-way leaves a job the runner still finds: an unfinished job
+      // joins the index before its record changes, a finished one leaves it after.
+      if (job.status === 'distributed' || job.status === 'failed') {
+        await this.redis.set(this.job(job.id), JSON.stringify(job))
+        await this.redis.srem(this.unfinished, job.id)
+      } else {
+        await this.redis.sadd(this.unfinished, job.id)
+        await this.redis.set(this.job(job.id), JSON.stringify(job))
+      }
     })
   }
 

@@ -9,6 +9,18 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/**
+ * The registry answers but refuses to write (Redis out of memory under `noeviction`, a read-only
+ * replica, a failed snapshot): the call changed nothing. Still "unavailable" to callers that only
+ * care whether they can go on (503, CONNACK 3).
+ */
+export class StoreRefusedError extends StoreUnavailableError {
+  constructor (message = 'registry refuses writes', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'StoreRefusedError'
+  }
+}
+
 export type MoveOutcome =
   /** Assignment moved from `from` to `to` just now. */
   | { result: 'moved', device: Device, wasOnline: Device['online'] }
