@@ -4,6 +4,7 @@
 // kind from it is refused with 429 and Retry-After until the block ends (otherwise the answers would
 // still tell a guessed token or device name from a wrong one). The counters live in this process's
 // memory (rate-limiter-flexible): each sidecar counts on its own, and a restart forgets them.
+import { isIPv6 } from 'node:net'
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible'
 import type { Logger } from '../shared/log.js'
 import { limitMetrics, type LimitName, type Metrics } from '../shared/metrics/index.js'
@@ -24,7 +25,7 @@ export class FailureLimit {
 
   /** Throws the 429 when the address is over the limit now. */
   async check (address: string): Promise<void> {
-    const state = await this.limiter.get(address)
+    const state = await this.limiter.get(limitKey(address))
     if (state !== null && state.consumedPoints > this.options.points) throw this.refuse(address, state.msBeforeNext)
   }
 
@@ -32,7 +33,7 @@ export class FailureLimit {
   async failed (address: string): Promise<void> {
     if (this.metrics !== undefined) limitMetrics(this.metrics).failures.inc({ limit: this.name })
     try {
-      await this.limiter.consume(address)
+      await this.limiter.consume(limitKey(address))
     } catch (res) {
       if (res instanceof RateLimiterRes) throw this.refuse(address, res.msBeforeNext)
       throw res
@@ -42,9 +43,22 @@ export class FailureLimit {
   private refuse (address: string, msBeforeNext: number): ApiError {
     const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000))
     if (this.metrics !== undefined) limitMetrics(this.metrics).refused.inc({ limit: this.name })
-    this.refusals.refused(this.name, address, retryAfter)
+    this.refusals.refused(this.name, limitKey(address), retryAfter)
     return new ApiError(429, 'too_many_requests', `too many failed ${this.name === 'api_auth' ? 'authentications' : 'look-ups'} from this address: retry in ${retryAfter} s`, undefined, { 'Retry-After': String(retryAfter) })
   }
+}
+
+/**
+ * What one client is: its IPv4 address, or for IPv6 its /64 (one host usually holds a whole /64, and
+ * counting each of its addresses apart would let it spray past the limit and fill the memory).
+ */
+export function limitKey (address: string): string {
+  if (!isIPv6(address)) return address
+  const [head = '', tail] = address.split('::')
+  const left = head === '' ? [] : head.split(':')
+  const right = tail === undefined || tail === '' ? [] : tail.split(':')
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+  return `${groups.slice(0, 4).map(g => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`
 }
 
 /** At most this many addresses are summarised per window; the rest are counted together. */
