@@ -55,7 +55,7 @@ export function createApp (sidecar: Sidecar): Koa {
   // Health, readiness and metrics for load balancers and Prometheus.
   app.use(opsRoutes(sidecar).routes())
 
-  // DESIGN "Management REST API": operators, authenticated above for every spelling the router takes.
+  // The management API (docs/architecture.md): operators, authenticated above for every spelling the router takes.
   const api = new Router<ApiState>({ prefix: API_PREFIX })
   for (const routes of apiRoutes) api.use(routes(sidecar).routes())
   app.use(api.routes())

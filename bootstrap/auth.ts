@@ -1,5 +1,5 @@
 // Bearer token -> account, for every path of the management API however it is spelled (api-path.ts;
-// DESIGN "Management REST API"). Runs before any router, so no handler is reached without an account;
+// docs/architecture.md). Runs before any router, so no handler is reached without an account;
 // failed attempts count per client address (failure-limit.ts) and go over the limit as 429.
 import type { Middleware } from 'koa'
 import { clientAddress } from '../shared/client-address.js'

@@ -1,6 +1,6 @@
 // Limits on repeated failures per client address: failed API authentications, and bootstrap look-ups
 // of unknown devices. Over the limit an address gets 429 with Retry-After (for devices in the exact
-// PROTOCOL form); successes never count, so a fleet behind one NAT bootstraps freely; the log
+// device form, docs/protocol.md); successes never count, so a fleet behind one NAT bootstraps freely; the log
 // summarises refusals instead of a line each; the counts are in /metrics.
 import t from 'tap'
 import type { Sidecar } from '../bootstrap/context.js'
@@ -85,7 +85,7 @@ t.test('unknown devices from one address: 429 in the exact device form, then for
   for (let i = 1; i <= 3; i++) t.equal((await bootstrap(SCANNER, `ghost-${i}000`)).status, 404, `unknown device ${i} is a 404`)
   const over = await bootstrap(SCANNER, 'ghost-4000')
   t.equal(over.status, 429)
-  t.same(over.violations, [], 'the PROTOCOL form: compact JSON, code equal to status, exact Content-Length, short header lines')
+  t.same(over.violations, [], 'the device form: compact JSON, code equal to status, exact Content-Length, short header lines')
   t.same(over.json, { code: 429, message: `too many failed look-ups from this address: retry in ${BLOCK_SECONDS} s` })
   t.equal(over.headers.get('retry-after'), String(BLOCK_SECONDS))
   t.equal((await bootstrap(SCANNER, FLEET[0] as string)).status, 429, 'a known device from the blocked address waits too (no enumeration oracle)')
