@@ -5,7 +5,7 @@
 import t from 'tap'
 import type { Sidecar } from '../bootstrap/context.js'
 import { startSidecar } from '../bootstrap/server.js'
-import { Topology } from '../shared/config.js'
+import { ConfigError, Topology } from '../shared/config.js'
 import { Metrics } from '../shared/metrics/index.js'
 import { MemoryStore } from '../shared/store/memory.js'
 import { exchange, readStrict, sdkForm, sdkRequest } from './helpers/strict-http.js'
@@ -120,4 +120,16 @@ t.test('an IPv6 client is counted by its /64, so it cannot spray failures across
   for (let i = 0; i < 3; i++) t.equal((await api(host(i), 'wrong-token-0123456789')).status, 401, `${host(i)}: 401`)
   t.equal((await api(host(3), 'wrong-token-0123456789')).status, 429, `${host(3)}, the same /64: 429`)
   t.equal((await api('2001:db8:77:2::1', TOKENS.acme)).status, 200, 'another /64 is not affected')
+})
+
+t.test('the limits have defaults, and a partial block keeps the rest of them', async t => {
+  t.same(testConfig().limits, {
+    uploadBytes: 256 * 1024,
+    apiAuthFailures: { points: 10, windowSeconds: 60, blockSeconds: 300 },
+    bootstrapFailures: { points: 100, windowSeconds: 60, blockSeconds: 60 },
+    logWindowSeconds: 60
+  })
+  t.same(testConfig({ limits: { bootstrapFailures: { points: 500 } } }).limits.bootstrapFailures, { points: 500, windowSeconds: 60, blockSeconds: 60 })
+  t.throws(() => testConfig({ limits: { apiAuthFailures: { points: 0 } } }), ConfigError)
+  t.throws(() => testConfig({ limits: { perAddress: 1 } }), ConfigError, 'an unknown key is refused')
 })
