@@ -65,6 +65,9 @@ t.test('a node stopped while its device is disabled disconnects it once it runs 
   void gone.then(() => { closedEarly = true })
 
   frozen.child.kill('SIGSTOP')
+  // Longer than the node's blocking read of the log (1 s): the order is not handed to a read in
+  // flight, it waits in the log for the node's consumer to come back for it.
+  await new Promise(resolve => setTimeout(resolve, 1200))
   t.equal((await acme('POST', `/products/${PK}/devices/frozen-01/disable`)).status, 200)
   await new Promise(resolve => setTimeout(resolve, 1500))
   t.equal(closedEarly, false, 'still connected while its node is stopped: no other node cut it')
