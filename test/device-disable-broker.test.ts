@@ -33,7 +33,7 @@ t.teardown(async () => {
 const acme = apiClient(sidecar.url, 'acme-token-0123456789')
 const PK = 'a1disBroker1'
 await acme('POST', '/products', { instanceId: 'a', name: 'Lamp', productKey: PK })
-const created = await acme('POST', `/products/${PK}/devices`, { instanceId: 'a', deviceNames: ['kept-001', 'cut-0001', 'deleted-1', 'moving-01'] })
+const created = await acme('POST', `/products/${PK}/devices`, { instanceId: 'a', deviceNames: ['kept-001', 'cut-0001', 'deleted-1', 'moving-01', 'racing-01'] })
 const certs: Certificate[] = created.json.certificates
 const cert = (dn: string): Certificate => certs.find(c => c.deviceName === dn) as Certificate
 
@@ -120,4 +120,24 @@ t.test('a device distributed while disabled stays disabled at the destination, w
   t.equal(await connackCode(b1.ports.mqtt, credentials(cert('moving-01'))), 5, 'CONNACK 5 at the destination')
   t.equal((await acme('POST', `/products/${PK}/devices/moving-01/enable?instanceId=b`)).status, 200)
   t.equal(await connackCode(b1.ports.mqtt, credentials(cert('moving-01'))), 0, 'enabled at the destination: connects')
+})
+
+t.test('a CONNECT racing a disable is either refused with 5 or disconnected: never left online', async t => {
+  const disable = `/products/${PK}/devices/racing-01/disable`
+  const outcomes: number[] = []
+  for (let round = 0; round < 10; round++) {
+    const port = round % 2 === 0 ? a1.ports.mqtt : a2.ports.mqtt
+    const [attempt] = await Promise.all([
+      connectDevice(port, cert('racing-01')).then(client => ({ client, code: 0 }), (err: { code?: number }) => ({ client: null, code: err.code })),
+      new Promise(resolve => setTimeout(resolve, round)).then(() => acme('POST', disable))
+    ])
+    if (attempt.client !== null) await within(1000, `round ${round}: the racing connection's disconnect`, closed(attempt.client))
+    else t.equal(attempt.code, 5, `round ${round}: refused with 5`)
+    await within(1000, `round ${round}: the registry's offline mark`, (async () => {
+      while ((await acme('GET', `/products/${PK}/devices/racing-01`)).json.online !== false) await new Promise(resolve => setTimeout(resolve, 20))
+    })())
+    outcomes.push(attempt.code ?? -1)
+    await acme('POST', `/products/${PK}/devices/racing-01/enable`)
+  }
+  t.comment(`CONNACK per round: ${outcomes.join(' ')}`)
 })
