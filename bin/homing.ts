@@ -6,6 +6,7 @@ import { registerBroker } from '../broker/command.js'
 import { registerBootstrap } from '../bootstrap/command.js'
 import { registerDistribution } from '../bootstrap/operator/distribution.js'
 import { registerCodes } from '../bootstrap/operator/codes.js'
+import { registerDevices } from '../bootstrap/operator/devices.js'
 import { registerUp } from './up.js'
 import { registerDevice } from '../device/command.js'
 
@@ -14,7 +15,7 @@ const program = new Command('homing')
   .showHelpAfterError()
 
 // Each part adds its commands here (one line per part).
-const parts: ((program: Command) => void)[] = [registerLoadtest, registerBroker, registerBootstrap, registerUp, registerDistribution, registerCodes, registerDevice]
+const parts: ((program: Command) => void)[] = [registerLoadtest, registerBroker, registerBootstrap, registerUp, registerDistribution, registerCodes, registerDevices, registerDevice]
 
 for (const register of parts) register(program)
 

@@ -12,6 +12,7 @@ import { observe } from './observe.js'
 import { requestId } from './request-id.js'
 import { bootstrapRoutes } from './routes/bootstrap.js'
 import { deviceRoutes } from './routes/devices.js'
+import { deviceStateRoutes } from './routes/device-state.js'
 import { distributionRoutes } from './routes/distribution.js'
 import { instanceRoutes } from './routes/instances.js'
 import { opsRoutes } from './routes/ops.js'
@@ -27,6 +28,7 @@ const apiRoutes: ((sidecar: Sidecar) => Router<ApiState>)[] = [
   instanceRoutes,
   productRoutes,
   deviceRoutes,
+  deviceStateRoutes,
   distributionRoutes,
   verificationCodeRoutes
 ]

@@ -156,8 +156,9 @@ async function holdSession (ctx: HomingContext, a: Attempt): Promise<void> {
 async function markDeviceOnline (ctx: HomingContext, a: Attempt): Promise<void> {
   const { result, replaced } = await markOnline(ctx, a.session as DeviceSession, a.device)
   a.replaced = replaced
-  // The device moved away (or was deleted) after findDevice read it.
+  // The device moved away (or was disabled or deleted) after findDevice read it.
   if (result === 'not-assigned') throw new Refusal(5, 'device assigned to another instance')
+  if (result === 'disabled') throw new Refusal(5, 'device disabled')
   if (result === 'not-found') throw new Refusal(4, 'unknown device')
 }
 

@@ -3,6 +3,7 @@ import type { Aedes } from 'aedes'
 import type { Logger } from '../shared/log.js'
 import type { KickReport } from '../shared/records.js'
 import type { Store } from '../shared/store/store.js'
+import type { DisconnectReason } from '../shared/types.js'
 import type { Connections } from './connections.js'
 
 /** A packet on Aedes' emitter (mqemitter in memory, mqemitter-redis across a cluster). */
@@ -42,4 +43,6 @@ export interface HomingContext {
   background: (work: Promise<unknown>) => void
   /** Told what each kick of an online device did (metrics). */
   onKick?: (report: KickReport) => void
+  /** Told each time a disabled or deleted device's connections here were closed (metrics). */
+  onDisconnect?: (reason: DisconnectReason) => void
 }

@@ -25,6 +25,12 @@ const kickSteps: Step[] = [
   disconnect
 ]
 
+/** A disabled or deleted device has nowhere to go: no notify, just the disconnect. */
+const cutSteps: Step[] = [
+  untilConnected,
+  disconnect
+]
+
 /** Bound on the wait for a connection that is still between CONNECT and CONNACK. */
 const CONNECTING_MS = 30_000
 
@@ -65,13 +71,29 @@ export class Kicker {
     return report
   }
 
-  private async kickOne (s: DeviceSession): Promise<KickReport> {
+  /** Disconnects every connection of one device held here, without a notify; `online` as for kick(). */
+  async cut (sessions: DeviceSession[]): Promise<KickReport> {
+    const reports = await Promise.all(sessions.map(s => this.run(s, cutSteps)))
+    return {
+      online: reports.some(r => r.online),
+      notified: false,
+      answered: false,
+      disconnected: reports.some(r => r.online) && reports.every(r => !r.online || r.disconnected)
+    }
+  }
+
+  private async run (s: DeviceSession, steps: Step[]): Promise<KickReport> {
     const k: Kick = { s, id: newMessageId(), report: { online: false, notified: false, answered: false, disconnected: false } }
-    for (const step of kickSteps) {
+    for (const step of steps) {
       if (!await step(this, k)) break
     }
-    if (k.report.online) this.ctx.log.info({ productKey: s.productKey, deviceName: s.deviceName, clientId: s.client.id, ...k.report }, 'device moved away: kicked')
     return k.report
+  }
+
+  private async kickOne (s: DeviceSession): Promise<KickReport> {
+    const report = await this.run(s, kickSteps)
+    if (report.online) this.ctx.log.info({ productKey: s.productKey, deviceName: s.deviceName, clientId: s.client.id, ...report }, 'device moved away: kicked')
+    return report
   }
 
   /** Resolves when the device answers notify `id`; `cancel` forgets it. */

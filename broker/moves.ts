@@ -1,11 +1,13 @@
 // DESIGN rule 6: devices distributed away while online here are notified and forced offline. Move
 // events come from the instance's durable log, read by this node under its stable id, so a node
-// that was stalled or cut off from the registry still acts on the moves it missed.
+// that was stalled or cut off from the registry still acts on the moves it missed. Disabling and
+// deleting a device use the same log to take it offline (broker/disconnect.ts).
 import { moveMessage, RECORD_CODES } from '../shared/records.js'
 import { StoreUnavailableError, type MoveSubscription } from '../shared/store/store.js'
-import type { MoveEvent } from '../shared/types.js'
+import type { DeviceDisconnect, DeviceMoved, MoveEvent } from '../shared/types.js'
 import type { DeviceSession } from './connections.js'
 import type { HomingContext } from './context.js'
+import { disconnectHeld } from './disconnect.js'
 import type { Kicker } from './kick.js'
 import { sleep, whenAvailable } from './registry.js'
 
@@ -27,6 +29,22 @@ export function consumeMoves (ctx: HomingContext, kicker: Kicker): MoveConsumer 
   const registry = <T>(call: () => Promise<T>): Promise<T> => whenAvailable(ctx, call)
 
   async function onMove (event: MoveEvent): Promise<void> {
+    if (event.kind === 'disconnect') return onDisconnect(event)
+    return onDeviceMoved(event)
+  }
+
+  async function onDisconnect (event: DeviceDisconnect): Promise<void> {
+    const held = ctx.connections.of(event.productKey, event.deviceName)
+    if (held.length === 0) return // not held here: another node's, or offline
+    const cut = disconnectHeld(ctx, kicker, event, held).catch(err => {
+      ctx.log.error({ err, reason: event.reason, productKey: event.productKey, deviceName: event.deviceName }, 'disconnect not completed')
+    })
+    kicks.add(cut)
+    void cut.finally(() => kicks.delete(cut))
+    if (kicks.size >= MAX_KICKS) await Promise.race(kicks)
+  }
+
+  async function onDeviceMoved (event: DeviceMoved): Promise<void> {
     const held = ctx.connections.of(event.productKey, event.deviceName)
     if (held.length === 0) return // offline here: the job runner's record stands
     const device = await registry(() => ctx.store.getDevice(event.productKey, event.deviceName))
@@ -40,7 +58,7 @@ export function consumeMoves (ctx: HomingContext, kicker: Kicker): MoveConsumer 
     if (kicks.size >= MAX_KICKS) await Promise.race(kicks)
   }
 
-  async function kickAndRecord (event: MoveEvent, held: DeviceSession[]): Promise<void> {
+  async function kickAndRecord (event: DeviceMoved, held: DeviceSession[]): Promise<void> {
     const report = await kicker.kick(held)
     if (!report.online) return
     const record = {

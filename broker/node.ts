@@ -119,7 +119,7 @@ export async function startBrokerNode (options: BrokerNodeOptions): Promise<Brok
       notifyTimeoutMs: config.broker.notifyTimeoutMs,
       keepaliveMin: config.broker.keepaliveMin,
       keepaliveMax: config.broker.keepaliveMax,
-      ...(metrics === undefined ? {} : { onKick: report => metrics.kicked(instanceId, report) })
+      ...(metrics === undefined ? {} : { onKick: report => metrics.kicked(instanceId, report), onDisconnect: reason => metrics.disconnected(instanceId, reason) })
     })
     if (metrics !== undefined) unobserve = observeBroker(aedes, instanceId, metrics, nodeLog)
     await plugin.ready

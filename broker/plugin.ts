@@ -5,6 +5,7 @@ import type { Aedes } from 'aedes'
 import { silentLogger, type Logger } from '../shared/log.js'
 import type { KickReport } from '../shared/records.js'
 import type { Store } from '../shared/store/store.js'
+import type { DisconnectReason } from '../shared/types.js'
 import { createAuthenticate } from './authenticate.js'
 import { createAuthorizePublish, createAuthorizeSubscribe } from './authorize.js'
 import { Connections } from './connections.js'
@@ -28,6 +29,8 @@ export interface HomingOptions {
   keepaliveMax?: number
   /** Told what each kick of an online device did: notified, answered, disconnected (for metrics). */
   onKick?: (report: KickReport) => void
+  /** Told each time a disabled or deleted device was disconnected here (for metrics). */
+  onDisconnect?: (reason: DisconnectReason) => void
 }
 
 export interface HomingBroker {
@@ -54,6 +57,7 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
     keepalive: { min: options.keepaliveMin ?? 30, max: options.keepaliveMax ?? 1200 },
     signal: closing.signal,
     onKick: options.onKick,
+    onDisconnect: options.onDisconnect,
     background: work => {
       pending.add(work)
       const done = (): void => { pending.delete(work) }

@@ -82,6 +82,7 @@ export interface Device {
   instanceId: string | null
   /** DESIGN rule 2: under nearest access, before first placement, the set of candidates. */
   candidates: Candidate[] | null
+  /** False while disabled: CONNECT gets 5, bootstrap 403. Travels with the device when it is distributed. */
   enabled: boolean
   tags: Record<string, string>
   /** Broker node holding the device's connection, or null when offline. */
@@ -139,11 +140,31 @@ export interface JobRecord {
   message: string
 }
 
-/** Event sent to the brokers of the source instance when a device leaves it (PROTOCOL 4). */
-export interface MoveEvent {
+/**
+ * Events in an instance's durable log, read by every broker node of that instance (broker/moves.ts).
+ * `fromInstanceId` names the log: the instance the device is leaving, or must go offline at.
+ */
+export type MoveEvent = DeviceMoved | DeviceDisconnect
+
+/** A device left the instance (docs/protocol.md, "Notify"). `kind` is absent in events written before disconnects existed. */
+export interface DeviceMoved {
+  kind?: 'moved'
   jobId: string
   productKey: string
   deviceName: string
   fromInstanceId: string
   toInstanceId: string | null
+}
+
+export type DisconnectReason = 'disabled' | 'deleted'
+
+/** The device must go offline at the instance now, without a notify: it was disabled or deleted. */
+export interface DeviceDisconnect {
+  kind: 'disconnect'
+  reason: DisconnectReason
+  productKey: string
+  deviceName: string
+  fromInstanceId: string
+  /** When the sidecar published it (ms since the epoch), for the log. */
+  at: number
 }

@@ -257,6 +257,40 @@ export function storeContract (name: string, open: () => Promise<Store>): void {
       await back.close()
     })
 
+    t.test('disable and enable: idempotent, only where the device lives, refused by connect, kept by a move', async t => {
+      await store.createDevices([newDevice('pkOff', 'dev1', 'a'), newDevice('pkOff', 'dev2', 'a')])
+      const off = await store.disableDevice('pkOff', 'dev1', 'a')
+      t.match(off, { result: 'changed', device: { enabled: false } })
+      t.match(await store.disableDevice('pkOff', 'dev1', 'a'), { result: 'unchanged', device: { enabled: false } }, 'again: nothing written')
+      t.equal((await store.getDevice('pkOff', 'dev1'))?.enabled, false)
+      t.match(await store.enableDevice('pkOff', 'dev1', 'b'), { result: 'not-here' }, 'not at b: refused')
+      t.equal((await store.getDevice('pkOff', 'dev1'))?.enabled, false)
+      t.same(await store.disableDevice('pkOff', 'ghost', 'a'), { result: 'not-found' })
+      const refused = await store.connected('pkOff', 'dev1', info('a', 's1'))
+      t.equal(refused.result, 'disabled', 'a disabled device is not marked online')
+      t.equal((await store.getDevice('pkOff', 'dev1'))?.online, null)
+      t.match(await store.moveDevice('pkOff', 'dev1', { from: 'a', to: 'b', jobId: 'js1' }), { result: 'moved', device: { enabled: false, instanceId: 'b' } }, 'disabled at the destination too')
+      t.match(await store.disableDevice('pkOff', 'dev1', 'a'), { result: 'not-here' }, 'the source no longer decides')
+      t.match(await store.enableDevice('pkOff', 'dev1', 'b'), { result: 'changed', device: { enabled: true } })
+      t.match(await store.enableDevice('pkOff', 'dev1', 'b'), { result: 'unchanged', device: { enabled: true } })
+      t.equal((await store.connected('pkOff', 'dev1', info('b', 's2'))).result, 'ok', 'enabled: connects at once')
+      await store.setCandidates('pkOff', 'dev2', { from: 'a', candidates: [{ region: 'r1', instanceId: 'b' }, { region: 'r2', instanceId: 'c' }], jobId: 'js2' })
+      t.match(await store.disableDevice('pkOff', 'dev2', 'c'), { result: 'changed' }, 'a placement candidate is where it lives while it waits')
+      const racing = await Promise.all([store.disableDevice('pkOff', 'dev2', 'c'), store.enableDevice('pkOff', 'dev2', 'c'), store.disableDevice('pkOff', 'dev2', 'b')])
+      t.ok(racing.every(o => o.result === 'changed' || o.result === 'unchanged'), 'racing requests each apply atomically')
+    })
+
+    t.test('disconnect events share the instance log with moves, in order', async t => {
+      const seen: MoveEvent[] = []
+      const sub = await store.consumeMoves('evCut', 'n1', async e => { seen.push(e) })
+      await store.publishMove({ jobId: 'j', productKey: 'pkE', deviceName: 'd1', fromInstanceId: 'evCut', toInstanceId: 'evB' })
+      await store.publishMove({ kind: 'disconnect', reason: 'disabled', productKey: 'pkE', deviceName: 'd2', fromInstanceId: 'evCut', at: 5 })
+      await store.publishMove({ kind: 'disconnect', reason: 'deleted', productKey: 'pkE', deviceName: 'd3', fromInstanceId: 'evCut', at: 6 })
+      await until(() => seen.length === 3)
+      t.same(seen.map(e => e.kind === 'disconnect' ? `${e.deviceName}:${e.reason}` : e.deviceName), ['d1', 'd2:disabled', 'd3:deleted'])
+      await sub.close()
+    })
+
     t.test('jobs: stored, listed per account, leased, records upserted', async t => {
       await store.createJob(job('j1', { createdAt: 1 }))
       await store.createJob(job('j2', { createdAt: 2, productKey: 'pk2' }))

@@ -56,7 +56,7 @@ async function parse (ctx: Context, sidecar: Sidecar): Promise<BootstrapRequest>
   return { productKey: form.productKey, deviceName: form.deviceName, clientId: form.clientId ?? null, resources }
 }
 
-/** Step 2: the device's record; the body is unsigned and carries no secret, so nothing else is checked here. */
+/** Step 2: the device's record, refused while disabled; the body is unsigned and carries no secret, so nothing else is checked here. */
 async function findDevice (request: BootstrapRequest, sidecar: Sidecar, address: string | null, failures?: FailureLimit): Promise<Device> {
   const device = await sidecar.store.getDevice(request.productKey, request.deviceName)
   if (device === null) {
@@ -64,6 +64,8 @@ async function findDevice (request: BootstrapRequest, sidecar: Sidecar, address:
     await failures?.failed(address ?? 'unknown')
     throw new ApiError(404, 'not_found', 'device not found')
   }
+  // Before placement: a disabled device waiting for nearest placement is not placed either.
+  if (!device.enabled) throw new ApiError(403, 'forbidden', 'device disabled')
   return device
 }
 

@@ -9,6 +9,7 @@ import { homesOf, ownDevice, ownInstance, ownProduct, owns, writable } from '../
 import { parseBody } from '../body.js'
 import type { ApiState, Sidecar } from '../context.js'
 import { deviceView } from '../device-view.js'
+import { disconnectDevice } from '../disconnect.js'
 import { ApiError, conflict, notFound } from '../http-error.js'
 import { newDeviceName } from '../identifiers.js'
 import { productDevices } from '../product-devices.js'
@@ -91,6 +92,8 @@ export function deviceRoutes (sidecar: Sidecar): Router<ApiState> {
     const { instanceId } = parseQuery(ctx, atInstance)
     const device = await deletable(sidecar, ctx.state.account, ctx.params.pk as string, ctx.params.dn as string, instanceId)
     await sidecar.store.deleteDevice(device.productKey, device.deviceName)
+    // An online device is disconnected at once, not left connected until its next CONNECT.
+    await disconnectDevice(sidecar.store, device, 'deleted')
     ctx.status = 204
   })
 

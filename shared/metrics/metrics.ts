@@ -3,6 +3,7 @@
 // a device name, a clientId or an address, so the series count does not grow with the fleet.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { KickReport } from '../records.js'
+import type { DisconnectReason } from '../types.js'
 
 export type Transport = 'mqtt' | 'mqtts' | 'ws' | 'wss'
 
@@ -18,6 +19,7 @@ export class Metrics {
   readonly bootstrapRequests: Counter<'code'>
   readonly bootstrapSeconds: Histogram
   readonly apiRequests: Counter<'code'>
+  readonly deviceStateChanges: Counter<'action'>
 
   // Broker nodes.
   readonly connects: Counter<'instance' | 'code'>
@@ -25,6 +27,7 @@ export class Metrics {
   readonly notifyReplies: Counter<'instance'>
   readonly kicks: Counter<'instance'>
   readonly sockets: Gauge<'transport'>
+  readonly deviceDisconnects: Counter<'instance' | 'reason'>
 
   // Both.
   readonly registryErrors: Counter<'op'>
@@ -94,6 +97,18 @@ export class Metrics {
       labelNames: ['instance'],
       registers
     })
+    this.deviceStateChanges = new Counter({
+      name: 'homing_device_state_changes_total',
+      help: 'Devices disabled or enabled through the API, by action (disable, enable); a repeated request that changes nothing is not counted',
+      labelNames: ['action'],
+      registers
+    })
+    this.deviceDisconnects = new Counter({
+      name: 'homing_device_disconnects_total',
+      help: 'Devices disconnected by a broker node because they were disabled or deleted, by instance and reason (disabled, deleted)',
+      labelNames: ['instance', 'reason'],
+      registers
+    })
     this.registryErrors = new Counter({
       name: 'homing_registry_errors_total',
       help: 'Registry calls that failed because the registry was unreachable, by store method',
@@ -115,6 +130,11 @@ export class Metrics {
     if (report.notified) this.notifies.inc({ instance: instanceId })
     if (report.answered) this.notifyReplies.inc({ instance: instanceId })
     if (report.disconnected) this.kicks.inc({ instance: instanceId })
+  }
+
+  /** A disabled or deleted device's connections at this instance were closed. */
+  disconnected (instanceId: string, reason: DisconnectReason): void {
+    this.deviceDisconnects.inc({ instance: instanceId, reason })
   }
 
   get contentType (): string {

@@ -2,7 +2,7 @@
 import type { Device, Job, JobRecord, MoveEvent, Product, VerificationCode } from '../types.js'
 import { byAge, isValid, matching, samePair } from './codes.js'
 import { placementNoteKey, withPlacementNotes } from './placement-notes.js'
-import type { CheckCodeOutcome, CodeCheck, CodePair, IssueCodeOutcome, JobFilter, MoveSubscription, Store } from './store.js'
+import type { CheckCodeOutcome, CodeCheck, CodePair, EnabledOutcome, IssueCodeOutcome, JobFilter, MoveSubscription, Store } from './store.js'
 import * as t from './transitions.js'
 
 const copy = <T>(value: T): T => structuredClone(value)
@@ -114,6 +114,14 @@ export class MemoryStore implements Store {
 
   async setTags (productKey: string, deviceName: string, tags: Record<string, string>): Promise<Device | null> {
     return this.apply(productKey, deviceName, d => t.tagged(d, tags))
+  }
+
+  async disableDevice (productKey: string, deviceName: string, instanceId: string): Promise<EnabledOutcome> {
+    return this.apply(productKey, deviceName, d => t.disabled(d, instanceId)) ?? { result: 'not-found' }
+  }
+
+  async enableDevice (productKey: string, deviceName: string, instanceId: string): Promise<EnabledOutcome> {
+    return this.apply(productKey, deviceName, d => t.enabled(d, instanceId)) ?? { result: 'not-found' }
   }
 
   async connected (...[pk, dn, info]: Parameters<Store['connected']>): ReturnType<Store['connected']> {

@@ -4,7 +4,7 @@ import { Redis, ReplyError, type RedisOptions } from 'ioredis'
 import type { Device, Job, JobRecord, MoveEvent, Product, VerificationCode } from '../types.js'
 import { byAge, isValid, matching } from './codes.js'
 import { placementNoteKey, withPlacementNotes } from './placement-notes.js'
-import { StoreRefusedError, StoreUnavailableError, type MoveOutcome, type CheckCodeOutcome, type CodeCheck, type CodePair, type IssueCodeOutcome, type JobFilter, type MoveSubscription, type Store } from './store.js'
+import { StoreRefusedError, StoreUnavailableError, type MoveOutcome, type CheckCodeOutcome, type EnabledOutcome, type CodeCheck, type CodePair, type IssueCodeOutcome, type JobFilter, type MoveSubscription, type Store } from './store.js'
 import * as t from './transitions.js'
 
 /** Compare-and-set on one key: the device's whole record is replaced only if nobody changed it meanwhile. */
@@ -294,6 +294,14 @@ export class RedisStore implements Store {
 
   async setTags (productKey: string, deviceName: string, tags: Record<string, string>): Promise<Device | null> {
     return this.apply(productKey, deviceName, d => t.tagged(d, tags))
+  }
+
+  async disableDevice (productKey: string, deviceName: string, instanceId: string): Promise<EnabledOutcome> {
+    return await this.apply(productKey, deviceName, d => t.disabled(d, instanceId)) ?? { result: 'not-found' }
+  }
+
+  async enableDevice (productKey: string, deviceName: string, instanceId: string): Promise<EnabledOutcome> {
+    return await this.apply(productKey, deviceName, d => t.enabled(d, instanceId)) ?? { result: 'not-found' }
   }
 
   async connected (...[pk, dn, info, seen]: Parameters<Store['connected']>): ReturnType<Store['connected']> {

@@ -50,6 +50,16 @@ export type ConnectedOutcome =
   | { result: 'not-found' }
   /** Moved away between authentication and registration. */
   | { result: 'not-assigned', device: Device }
+  /** Disabled between authentication and registration. */
+  | { result: 'disabled', device: Device }
+
+export type EnabledOutcome =
+  | { result: 'changed', device: Device }
+  /** Already in the state asked for: nothing was written. */
+  | { result: 'unchanged', device: Device }
+  /** The device no longer lives at the instance given: nothing was written. */
+  | { result: 'not-here', device: Device }
+  | { result: 'not-found' }
 
 export interface JobFilter {
   accountId: string
@@ -121,6 +131,12 @@ export interface Store {
   listDeviceNames: (productKey: string) => Promise<string[]>
   deleteDevice: (productKey: string, deviceName: string) => Promise<void>
   setTags: (productKey: string, deviceName: string, tags: Record<string, string>) => Promise<Device | null>
+  /**
+   * Atomically and idempotently, only while the device lives at `instanceId` (assigned there, or a
+   * placement candidate). A disabled device is refused by `connected` and keeps its state when moved.
+   */
+  disableDevice: (productKey: string, deviceName: string, instanceId: string) => Promise<EnabledOutcome>
+  enableDevice: (productKey: string, deviceName: string, instanceId: string) => Promise<EnabledOutcome>
 
   // Broker side.
   /** Marks the device online at a node and active at the instance (DESIGN rule 5), atomically. */

@@ -1,7 +1,7 @@
 // How a device record changes, as pure functions. Both backends apply these atomically: the memory
 // store directly, the Redis store by compare-and-set on the device's one key.
 import type { Candidate, Device, Runtime } from '../types.js'
-import type { ConnectedInfo, ConnectedOutcome, MoveOutcome, PlaceOutcome } from './store.js'
+import type { ConnectedInfo, ConnectedOutcome, EnabledOutcome, MoveOutcome, PlaceOutcome } from './store.js'
 
 /** `next` is the record to write, or null to leave it as it is. */
 export interface Transition<O> {
@@ -19,6 +19,8 @@ function withRuntime (device: Device, instanceId: string, patch: Partial<Runtime
 
 export function connected (device: Device, info: ConnectedInfo): Transition<ConnectedOutcome> {
   if (device.instanceId !== info.instanceId) return { next: null, outcome: { result: 'not-assigned', device } }
+  // Disabled between authentication's read and this write: the disable's disconnect may already have passed this node.
+  if (!device.enabled) return { next: null, outcome: { result: 'disabled', device } }
   const before = device.runtime[info.instanceId] ?? emptyRuntime()
   const next: Device = {
     ...device,
@@ -91,4 +93,25 @@ export function placed (device: Device, placement: NonNullable<Device['placement
     runtime: withRuntime(device, placement.instanceId, { active: false })
   }
   return { next, outcome: { result: 'placed', device: next } }
+}
+
+/**
+ * Disable and enable are idempotent: asking for the state the device is in writes nothing. Only
+ * while the device lives at `instanceId` (assigned, or a nearest-placement candidate): the caller
+ * checked that this instance is its own, and the device may have moved since.
+ */
+export function disabled (device: Device, instanceId: string): Transition<EnabledOutcome> {
+  return withEnabled(device, instanceId, false)
+}
+
+export function enabled (device: Device, instanceId: string): Transition<EnabledOutcome> {
+  return withEnabled(device, instanceId, true)
+}
+
+function withEnabled (device: Device, instanceId: string, enabled: boolean): Transition<EnabledOutcome> {
+  const here = device.instanceId === null ? device.candidates?.some(c => c.instanceId === instanceId) === true : device.instanceId === instanceId
+  if (!here) return { next: null, outcome: { result: 'not-here', device } }
+  if (device.enabled === enabled) return { next: null, outcome: { result: 'unchanged', device } }
+  const next: Device = { ...device, enabled }
+  return { next, outcome: { result: 'changed', device: next } }
 }
