@@ -3,7 +3,11 @@ import type { Aedes } from 'aedes'
 import type { Logger } from '../shared/log.js'
 import type { KickReport } from '../shared/records.js'
 import type { Store } from '../shared/store/store.js'
+import type { LimitReason } from '../shared/metrics/metrics.js'
+import type { ConnectLimits, LockoutScope } from './connect-limits.js'
 import type { Connections } from './connections.js'
+import type { LogSummary } from './log-summary.js'
+import type { PublishLimits } from './publish-limits.js'
 
 /** A packet on Aedes' emitter (mqemitter in memory, mqemitter-redis across a cluster). */
 export interface EmittedPacket {
@@ -42,4 +46,13 @@ export interface HomingContext {
   background: (work: Promise<unknown>) => void
   /** Told what each kick of an online device did (metrics). */
   onKick?: (report: KickReport) => void
+  /** Failed CONNECTs per device and address (docs/operations.md, "Hardening"). */
+  connectLimits: ConnectLimits
+  publishLimits: PublishLimits
+  /** CONNECT refusals and limit closes, one log line per key per window. */
+  refusals: LogSummary
+  /** Metrics hooks: a connection closed on a limit, a CONNECT refused by a lockout, a failed move-stream read. */
+  onLimit?: (reason: LimitReason) => void
+  onLockout?: (scope: LockoutScope) => void
+  onMoveStreamError?: (kind: 'nogroup' | 'read') => void
 }

@@ -16,6 +16,8 @@ const RETRY_MS = 500
 export interface MoveConsumer {
   /** Resolves once this node's consumer is registered: moves published from then on reach it. */
   ready: Promise<void>
+  /** False while this node cannot read its moves (readiness says so: docs/operations.md, "Hardening"). */
+  consuming: () => boolean
   close: () => Promise<void>
 }
 
@@ -52,12 +54,21 @@ export function consumeMoves (ctx: HomingContext, kicker: Kicker): MoveConsumer 
     await registry(() => ctx.store.putRecords(event.jobId, [record]))
   }
 
+  let failing = false
+  /** A lost group is an error each time (moves were missed); other read errors are logged when they start. */
+  function onReadError (err: Error, kind: 'nogroup' | 'read'): void {
+    ctx.onMoveStreamError?.(kind)
+    if (kind === 'nogroup') ctx.log.error({ err: err.message }, 'move stream consumer group lost: re-creating it (moves published before were missed)')
+    else if (!failing) ctx.log.warn({ err: err.message }, 'move stream not readable: retrying')
+    failing = true
+  }
+
   const ready = (async () => {
     while (open) {
       try {
         // Fails fast while the registry is down, where a blocking consumer would wait for it silently.
         await ctx.store.ping()
-        subscription = await ctx.store.consumeMoves(ctx.instanceId, ctx.nodeId, onMove)
+        subscription = await ctx.store.consumeMoves(ctx.instanceId, ctx.nodeId, onMove, onReadError)
         if (!open) await subscription.close()
         return
       } catch (err) {
@@ -70,6 +81,11 @@ export function consumeMoves (ctx: HomingContext, kicker: Kicker): MoveConsumer 
 
   return {
     ready,
+    consuming: () => {
+      const ok = subscription !== null && subscription.consuming()
+      if (ok) failing = false
+      return ok
+    },
     close: async () => {
       open = false
       await Promise.race([ready.catch(() => {}), sleep(RETRY_MS * 2)])

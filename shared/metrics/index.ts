@@ -1,3 +1,3 @@
-export { Metrics, type MetricsOptions, type Transport } from './metrics.js'
+export { Metrics, type LimitReason, type MetricsOptions, type Transport } from './metrics.js'
 export { observedStore } from './store.js'
 export { observeJobs } from './jobs.js'
