@@ -66,7 +66,10 @@ export function createAuthenticate (ctx: HomingContext): { preConnect: PreConnec
     const attempt: Attempt = { client, connect: connects.get(client), username, password }
     connects.delete(client)
     run(ctx, attempt).then(
-      () => done(null, true),
+      () => {
+        ctx.authenticated.add(client)
+        done(null, true)
+      },
       (err: unknown) => done(refuse(ctx, attempt, err), false)
     )
   }

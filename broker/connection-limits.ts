@@ -13,9 +13,9 @@ export interface ConnectionLimitOptions {
   outgoingQueueBytes: number
 }
 
-/** `closed` is told each connection closed on a limit, once, before it closes. */
+/** `authenticated`: the CONNECT was accepted (the full packet cap holds from then). `closed` is told each connection closed on a limit, once, before it closes. */
 export function limitConnection (stream: Duplex, client: Client, options: ConnectionLimitOptions,
-  closed: (client: Client, reason: LimitReason) => void): void {
-  meterPackets(stream, options, () => client.connected, reason => closed(client, reason))
+  authenticated: (client: Client) => boolean, closed: (client: Client, reason: LimitReason) => void): void {
+  meterPackets(stream, options, () => authenticated(client), reason => closed(client, reason))
   limitOutgoing(stream, options.outgoingQueueBytes, () => closed(client, 'outgoing_queue'))
 }

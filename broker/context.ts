@@ -1,5 +1,5 @@
 // What every hook of one broker node is handed: who the node is, the registry, and its live devices.
-import type { Aedes } from 'aedes'
+import type { Aedes, Client } from 'aedes'
 import type { Logger } from '../shared/log.js'
 import type { KickReport } from '../shared/records.js'
 import type { Store } from '../shared/store/store.js'
@@ -36,6 +36,8 @@ export interface HomingContext {
   store: Store
   log: Logger
   connections: Connections
+  /** Clients whose CONNECT this node accepted (set before CONNACK is written): their packets get the full size cap. */
+  authenticated: WeakSet<Client>
   /** PROTOCOL 4: how long to wait for notify_reply before the kick (ms). */
   notifyTimeoutMs: number
   /** PROTOCOL 2: accepted keepalive range, seconds. */

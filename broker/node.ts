@@ -143,7 +143,7 @@ export async function startBrokerNode (options: BrokerNodeOptions): Promise<Brok
     const homingBroker = plugin
     const limited = (client: Client, reason: LimitReason): void => { homingBroker.limitClosed(client, reason) }
     for (const listener of listeners) {
-      listener.accept((stream, req) => limitConnection(stream, broker.handle(stream, req), config.broker, limited))
+      listener.accept((stream, req) => limitConnection(stream, broker.handle(stream, req), config.broker, homingBroker.authenticated, limited))
     }
     state = 'running'
     // `port`: the first transport's (mqtt when it listens), as before there were others.

@@ -52,6 +52,8 @@ export interface HomingBroker {
   connections: Connections
   /** False while this node cannot read its move events (not ready). */
   consumingMoves: () => boolean
+  /** Whether this node accepted the client's CONNECT (true before its CONNACK is written). */
+  authenticated: (client: Client) => boolean
   /** Counts and logs (summarised) a connection the transport closed on a limit (broker/connection-limits.ts). */
   limitClosed: (client: Client, reason: LimitReason) => void
   /** Stops consuming moves and listening for takeovers; waits for the registry writes in flight. */
@@ -71,6 +73,7 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
     store: options.store,
     log,
     connections: new Connections(),
+    authenticated: new WeakSet(),
     notifyTimeoutMs: options.notifyTimeoutMs ?? 2000,
     keepalive: { min: options.keepaliveMin ?? 30, max: options.keepaliveMax ?? 1200 },
     signal: closing.signal,
@@ -104,6 +107,7 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
     ready: Promise.all([moves.ready, takeovers.ready]).then(() => {}),
     connections: ctx.connections,
     consumingMoves: moves.consuming,
+    authenticated: client => ctx.authenticated.has(client),
     limitClosed: (client, reason) => {
       ctx.onLimit?.(reason)
       const s = ctx.connections.get(client)
