@@ -21,17 +21,18 @@ export class ConnectLimits {
   private readonly perAddress: RateLimiterMemory
 
   constructor (private readonly options: ConnectLimitOptions) {
-    this.perDevice = new RateLimiterMemory({ points: options.failuresPerDevice, duration: options.windowSec, blockDuration: options.lockoutSec })
-    this.perAddress = new RateLimiterMemory({ points: options.failuresPerAddress, duration: options.windowSec, blockDuration: options.lockoutSec })
+    // The failure that reaches the limit starts the lockout: the limiter blocks on passing `points`.
+    this.perDevice = new RateLimiterMemory({ points: options.failuresPerDevice - 1, duration: options.windowSec, blockDuration: options.lockoutSec })
+    this.perAddress = new RateLimiterMemory({ points: options.failuresPerAddress - 1, duration: options.windowSec, blockDuration: options.lockoutSec })
   }
 
   /** Whether CONNECTs from this address are refused now. */
   async addressLocked (address: string | null): Promise<boolean> {
-    return address !== null && over(await this.perAddress.get(address), this.options.failuresPerAddress)
+    return address !== null && over(await this.perAddress.get(address), this.options.failuresPerAddress - 1)
   }
 
   async deviceLocked (device: string): Promise<boolean> {
-    return over(await this.perDevice.get(device), this.options.failuresPerDevice)
+    return over(await this.perDevice.get(device), this.options.failuresPerDevice - 1)
   }
 
   /** One failed CONNECT (bad identity or credentials) of this device (when known) from this address. */
