@@ -112,8 +112,9 @@ async function openListener (transport: Transport, port: number, options: Listen
     const web = secure ? https.createServer(tlsFiles) : http.createServer()
     const wss = new WebSocketServer({
       noServer: true,
-      // A fixed header is at most 5 bytes; the packet meter (broker/packet-meter.ts) enforces the cap itself.
-      maxPayload: Math.max(WS_MAX_PAYLOAD, (options.maxPacketBytes ?? 0) + 5),
+      // Raised with a larger broker.maxPacketBytes (plus a fixed header, at most 5 bytes); the packet
+      // meter (broker/packet-meter.ts) enforces the cap itself.
+      maxPayload: (options.maxPacketBytes ?? 0) > WS_MAX_PAYLOAD ? (options.maxPacketBytes ?? 0) + 5 : WS_MAX_PAYLOAD,
       perMessageDeflate: false,
       clientTracking: false,
       handleProtocols: offered => SUBPROTOCOLS.find(p => offered.has(p)) ?? false
