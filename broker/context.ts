@@ -51,7 +51,7 @@ export interface HomingContext {
   /** Failed CONNECTs per device and address (docs/operations.md, "Hardening"). */
   connectLimits: ConnectLimits
   publishLimits: PublishLimits
-  /** CONNECT refusals and limit closes, one log line per key per window. */
+  /** Repeated log lines (CONNECT refusals, limit closes, move-stream read errors): one per key per window. */
   refusals: LogSummary
   /** Metrics hooks: a connection closed on a limit, a CONNECT refused by a lockout, a failed move-stream read. */
   onLimit?: (reason: LimitReason) => void

@@ -54,13 +54,11 @@ export function consumeMoves (ctx: HomingContext, kicker: Kicker): MoveConsumer 
     await registry(() => ctx.store.putRecords(event.jobId, [record]))
   }
 
-  let failing = false
-  /** A lost group is an error each time (moves were missed); other read errors are logged when they start. */
+  /** A lost group is an error each time (moves were missed); other read errors are summarised (one line per window). */
   function onReadError (err: Error, kind: 'nogroup' | 'read'): void {
     ctx.onMoveStreamError?.(kind)
     if (kind === 'nogroup') ctx.log.error({ err: err.message }, 'move stream consumer group lost: re-creating it (moves published before were missed)')
-    else if (!failing) ctx.log.warn({ err: err.message }, 'move stream not readable: retrying')
-    failing = true
+    else ctx.refusals.note('move stream', 'move stream not readable: retrying', { err: err.message })
   }
 
   const ready = (async () => {
@@ -81,11 +79,7 @@ export function consumeMoves (ctx: HomingContext, kicker: Kicker): MoveConsumer 
 
   return {
     ready,
-    consuming: () => {
-      const ok = subscription !== null && subscription.consuming()
-      if (ok) failing = false
-      return ok
-    },
+    consuming: () => subscription !== null && subscription.consuming(),
     close: async () => {
       open = false
       await Promise.race([ready.catch(() => {}), sleep(RETRY_MS * 2)])
