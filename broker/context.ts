@@ -56,5 +56,5 @@ export interface HomingContext {
   /** Metrics hooks: a connection closed on a limit, a CONNECT refused by a lockout, a failed move-stream read. */
   onLimit?: (reason: LimitReason) => void
   onLockout?: (scope: LockoutScope) => void
-  onMoveStreamError?: (kind: 'nogroup' | 'read') => void
+  onMoveStreamError?: (kind: 'nogroup' | 'read', recreated: boolean) => void
 }

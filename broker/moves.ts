@@ -55,9 +55,9 @@ export function consumeMoves (ctx: HomingContext, kicker: Kicker): MoveConsumer 
   }
 
   /** A lost group is an error each time (moves were missed); other read errors are summarised (one line per window). */
-  function onReadError (err: Error, kind: 'nogroup' | 'read'): void {
-    ctx.onMoveStreamError?.(kind)
-    if (kind === 'nogroup') ctx.log.error({ err: err.message }, 'move stream consumer group lost: re-creating it (moves published before were missed)')
+  function onReadError (err: Error, kind: 'nogroup' | 'read', recreated: boolean): void {
+    ctx.onMoveStreamError?.(kind, recreated)
+    if (kind === 'nogroup') ctx.log.error({ err: err.message, recreated }, 'move stream consumer group lost: re-creating it (moves published before were missed)')
     else ctx.refusals.note('move stream', 'move stream not readable: retrying', { err: err.message })
   }
 

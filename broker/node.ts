@@ -130,9 +130,9 @@ export async function startBrokerNode (options: BrokerNodeOptions): Promise<Brok
             onKick: report => metrics.kicked(instanceId, report),
             onLimit: reason => metrics.limitCloses.inc({ instance: instanceId, reason }),
             onLockout: scope => metrics.connectLockouts.inc({ instance: instanceId, scope }),
-            onMoveStreamError: kind => {
+            onMoveStreamError: (kind, recreated) => {
               metrics.moveStreamErrors.inc({ instance: instanceId, kind })
-              if (kind === 'nogroup') metrics.moveGroupsRecreated.inc({ instance: instanceId })
+              if (recreated) metrics.moveGroupsRecreated.inc({ instance: instanceId })
             }
           })
     })

@@ -364,8 +364,8 @@ export class RedisStore implements Store {
           // The registry lost its data (or the group): re-create both, from the start of the stream
           // so that events written since the loss are read too. Until it works, reads keep failing.
           const nogroup = err instanceof ReplyError && (err as Error).message.startsWith('NOGROUP')
-          onError?.(err as Error, nogroup ? 'nogroup' : 'read')
-          if (nogroup) await conn.xgroup('CREATE', key, consumerId, '0', 'MKSTREAM').catch(() => {})
+          const recreated = nogroup && await conn.xgroup('CREATE', key, consumerId, '0', 'MKSTREAM').then(() => true, () => false)
+          onError?.(err as Error, nogroup ? 'nogroup' : 'read', recreated)
           await new Promise(resolve => setTimeout(resolve, 200))
         }
       }

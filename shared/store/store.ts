@@ -84,8 +84,8 @@ export interface MoveSubscription {
   close: () => Promise<void>
 }
 
-/** A failed read of the event log: `nogroup` when the registry lost the consumer group (it is re-created). */
-export type MoveReadError = (err: Error, kind: 'nogroup' | 'read') => void
+/** A failed read of the event log: `nogroup` when the registry lost the consumer group; `recreated` when it was made again. */
+export type MoveReadError = (err: Error, kind: 'nogroup' | 'read', recreated: boolean) => void
 
 export interface Store {
   readonly kind: 'redis' | 'memory'
