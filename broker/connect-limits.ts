@@ -16,30 +16,35 @@ export interface ConnectLimitOptions {
 
 export type LockoutScope = 'device' | 'address'
 
-export class ConnectLimits {
-  private readonly perDevice: RateLimiterMemory
-  private readonly perAddress: RateLimiterMemory
+/** A limit of 0 is off (null). */
+function limiter (failures: number, options: ConnectLimitOptions): RateLimiterMemory | null {
+  // The failure that reaches the limit starts the lockout: the limiter blocks on passing `points`.
+  return failures === 0 ? null : new RateLimiterMemory({ points: failures - 1, duration: options.windowSec, blockDuration: options.lockoutSec })
+}
 
-  constructor (private readonly options: ConnectLimitOptions) {
-    // The failure that reaches the limit starts the lockout: the limiter blocks on passing `points`.
-    this.perDevice = new RateLimiterMemory({ points: options.failuresPerDevice - 1, duration: options.windowSec, blockDuration: options.lockoutSec })
-    this.perAddress = new RateLimiterMemory({ points: options.failuresPerAddress - 1, duration: options.windowSec, blockDuration: options.lockoutSec })
+export class ConnectLimits {
+  private readonly perDevice: RateLimiterMemory | null
+  private readonly perAddress: RateLimiterMemory | null
+
+  constructor (options: ConnectLimitOptions) {
+    this.perDevice = limiter(options.failuresPerDevice, options)
+    this.perAddress = limiter(options.failuresPerAddress, options)
   }
 
   /** Whether CONNECTs from this address are refused now. */
   async addressLocked (address: string | null): Promise<boolean> {
-    return address !== null && over(await this.perAddress.get(address), this.options.failuresPerAddress - 1)
+    return address !== null && this.perAddress !== null && over(await this.perAddress.get(address), this.perAddress.points)
   }
 
   async deviceLocked (device: string): Promise<boolean> {
-    return over(await this.perDevice.get(device), this.options.failuresPerDevice - 1)
+    return this.perDevice !== null && over(await this.perDevice.get(device), this.perDevice.points)
   }
 
   /** One failed CONNECT (bad identity or credentials) of this device (when known) from this address. */
   async failed (device: string | null, address: string | null): Promise<void> {
     const consumed = [
-      device === null ? null : this.perDevice.consume(device),
-      address === null ? null : this.perAddress.consume(address)
+      device === null ? null : this.perDevice?.consume(device),
+      address === null ? null : this.perAddress?.consume(address)
     ]
     // A rejection only says the limit is now passed (and the lockout started).
     await Promise.all(consumed.map(c => c?.catch(() => {})))

@@ -36,7 +36,10 @@ export const BROKER_LIMIT_DEFAULTS = {
   /** PUBLISH packets one device may send per window (per node); one more closes the connection. */
   publishesPerWindow: 200,
   publishWindowSec: 10,
-  /** Failed CONNECTs (CONNACK 2 or 4) per device, and per client address, within the window. */
+  /**
+   * Failed CONNECTs (CONNACK 2 or 4) per device, and per client address, within the window; 0 turns
+   * one off (per address behind a load balancer that hides device addresses: all would share one).
+   */
   connectFailuresPerDevice: 10,
   connectFailuresPerAddress: 100,
   connectFailureWindowSec: 60,
@@ -54,8 +57,8 @@ const brokerLimits = {
   outgoingQueueBytes: z.number().int().min(16 * 1024).default(BROKER_LIMIT_DEFAULTS.outgoingQueueBytes),
   publishesPerWindow: positive.default(BROKER_LIMIT_DEFAULTS.publishesPerWindow),
   publishWindowSec: positive.max(3600).default(BROKER_LIMIT_DEFAULTS.publishWindowSec),
-  connectFailuresPerDevice: positive.default(BROKER_LIMIT_DEFAULTS.connectFailuresPerDevice),
-  connectFailuresPerAddress: positive.default(BROKER_LIMIT_DEFAULTS.connectFailuresPerAddress),
+  connectFailuresPerDevice: z.number().int().min(0).default(BROKER_LIMIT_DEFAULTS.connectFailuresPerDevice),
+  connectFailuresPerAddress: z.number().int().min(0).default(BROKER_LIMIT_DEFAULTS.connectFailuresPerAddress),
   connectFailureWindowSec: positive.max(3600).default(BROKER_LIMIT_DEFAULTS.connectFailureWindowSec),
   connectLockoutSec: positive.max(3600).default(BROKER_LIMIT_DEFAULTS.connectLockoutSec),
   sweepIntervalMs: z.number().int().min(0).default(BROKER_LIMIT_DEFAULTS.sweepIntervalMs)
