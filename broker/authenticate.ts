@@ -7,7 +7,7 @@ import { StoreUnavailableError } from '../shared/store/store.js'
 import type { Device } from '../shared/types.js'
 import type { DeviceSession } from './connections.js'
 import type { HomingContext } from './context.js'
-import { hold, markOnline } from './presence.js'
+import { addressOf, hold, markOnline } from './presence.js'
 import { announce } from './takeover.js'
 
 /** CONNACK return codes of PROTOCOL 2. */
@@ -37,8 +37,10 @@ interface Attempt {
 type Step = (ctx: HomingContext, a: Attempt) => Promise<void>
 
 const connectSteps: Step[] = [
+  checkAddressLockout,
   checkKeepalive,
   parseIdentity,
+  checkDeviceLockout,
   findDevice,
   verifySignature,
   checkAssignment,
@@ -64,7 +66,10 @@ export function createAuthenticate (ctx: HomingContext): { preConnect: PreConnec
     const attempt: Attempt = { client, connect: connects.get(client), username, password }
     connects.delete(client)
     run(ctx, attempt).then(
-      () => done(null, true),
+      () => {
+        ctx.authenticated.add(client)
+        done(null, true)
+      },
       (err: unknown) => done(refuse(ctx, attempt, err), false)
     )
   }
@@ -86,7 +91,11 @@ function refuse (ctx: HomingContext, a: Attempt, err: unknown): AuthenticateErro
     ctx.log.error({ ...fields(a), err }, 'authentication failed unexpectedly')
     refusal = new Refusal(3, 'internal error')
   }
-  ctx.log.info({ ...fields(a), returnCode: refusal.returnCode, reason: refusal.message }, 'connection refused')
+  const address = addressOf(a.client)
+  const device = a.identity === undefined ? null : deviceKey(a.identity)
+  // Bad identity or credentials count against the device and the address; 3 and 5 are not the device's fault.
+  if (refusal.returnCode === 2 || refusal.returnCode === 4) void ctx.connectLimits.failed(device, address)
+  ctx.refusals.note(`${refusal.returnCode} ${device ?? address ?? ''}`, 'connection refused', { ...fields(a), address, returnCode: refusal.returnCode, reason: refusal.message })
   return Object.assign(new Error(refusal.message), { returnCode: refusal.returnCode }) as unknown as AuthenticateError
 }
 
@@ -98,6 +107,22 @@ function fields (a: Attempt): Record<string, unknown> {
     deviceName: a.identity?.deviceName,
     session: a.session?.session
   }
+}
+
+const deviceKey = (identity: ConnectIdentity): string => `${identity.productKey}/${identity.deviceName}`
+
+/** Too many failed CONNECTs from this address: refused with 3 for a short lockout (broker/connect-limits.ts). */
+async function checkAddressLockout (ctx: HomingContext, a: Attempt): Promise<void> {
+  if (!await ctx.connectLimits.addressLocked(addressOf(a.client))) return
+  ctx.onLockout?.('address')
+  throw new Refusal(3, 'too many failed CONNECTs from this address: try again later')
+}
+
+/** Too many failed CONNECTs of this device: refused with 3 for a short lockout, before the registry is read. */
+async function checkDeviceLockout (ctx: HomingContext, a: Attempt): Promise<void> {
+  if (!await ctx.connectLimits.deviceLocked(deviceKey(a.identity as ConnectIdentity))) return
+  ctx.onLockout?.('device')
+  throw new Refusal(3, 'too many failed CONNECTs of this device: try again later')
 }
 
 /**

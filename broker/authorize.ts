@@ -17,8 +17,17 @@ export function createAuthorizePublish (ctx: HomingContext, observe: (s: DeviceS
     if (client === null) return done(null)
     const s = ctx.connections.get(client)
     if (s !== undefined && allowed(packet.topic, s.productKey, s.deviceName, 'publish')) {
-      observe(s, packet)
-      return done(null)
+      // docs/operations.md, "Hardening": over the payload size or the rate, the connection is closed.
+      ctx.publishLimits.check(s, packet).then(over => {
+        if (over === null) {
+          observe(s, packet)
+          return done(null)
+        }
+        ctx.onLimit?.(over)
+        ctx.refusals.note(`${over} ${s.productKey}/${s.deviceName}`, 'publish over a limit: closing', { productKey: s.productKey, deviceName: s.deviceName, limit: over })
+        done(new Error(`publish over the ${over === 'payload_size' ? 'payload size' : 'publish rate'} limit`))
+      }, (err: unknown) => done(err as Error))
+      return
     }
     ctx.log.info({ productKey: s?.productKey, deviceName: s?.deviceName, topic: packet.topic }, 'publish outside the fences: closing')
     done(new Error(`publish to ${packet.topic} is not allowed`))

@@ -45,6 +45,11 @@ export class Connections {
     return this.byClient.get(client)
   }
 
+  /** Every connection held here. */
+  * all (): IterableIterator<DeviceSession> {
+    for (const set of this.byIdentity.values()) yield * set
+  }
+
   /** How many devices have a connection here. */
   get devices (): number {
     return this.byIdentity.size

@@ -1,10 +1,14 @@
 // What every hook of one broker node is handed: who the node is, the registry, and its live devices.
-import type { Aedes } from 'aedes'
+import type { Aedes, Client } from 'aedes'
 import type { Logger } from '../shared/log.js'
 import type { KickReport } from '../shared/records.js'
 import type { Store } from '../shared/store/store.js'
 import type { DisconnectReason } from '../shared/types.js'
+import type { LimitReason } from '../shared/metrics/metrics.js'
+import type { ConnectLimits, LockoutScope } from './connect-limits.js'
 import type { Connections } from './connections.js'
+import type { LogSummary } from './log-summary.js'
+import type { PublishLimits } from './publish-limits.js'
 
 /** A packet on Aedes' emitter (mqemitter in memory, mqemitter-redis across a cluster). */
 export interface EmittedPacket {
@@ -33,6 +37,8 @@ export interface HomingContext {
   store: Store
   log: Logger
   connections: Connections
+  /** Clients whose CONNECT this node accepted (set before CONNACK is written): their packets get the full size cap. */
+  authenticated: WeakSet<Client>
   /** PROTOCOL 4: how long to wait for notify_reply before the kick (ms). */
   notifyTimeoutMs: number
   /** PROTOCOL 2: accepted keepalive range, seconds. */
@@ -45,4 +51,13 @@ export interface HomingContext {
   onKick?: (report: KickReport) => void
   /** Told each time a disabled or deleted device's connections here were closed (metrics). */
   onDisconnect?: (reason: DisconnectReason) => void
+  /** Failed CONNECTs per device and address (docs/operations.md, "Hardening"). */
+  connectLimits: ConnectLimits
+  publishLimits: PublishLimits
+  /** Repeated log lines (CONNECT refusals, limit closes, move-stream read errors): one per key per window. */
+  refusals: LogSummary
+  /** Metrics hooks: a connection closed on a limit, a CONNECT refused by a lockout, a failed move-stream read. */
+  onLimit?: (reason: LimitReason) => void
+  onLockout?: (scope: LockoutScope) => void
+  onMoveStreamError?: (kind: 'nogroup' | 'read', recreated: boolean) => void
 }

@@ -59,6 +59,8 @@ export interface ListenOptions {
   trustProxy: boolean
   log: Logger
   metrics?: Metrics
+  /** broker.maxPacketBytes: a WebSocket message may carry one packet this large (default WS_MAX_PAYLOAD). */
+  maxPacketBytes?: number
   /** Names the config keys in errors, e.g. `instances[0].listen`. */
   configPath: string
 }
@@ -110,7 +112,9 @@ async function openListener (transport: Transport, port: number, options: Listen
     const web = secure ? https.createServer(tlsFiles) : http.createServer()
     const wss = new WebSocketServer({
       noServer: true,
-      maxPayload: WS_MAX_PAYLOAD,
+      // Raised with a larger broker.maxPacketBytes (plus a fixed header, at most 5 bytes); the packet
+      // meter (broker/packet-meter.ts) enforces the cap itself.
+      maxPayload: (options.maxPacketBytes ?? 0) > WS_MAX_PAYLOAD ? (options.maxPacketBytes ?? 0) + 5 : WS_MAX_PAYLOAD,
       perMessageDeflate: false,
       clientTracking: false,
       handleProtocols: offered => SUBPROTOCOLS.find(p => offered.has(p)) ?? false

@@ -18,6 +18,8 @@ const RETRY_MS = 500
 export interface MoveConsumer {
   /** Resolves once this node's consumer is registered: moves published from then on reach it. */
   ready: Promise<void>
+  /** False while this node cannot read its moves (readiness says so: docs/operations.md, "Hardening"). */
+  consuming: () => boolean
   close: () => Promise<void>
 }
 
@@ -70,12 +72,19 @@ export function consumeMoves (ctx: HomingContext, kicker: Kicker): MoveConsumer 
     await registry(() => ctx.store.putRecords(event.jobId, [record]))
   }
 
+  /** A lost group is an error each time (moves were missed); other read errors are summarised (one line per window). */
+  function onReadError (err: Error, kind: 'nogroup' | 'read', recreated: boolean): void {
+    ctx.onMoveStreamError?.(kind, recreated)
+    if (kind === 'nogroup') ctx.log.error({ err: err.message, recreated }, 'move stream consumer group lost: re-creating it (moves published before were missed)')
+    else ctx.refusals.note('move stream', 'move stream not readable: retrying', { err: err.message })
+  }
+
   const ready = (async () => {
     while (open) {
       try {
         // Fails fast while the registry is down, where a blocking consumer would wait for it silently.
         await ctx.store.ping()
-        subscription = await ctx.store.consumeMoves(ctx.instanceId, ctx.nodeId, onMove)
+        subscription = await ctx.store.consumeMoves(ctx.instanceId, ctx.nodeId, onMove, onReadError)
         if (!open) await subscription.close()
         return
       } catch (err) {
@@ -88,6 +97,7 @@ export function consumeMoves (ctx: HomingContext, kicker: Kicker): MoveConsumer 
 
   return {
     ready,
+    consuming: () => subscription !== null && subscription.consuming(),
     close: async () => {
       open = false
       await Promise.race([ready.catch(() => {}), sleep(RETRY_MS * 2)])

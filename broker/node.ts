@@ -2,16 +2,17 @@
 // health and metrics on listen.http, and (with `redis`) the cluster backends that join it to the
 // instance's other nodes.
 import { hostname } from 'node:os'
-import { Aedes } from 'aedes'
+import { Aedes, type Client } from 'aedes'
 import { ConfigError, type Config } from '../shared/config.js'
 import { silentLogger, type Logger } from '../shared/log.js'
 import { observedStore } from '../shared/metrics/store.js'
-import type { Metrics, Transport } from '../shared/metrics/metrics.js'
+import type { LimitReason, Metrics, Transport } from '../shared/metrics/metrics.js'
 import { startProbeServer, type ProbeServer } from '../shared/probes.js'
 import { openStore } from '../shared/store/index.js'
 import type { Store } from '../shared/store/store.js'
 import { loadTls, type TlsFiles } from '../shared/tls.js'
 import { clusterBackends, type ClusterBackends } from './cluster.js'
+import { limitConnection } from './connection-limits.js'
 import { openListeners, TRANSPORTS, type Listener } from './listeners.js'
 import { observeBroker } from './observe.js'
 import { homing, type HomingBroker } from './plugin.js'
@@ -96,12 +97,15 @@ export async function startBrokerNode (options: BrokerNodeOptions): Promise<Brok
       ports: transports,
       tls,
       trustProxy: instance.listen.trustProxy === true,
+      maxPacketBytes: config.broker.maxPacketBytes,
       log: log.child({ instanceId }),
       metrics,
       configPath: `instances[${index}].listen`
     })
     const httpPort = want('http')
-    if (httpPort !== undefined) probes = await startProbeServer(instance.listen.host, httpPort, { store, metrics, state: () => state }, `instances[${index}].listen.http`)
+    // docs/operations.md, "Hardening": not ready while this node cannot read its move events.
+    const unready = (): string | null => plugin === undefined || plugin.consumingMoves() ? null : 'move events not consumed'
+    if (httpPort !== undefined) probes = await startProbeServer(instance.listen.host, httpPort, { store, metrics, state: () => state, unready }, `instances[${index}].listen.http`)
     const ports = portsOf(listeners, probes)
     const nodeId = options.nodeId ?? `${instanceId}-${hostname()}-${listeners[0]?.port ?? 0}`
     const nodeLog = log.child({ instanceId, nodeId })
@@ -119,13 +123,29 @@ export async function startBrokerNode (options: BrokerNodeOptions): Promise<Brok
       notifyTimeoutMs: config.broker.notifyTimeoutMs,
       keepaliveMin: config.broker.keepaliveMin,
       keepaliveMax: config.broker.keepaliveMax,
-      ...(metrics === undefined ? {} : { onKick: report => metrics.kicked(instanceId, report), onDisconnect: reason => metrics.disconnected(instanceId, reason) })
+      limits: config.broker,
+      ...(metrics === undefined
+        ? {}
+        : {
+            onKick: report => metrics.kicked(instanceId, report),
+            onDisconnect: reason => metrics.disconnected(instanceId, reason),
+            onLimit: reason => metrics.limitCloses.inc({ instance: instanceId, reason }),
+            onLockout: scope => metrics.connectLockouts.inc({ instance: instanceId, scope }),
+            onMoveStreamError: (kind, recreated) => {
+              metrics.moveStreamErrors.inc({ instance: instanceId, kind })
+              if (recreated) metrics.moveGroupsRecreated.inc({ instance: instanceId })
+            }
+          })
     })
     if (metrics !== undefined) unobserve = observeBroker(aedes, instanceId, metrics, nodeLog)
     await plugin.ready
     const broker = aedes
     // Every transport feeds the same Aedes: the same authentication and fences on all of them.
-    for (const listener of listeners) listener.accept((stream, req) => broker.handle(stream, req))
+    const homingBroker = plugin
+    const limited = (client: Client, reason: LimitReason): void => { homingBroker.limitClosed(client, reason) }
+    for (const listener of listeners) {
+      listener.accept((stream, req) => limitConnection(stream, broker.handle(stream, req), config.broker, homingBroker.authenticated, limited))
+    }
     state = 'running'
     // `port`: the first transport's (mqtt when it listens), as before there were others.
     nodeLog.info({ host: instance.listen.host, port: listeners[0]?.port, ports: { ...ports } }, 'listening')

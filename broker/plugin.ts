@@ -1,18 +1,25 @@
 // Homing as an Aedes plugin: attaches Homing's hooks to an Aedes instance the caller created
 // (DESIGN "Parts"). The caller's own hooks keep running: theirs decide first on CONNECT, ours
 // first on publish and subscribe.
-import type { Aedes } from 'aedes'
+import type { Aedes, Client } from 'aedes'
+import { BROKER_LIMIT_DEFAULTS } from '../shared/config.js'
 import { silentLogger, type Logger } from '../shared/log.js'
+import type { LimitReason } from '../shared/metrics/metrics.js'
 import type { KickReport } from '../shared/records.js'
 import type { Store } from '../shared/store/store.js'
 import type { DisconnectReason } from '../shared/types.js'
 import { createAuthenticate } from './authenticate.js'
 import { createAuthorizePublish, createAuthorizeSubscribe } from './authorize.js'
+import { ConnectLimits, type LockoutScope } from './connect-limits.js'
 import { Connections } from './connections.js'
 import { emitterOf, type HomingContext } from './context.js'
 import { Kicker } from './kick.js'
+import { logSummary } from './log-summary.js'
 import { consumeMoves } from './moves.js'
+import { addressOf } from './presence.js'
 import { keepProperties } from './properties.js'
+import { PublishLimits } from './publish-limits.js'
+import { sweepConnections } from './sweep.js'
 import { listenTakeovers } from './takeover.js'
 
 export interface HomingOptions {
@@ -31,13 +38,27 @@ export interface HomingOptions {
   onKick?: (report: KickReport) => void
   /** Told each time a disabled or deleted device was disconnected here (for metrics). */
   onDisconnect?: (reason: DisconnectReason) => void
+  /** What one device may cost this node (config `broker.*`, docs/operations.md "Hardening"); defaults for the rest. */
+  limits?: Partial<BrokerLimits>
+  /** Metrics hooks: a connection closed on a limit, a CONNECT refused by a lockout, a failed move-stream read. */
+  onLimit?: (reason: LimitReason) => void
+  onLockout?: (scope: LockoutScope) => void
+  onMoveStreamError?: (kind: 'nogroup' | 'read', recreated: boolean) => void
 }
+
+export type BrokerLimits = typeof BROKER_LIMIT_DEFAULTS
 
 export interface HomingBroker {
   /** Resolves once the move consumer and the takeover listener are in place. */
   ready: Promise<void>
   /** The devices connected to this node. */
   connections: Connections
+  /** False while this node cannot read its move events (not ready). */
+  consumingMoves: () => boolean
+  /** Whether this node accepted the client's CONNECT (true before its CONNACK is written). */
+  authenticated: (client: Client) => boolean
+  /** Counts and logs (summarised) a connection the transport closed on a limit (broker/connection-limits.ts). */
+  limitClosed: (client: Client, reason: LimitReason) => void
   /** Stops consuming moves and listening for takeovers; waits for the registry writes in flight. */
   close: () => Promise<void>
 }
@@ -45,19 +66,33 @@ export interface HomingBroker {
 export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
   const pending = new Set<Promise<unknown>>()
   const closing = new AbortController()
+  const limits: BrokerLimits = { ...BROKER_LIMIT_DEFAULTS, ...options.limits }
+  const log = (options.log ?? silentLogger).child({ instanceId: options.instanceId, nodeId: options.nodeId })
   const ctx: HomingContext = {
     aedes,
     mq: emitterOf(aedes),
     instanceId: options.instanceId,
     nodeId: options.nodeId,
     store: options.store,
-    log: (options.log ?? silentLogger).child({ instanceId: options.instanceId, nodeId: options.nodeId }),
+    log,
     connections: new Connections(),
+    authenticated: new WeakSet(),
     notifyTimeoutMs: options.notifyTimeoutMs ?? 2000,
     keepalive: { min: options.keepaliveMin ?? 30, max: options.keepaliveMax ?? 1200 },
     signal: closing.signal,
     onKick: options.onKick,
     onDisconnect: options.onDisconnect,
+    connectLimits: new ConnectLimits({
+      failuresPerDevice: limits.connectFailuresPerDevice,
+      failuresPerAddress: limits.connectFailuresPerAddress,
+      windowSec: limits.connectFailureWindowSec,
+      lockoutSec: limits.connectLockoutSec
+    }),
+    publishLimits: new PublishLimits(limits),
+    refusals: logSummary(log, limits.connectFailureWindowSec * 1000),
+    onLimit: options.onLimit,
+    onLockout: options.onLockout,
+    onMoveStreamError: options.onMoveStreamError,
     background: work => {
       pending.add(work)
       const done = (): void => { pending.delete(work) }
@@ -70,12 +105,24 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
   const stopProperties = keepProperties(ctx)
   const moves = consumeMoves(ctx, kicker)
   const takeovers = listenTakeovers(ctx)
+  const stopSweep = sweepConnections(ctx, limits.sweepIntervalMs)
 
   return {
     ready: Promise.all([moves.ready, takeovers.ready]).then(() => {}),
     connections: ctx.connections,
+    consumingMoves: moves.consuming,
+    authenticated: client => ctx.authenticated.has(client),
+    limitClosed: (client, reason) => {
+      ctx.onLimit?.(reason)
+      const s = ctx.connections.get(client)
+      const address = addressOf(client)
+      const who = s === undefined ? address ?? '' : `${s.productKey}/${s.deviceName}`
+      ctx.refusals.note(`${reason} ${who}`, 'connection over a limit: closing', { productKey: s?.productKey, deviceName: s?.deviceName, address, limit: reason })
+    },
     close: async () => {
       closing.abort()
+      stopSweep()
+      ctx.refusals.close()
       await moves.close()
       await takeovers.close()
       stopProperties()

@@ -1,5 +1,6 @@
 // Online and offline marks in the registry, one per connection (its own session id), so that a
 // takeover's newer connection is never marked offline by the older one going away.
+import type { Client } from 'aedes'
 import type { ConnectedOutcome } from '../shared/store/store.js'
 import type { Device } from '../shared/types.js'
 import type { DeviceSession } from './connections.js'
@@ -31,7 +32,7 @@ export async function markOnline (ctx: HomingContext, s: DeviceSession, seen?: D
     instanceId: ctx.instanceId,
     nodeId: ctx.nodeId,
     session: s.session,
-    address: addressOf(s),
+    address: addressOf(s.client),
     at: Date.now()
   }, seen)
   if (outcome.result !== 'ok') return { result: outcome.result, replaced: false }
@@ -49,9 +50,10 @@ function markOffline (ctx: HomingContext, s: DeviceSession): void {
   }))
 }
 
-function addressOf (s: DeviceSession): string | null {
+/** The device's address: Aedes' connDetails (trusted proxy, WebSocket), else the socket's peer. */
+export function addressOf (client: Client): string | null {
   // Aedes fills connDetails when it sits behind a trusted proxy (PROXY protocol, X-Forwarded-For).
-  const details = (s.client as unknown as { connDetails?: { ipAddress?: string } | null }).connDetails
-  const socket = s.client.conn as { remoteAddress?: string }
+  const details = (client as unknown as { connDetails?: { ipAddress?: string } | null }).connDetails
+  const socket = client.conn as { remoteAddress?: string }
   return details?.ipAddress ?? socket.remoteAddress ?? null
 }

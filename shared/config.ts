@@ -42,6 +42,47 @@ const limits = z.strictObject({
   logWindowSeconds: z.number().int().min(1).max(3600).default(60)
 }).prefault({})
 
+/** What one device connection may cost a broker node (docs/operations.md, "Hardening"). */
+export const BROKER_LIMIT_DEFAULTS = {
+  /** Largest MQTT packet (fixed header's remaining length), refused on its header: 256 KiB payload plus room. */
+  maxPacketBytes: 256 * 1024 + 4096,
+  /** Bytes a connection may send before its CONNECT is accepted (CONNECT and anything pipelined behind it). */
+  preAuthMaxBytes: 8192,
+  /** Largest PUBLISH payload; a larger one closes the connection. */
+  maxPayloadBytes: 256 * 1024,
+  /** Bytes written to a device and not yet taken by its socket; past this the connection is closed. */
+  outgoingQueueBytes: 1024 * 1024,
+  /** PUBLISH packets one device may send per window (per node); one more closes the connection. */
+  publishesPerWindow: 200,
+  publishWindowSec: 10,
+  /**
+   * Failed CONNECTs (CONNACK 2 or 4) per device, and per client address, within the window; 0 turns
+   * one off (per address behind a load balancer that hides device addresses: all would share one).
+   */
+  connectFailuresPerDevice: 10,
+  connectFailuresPerAddress: 100,
+  connectFailureWindowSec: 60,
+  /** How long a device or address over its limit is refused with CONNACK 3 (kept short on purpose). */
+  connectLockoutSec: 10,
+  /** How often the connections of this node are checked against the registry (deleted records): ms, 0 off. */
+  sweepIntervalMs: 60_000
+}
+
+const positive = z.number().int().min(1)
+const brokerLimits = {
+  maxPacketBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(BROKER_LIMIT_DEFAULTS.maxPacketBytes),
+  preAuthMaxBytes: z.number().int().min(256).max(1024 * 1024).default(BROKER_LIMIT_DEFAULTS.preAuthMaxBytes),
+  maxPayloadBytes: positive.default(BROKER_LIMIT_DEFAULTS.maxPayloadBytes),
+  outgoingQueueBytes: z.number().int().min(16 * 1024).default(BROKER_LIMIT_DEFAULTS.outgoingQueueBytes),
+  publishesPerWindow: positive.default(BROKER_LIMIT_DEFAULTS.publishesPerWindow),
+  publishWindowSec: positive.max(3600).default(BROKER_LIMIT_DEFAULTS.publishWindowSec),
+  connectFailuresPerDevice: z.number().int().min(0).default(BROKER_LIMIT_DEFAULTS.connectFailuresPerDevice),
+  connectFailuresPerAddress: z.number().int().min(0).default(BROKER_LIMIT_DEFAULTS.connectFailuresPerAddress),
+  connectFailureWindowSec: positive.max(3600).default(BROKER_LIMIT_DEFAULTS.connectFailureWindowSec),
+  connectLockoutSec: positive.max(3600).default(BROKER_LIMIT_DEFAULTS.connectLockoutSec),
+  sweepIntervalMs: z.number().int().min(0).default(BROKER_LIMIT_DEFAULTS.sweepIntervalMs)
+}
+
 export const configSchema = z.strictObject({
   redis: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
   keyPrefix: z.string().max(64).default('homing:'),
@@ -62,8 +103,9 @@ export const configSchema = z.strictObject({
     notifyTimeoutMs: z.number().int().min(0).max(60_000).default(2000),
     /** PROTOCOL 2: accepted keepalive range, seconds. */
     keepaliveMin: z.number().int().min(0).default(30),
-    keepaliveMax: z.number().int().min(1).default(1200)
-  }).default({ notifyTimeoutMs: 2000, keepaliveMin: 30, keepaliveMax: 1200 }),
+    keepaliveMax: z.number().int().min(1).default(1200),
+    ...brokerLimits
+  }).default({ notifyTimeoutMs: 2000, keepaliveMin: 30, keepaliveMax: 1200, ...BROKER_LIMIT_DEFAULTS }),
   limits,
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).optional(),
   regions: z.array(z.strictObject({
@@ -115,6 +157,8 @@ export const configSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', path: ['bootstrap', 'defaultRegion'], message: `unknown region "${c.bootstrap.defaultRegion}"` })
   }
   if (c.broker.keepaliveMin > c.broker.keepaliveMax) ctx.addIssue({ code: 'custom', path: ['broker', 'keepaliveMin'], message: 'greater than keepaliveMax' })
+  if (c.broker.maxPayloadBytes > c.broker.maxPacketBytes) ctx.addIssue({ code: 'custom', path: ['broker', 'maxPayloadBytes'], message: 'greater than maxPacketBytes' })
+  if (c.broker.outgoingQueueBytes < c.broker.maxPacketBytes) ctx.addIssue({ code: 'custom', path: ['broker', 'outgoingQueueBytes'], message: 'smaller than maxPacketBytes' })
 })
 
 export type Config = z.infer<typeof configSchema> & {

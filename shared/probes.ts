@@ -11,6 +11,8 @@ export interface Probes {
   metrics?: Metrics
   /** Not `running` while starting or shutting down: a load balancer should send no new work here. */
   state?: () => 'starting' | 'running' | 'draining'
+  /** Why the process cannot do its work though the registry answers (a broker not reading its moves); null when it can. */
+  unready?: () => string | null
 }
 
 export interface ProbeAnswer {
@@ -34,6 +36,8 @@ export async function probe (path: string, probes: Probes): Promise<ProbeAnswer 
       if (state !== 'running') return json(503, { status: state })
       try {
         await probes.store.ping()
+        const reason = probes.unready?.() ?? null
+        if (reason !== null) return json(503, { status: reason })
         return json(200, { status: 'ready' })
       } catch (err) {
         // DESIGN "Quality bars": the process stays up and recovers by itself; it is only not ready.

@@ -7,6 +7,9 @@ import type { DisconnectReason } from '../types.js'
 
 export type Transport = 'mqtt' | 'mqtts' | 'ws' | 'wss'
 
+/** Why a broker closed a device's connection on a limit (docs/operations.md, "Hardening"). */
+export type LimitReason = 'preauth_bytes' | 'packet_size' | 'payload_size' | 'outgoing_queue' | 'publish_rate' | 'record_missing'
+
 export interface MetricsOptions {
   /** Process metrics (CPU, memory, open file descriptors, event loop lag); default true. */
   defaults?: boolean
@@ -28,6 +31,10 @@ export class Metrics {
   readonly kicks: Counter<'instance'>
   readonly sockets: Gauge<'transport'>
   readonly deviceDisconnects: Counter<'instance' | 'reason'>
+  readonly limitCloses: Counter<'instance' | 'reason'>
+  readonly connectLockouts: Counter<'instance' | 'scope'>
+  readonly moveStreamErrors: Counter<'instance' | 'kind'>
+  readonly moveGroupsRecreated: Counter<'instance'>
 
   // Both.
   readonly registryErrors: Counter<'op'>
@@ -107,6 +114,30 @@ export class Metrics {
       name: 'homing_device_disconnects_total',
       help: 'Devices disconnected by a broker node because they were disabled or deleted, by instance and reason (disabled, deleted)',
       labelNames: ['instance', 'reason'],
+      registers
+    })
+    this.limitCloses = new Counter({
+      name: 'homing_mqtt_limit_closes_total',
+      help: 'Device connections closed by a broker limit, by instance and reason (preauth_bytes, packet_size, payload_size, outgoing_queue, publish_rate, record_missing)',
+      labelNames: ['instance', 'reason'],
+      registers
+    })
+    this.connectLockouts = new Counter({
+      name: 'homing_mqtt_connect_lockouts_total',
+      help: 'CONNECTs refused with 3 because their device or client address failed too often, by instance and scope (device, address)',
+      labelNames: ['instance', 'scope'],
+      registers
+    })
+    this.moveStreamErrors = new Counter({
+      name: 'homing_move_stream_errors_total',
+      help: 'Failed reads of the instance move stream by a broker node, by instance and kind (nogroup: the consumer group was gone; read: any other failure)',
+      labelNames: ['instance', 'kind'],
+      registers
+    })
+    this.moveGroupsRecreated = new Counter({
+      name: 'homing_move_groups_recreated_total',
+      help: 'Move-stream consumer groups a broker node re-created after the registry lost them',
+      labelNames: ['instance'],
       registers
     })
     this.registryErrors = new Counter({

@@ -171,7 +171,7 @@ export class MemoryStore implements Store {
     consumer.handler = handler
     this.consumers.set(key, consumer)
     void this.drain(instanceId, consumer)
-    return { close: async () => { consumer.handler = null } }
+    return { consuming: () => true, close: async () => { consumer.handler = null } }
   }
 
   private async drain (instanceId: string, consumer: Consumer): Promise<void> {

@@ -4,7 +4,7 @@ import { Redis, ReplyError, type RedisOptions } from 'ioredis'
 import type { Device, Job, JobRecord, MoveEvent, Product, VerificationCode } from '../types.js'
 import { byAge, isValid, matching } from './codes.js'
 import { placementNoteKey, withPlacementNotes } from './placement-notes.js'
-import { StoreRefusedError, StoreUnavailableError, type MoveOutcome, type CheckCodeOutcome, type EnabledOutcome, type CodeCheck, type CodePair, type IssueCodeOutcome, type JobFilter, type MoveSubscription, type Store } from './store.js'
+import { StoreRefusedError, StoreUnavailableError, type MoveOutcome, type CheckCodeOutcome, type EnabledOutcome, type CodeCheck, type CodePair, type IssueCodeOutcome, type JobFilter, type MoveReadError, type MoveSubscription, type Store } from './store.js'
 import * as t from './transitions.js'
 
 /** Compare-and-set on one key: the device's whole record is replaced only if nobody changed it meanwhile. */
@@ -375,7 +375,7 @@ export class RedisStore implements Store {
     })
   }
 
-  async consumeMoves (instanceId: string, consumerId: string, handler: (event: MoveEvent) => Promise<void>): Promise<MoveSubscription> {
+  async consumeMoves (instanceId: string, consumerId: string, handler: (event: MoveEvent) => Promise<void>, onError?: MoveReadError): Promise<MoveSubscription> {
     const key = this.events(instanceId)
     // A blocking read needs a connection of its own.
     const conn = this.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined })
@@ -389,12 +389,14 @@ export class RedisStore implements Store {
       }
     }
     let open = true
+    let consuming = true
     const loop = (async () => {
       // First what was delivered before and not acknowledged (a crash mid-event), then new events.
       let cursor = '0'
       while (open) {
         try {
           const reply = await conn.xreadgroup('GROUP', consumerId, consumerId, 'COUNT', 100, 'BLOCK', 1000, 'STREAMS', key, cursor) as [string, [string, string[]][]][] | null
+          consuming = true
           const entries = reply?.[0]?.[1] ?? []
           if (cursor === '0' && entries.length === 0) cursor = '>'
           for (const [id, fields] of entries) {
@@ -407,14 +409,21 @@ export class RedisStore implements Store {
             }
             await conn.xack(key, consumerId, id)
           }
-        } catch {
+        } catch (err) {
           if (!open) return
+          consuming = false
           cursor = '0'
+          // The registry lost its data (or the group): re-create both, from the start of the stream
+          // so that events written since the loss are read too. Until it works, reads keep failing.
+          const nogroup = err instanceof ReplyError && (err as Error).message.startsWith('NOGROUP')
+          const recreated = nogroup && await conn.xgroup('CREATE', key, consumerId, '0', 'MKSTREAM').then(() => true, () => false)
+          onError?.(err as Error, nogroup ? 'nogroup' : 'read', recreated)
           await new Promise(resolve => setTimeout(resolve, 200))
         }
       }
     })()
     const subscription: MoveSubscription = {
+      consuming: () => consuming,
       close: async () => {
         open = false
         this.subscriptions.delete(subscription)

@@ -101,8 +101,13 @@ export type CheckCodeOutcome =
   | { result: 'locked', until: number }
 
 export interface MoveSubscription {
+  /** False from a failed read of the event log until a read succeeds again. */
+  consuming: () => boolean
   close: () => Promise<void>
 }
+
+/** A failed read of the event log: `nogroup` when the registry lost the consumer group; `recreated` when it was made again. */
+export type MoveReadError = (err: Error, kind: 'nogroup' | 'read', recreated: boolean) => void
 
 export interface Store {
   readonly kind: 'redis' | 'memory'
@@ -168,7 +173,7 @@ export interface Store {
    * Every consumer (one per broker node, by a stable id) sees every event of the instance once,
    * including those published while it was down. `handler` resolves when the event is done.
    */
-  consumeMoves: (instanceId: string, consumerId: string, handler: (event: MoveEvent) => Promise<void>) => Promise<MoveSubscription>
+  consumeMoves: (instanceId: string, consumerId: string, handler: (event: MoveEvent) => Promise<void>, onError?: MoveReadError) => Promise<MoveSubscription>
 
   // Jobs.
   createJob: (job: Job) => Promise<void>
