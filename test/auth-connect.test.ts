@@ -11,6 +11,7 @@ import { sign } from '../shared/sign.js'
 import { openRedisStore, RedisStore } from '../shared/store/redis.js'
 import { brokerConfig, connackCode, connect, connectDevice, credentials, makeDevices, nextMessage } from './helpers/broker.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { within, WAIT_MS } from './helpers/wait.js'
 
 const keyPrefix = uniquePrefix('auth')
 const config = brokerConfig(keyPrefix)
@@ -31,7 +32,7 @@ async function roundTrip (t: Test, client: Awaited<ReturnType<typeof connect>>, 
   await client.subscribeAsync(topic)
   const message = nextMessage(client, topic)
   await client.publishAsync(topic, 'ping', { qos: 1 })
-  t.equal((await message).toString(), 'ping', 'round trip')
+  t.equal((await within(WAIT_MS, message, `client to receive a message on ${topic}`)).toString(), 'ping', 'round trip')
 }
 
 t.test('a signed CONNECT of a device assigned here is accepted (0) and marks it online and active', async t => {
