@@ -140,9 +140,9 @@ t.test('mosquitto_pub: a signed CONNECT is accepted and its message delivered, a
   })
   const run = (creds: { clientId: string, username: string, password: string }) =>
     promisify(execFile)('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-V', 'mqttv311', '-k', '60', '-q', '1',
-      '-i', creds.clientId, '-u', creds.username, '-P', creds.password, '-t', topic, '-m', 'from mosquitto'])
+      '-i', creds.clientId, '-u', creds.username, '-P', creds.password, '-t', topic, '-m', 'from mosquitto'], { timeout: 15_000 })
   await run(credentials(dev2!))
-  t.equal(await received, 'from mosquitto')
+  t.equal(await within(WAIT_MS, received, 'the message mosquitto_pub published to reach a subscriber on the broker'), 'from mosquitto')
   const refused = await run(credentials(dev2!, { secret: 'wrong' })).then(() => null, (err: { code: number, stderr: string }) => err)
   t.ok(refused !== null && refused.code !== 0, 'non-zero exit')
   t.match(refused?.stderr ?? '', /refused|bad user name or password|not authori[sz]ed/i)

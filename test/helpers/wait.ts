@@ -25,13 +25,13 @@ export async function within<T> (ms: number, promise: Promise<T>, what: string |
   }
 }
 
-/** Polls `check` every `every` ms until it holds; fails after `ms` naming `what`. */
-export async function eventually (check: () => boolean | Promise<boolean>, what: string, opts: { ms?: number, every?: number } = {}): Promise<void> {
+/** Polls `check` every `every` ms until it holds; fails after `ms` naming `what` (a string, or read then). */
+export async function eventually (check: () => boolean | Promise<boolean>, what: string | (() => string), opts: { ms?: number, every?: number } = {}): Promise<void> {
   const ms = opts.ms ?? WAIT_MS
   const deadline = Date.now() + ms
   for (;;) {
     if (await check()) return
-    if (Date.now() >= deadline) throw new WaitTimeout(`timed out after ${ms} ms waiting for: ${what}`)
+    if (Date.now() >= deadline) throw new WaitTimeout(`timed out after ${ms} ms waiting for: ${typeof what === 'string' ? what : what()}`)
     await sleep(opts.every ?? 20)
   }
 }
