@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline'
 import { within } from './wait.js'
 
 /** A start of the bin loads every part's TypeScript through tsx: seconds on a loaded machine. */
-export const START_MS = 20_000
+export const START_MS = 30_000
 
 export interface HomingProcess {
   child: ChildProcessWithoutNullStreams
