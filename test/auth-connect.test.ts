@@ -11,6 +11,7 @@ import { sign } from '../shared/sign.js'
 import { openRedisStore, RedisStore } from '../shared/store/redis.js'
 import { brokerConfig, connackCode, connect, connectDevice, credentials, makeDevices, nextMessage } from './helpers/broker.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { within, WAIT_MS } from './helpers/wait.js'
 
 const keyPrefix = uniquePrefix('auth')
 const config = brokerConfig(keyPrefix)
@@ -31,7 +32,7 @@ async function roundTrip (t: Test, client: Awaited<ReturnType<typeof connect>>, 
   await client.subscribeAsync(topic)
   const message = nextMessage(client, topic)
   await client.publishAsync(topic, 'ping', { qos: 1 })
-  t.equal((await message).toString(), 'ping', 'round trip')
+  t.equal((await within(WAIT_MS, message, `client to receive a message on ${topic}`)).toString(), 'ping', 'round trip')
 }
 
 t.test('a signed CONNECT of a device assigned here is accepted (0) and marks it online and active', async t => {
@@ -139,9 +140,9 @@ t.test('mosquitto_pub: a signed CONNECT is accepted and its message delivered, a
   })
   const run = (creds: { clientId: string, username: string, password: string }) =>
     promisify(execFile)('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-V', 'mqttv311', '-k', '60', '-q', '1',
-      '-i', creds.clientId, '-u', creds.username, '-P', creds.password, '-t', topic, '-m', 'from mosquitto'])
+      '-i', creds.clientId, '-u', creds.username, '-P', creds.password, '-t', topic, '-m', 'from mosquitto'], { timeout: 15_000 })
   await run(credentials(dev2!))
-  t.equal(await received, 'from mosquitto')
+  t.equal(await within(WAIT_MS, received, 'the message mosquitto_pub published to reach a subscriber on the broker'), 'from mosquitto')
   const refused = await run(credentials(dev2!, { secret: 'wrong' })).then(() => null, (err: { code: number, stderr: string }) => err)
   t.ok(refused !== null && refused.code !== 0, 'non-zero exit')
   t.match(refused?.stderr ?? '', /refused|bad user name or password|not authori[sz]ed/i)

@@ -16,6 +16,7 @@ import { runLoadtestCommand } from '../bench/loadtest/command.js'
 import { readCertificates } from '../bench/loadtest/certificates.js'
 import { startLoadtest } from '../bench/loadtest/run.js'
 import type { LoadtestOptions } from '../bench/loadtest/options.js'
+import { within } from './helpers/wait.js'
 
 const TOKEN = 'acme-token-0123456789'
 
@@ -104,14 +105,14 @@ t.test('devices from a CSV follow a move: notify, reply, bootstrap, connect at t
 t.test('the command documents every option and refuses bad ones with a clear message', async t => {
   const bin = join(import.meta.dirname, '..', 'bin', 'homing.js')
   const run = (args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ status: number | null, stdout: string, stderr: string }> =>
-    new Promise(resolve => {
+    within(30_000, new Promise(resolve => {
       const child = spawn(process.execPath, [bin, ...args], { env })
       let stdout = ''
       let stderr = ''
       child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
       child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
       child.on('close', status => resolve({ status, stdout, stderr }))
-    })
+    }), `homing ${args.join(' ')} to exit`)
   // Three processes at once: each loads the TypeScript sources through tsx.
   const [help, bad, missing] = await Promise.all([
     run(['loadtest', '--help']),

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline'
 import t from 'tap'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
 import { exchange, readStrict, sdkForm, sdkRequest } from './helpers/strict-http.js'
+import { within } from './helpers/wait.js'
 
 const keyPrefix = uniquePrefix('bootstrap-command')
 const dir = mkdtempSync(join(tmpdir(), 'homing-bootstrap-'))
@@ -47,8 +48,9 @@ function homing (args: string[], env: Record<string, string> = {}): Run {
 }
 
 async function logLine (run: Run, msg: string): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + 20_000
   for (;;) {
-    const { value, done } = await run.lines.next()
+    const { value, done } = await within(Math.max(1, deadline - Date.now()), run.lines.next(), () => `homing bootstrap to log "${msg}":\n${run.stderr()}`)
     if (done === true) throw new Error(`exited before logging "${msg}": ${run.stderr()}`)
     const line = JSON.parse(value) as Record<string, unknown>
     if (line.msg === msg) return line
@@ -82,7 +84,7 @@ t.test('starts on the given port, logs "listening" with it, answers devices, sto
   t.equal(answer.body, '{"code":200,"data":{"resources":{"mqtt":{"host":"mqtt.example.com","port":1883}}},"message":"success"}')
 
   run.child.kill('SIGTERM')
-  t.equal(await run.exit, 0)
+  t.equal(await within(20_000, run.exit, () => `homing bootstrap to exit:\n${run.stderr()}`), 0)
 })
 
 t.test('HOMING_CONFIG and BOOTSTRAP_PORT stand in for the options', async t => {
@@ -90,18 +92,18 @@ t.test('HOMING_CONFIG and BOOTSTRAP_PORT stand in for the options', async t => {
   const listening = await logLine(run, 'listening')
   t.not(listening.port, 0)
   run.child.kill('SIGINT')
-  t.equal(await run.exit, 0)
+  t.equal(await within(20_000, run.exit, () => `homing bootstrap to exit:\n${run.stderr()}`), 0)
 })
 
 t.test('the memory store is refused: a sidecar alone would share nothing with the brokers', async t => {
   const run = runs.memory
-  t.equal(await run.exit, 2)
+  t.equal(await within(20_000, run.exit, () => `homing bootstrap to exit:\n${run.stderr()}`), 2)
   t.match(run.stderr(), /redis: "homing bootstrap" needs the shared registry/)
 })
 
 t.test('a bad config is a clean message naming the field, exit 2', async t => {
   const run = runs.bad
-  t.equal(await run.exit, 2)
+  t.equal(await within(20_000, run.exit, () => `homing bootstrap to exit:\n${run.stderr()}`), 2)
   t.match(run.stderr(), /invalid config:\nregions: /)
   t.notMatch(run.stderr(), /at .*\.ts:\d+/, 'no stack trace')
 })
@@ -111,5 +113,5 @@ t.test('a registry that is down at start is waited for, and SIGTERM still stops 
   const warning = await logLine(run, 'registry unavailable')
   t.equal(warning.attempt, 1)
   run.child.kill('SIGTERM')
-  t.equal(await run.exit, 0)
+  t.equal(await within(20_000, run.exit, () => `homing bootstrap to exit:\n${run.stderr()}`), 0)
 })

@@ -5,6 +5,7 @@ import { startBrokerNode } from '../broker/node.js'
 import { openRedisStore } from '../shared/store/redis.js'
 import { brokerConfig, connect, connectDevice, credentials, makeDevices, nextMessage } from './helpers/broker.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { within, WAIT_MS } from './helpers/wait.js'
 
 const keyPrefix = uniquePrefix('cluster')
 const config = brokerConfig(keyPrefix)
@@ -33,15 +34,15 @@ t.test('a message published on one node reaches a subscriber on another node of 
   await device.subscribeAsync('/pkC/dev1/user/cmd', { qos: 1 })
   const received = nextMessage(device, '/pkC/dev1/user/cmd')
   await publish(a2, '/pkC/dev1/user/cmd', 'from a2', 1)
-  t.equal((await received).toString(), 'from a2', 'server-side publish on a2 reached the device on a1')
+  t.equal((await within(WAIT_MS, received, `device to receive a message on /pkC/dev1/user/cmd`)).toString(), 'from a2', 'server-side publish on a2 reached the device on a1')
 
   let upstream!: Promise<string>
   // Resolves once a2's Redis subscription is in place.
-  await new Promise<void>(subscribed => {
+  await within(WAIT_MS, new Promise<void>(subscribed => {
     upstream = new Promise<string>(resolve => a2.aedes.subscribe('/pkC/dev1/user/up', (packet, done) => { resolve(packet.payload.toString()); done() }, subscribed))
-  })
+  }), "a2's subscription to be in place")
   await device.publishAsync('/pkC/dev1/user/up', 'from the device', { qos: 1 })
-  t.equal(await upstream, 'from the device', 'the device on a1 reached a subscriber on a2')
+  t.equal(await within(WAIT_MS, upstream, 'a subscriber on a2 to receive the message the device published on a1'), 'from the device', 'the device on a1 reached a subscriber on a2')
 })
 
 t.test('a broadcast reaches devices on every node of the instance and none of another instance', async t => {
@@ -56,13 +57,13 @@ t.test('a broadcast reaches devices on every node of the instance and none of an
   const got1 = nextMessage(on1, '/broadcast/pkC/news')
   const got2 = nextMessage(on2, '/broadcast/pkC/news')
   await publish(a1, '/broadcast/pkC/news', 'for instance a')
-  t.equal((await got1).toString(), 'for instance a')
-  t.equal((await got2).toString(), 'for instance a')
+  t.equal((await within(WAIT_MS, got1, `on1 to receive a message on /broadcast/pkC/news`)).toString(), 'for instance a')
+  t.equal((await within(WAIT_MS, got2, `on2 to receive a message on /broadcast/pkC/news`)).toString(), 'for instance a')
 
   // Redis delivers in publish order: once b's own marker arrived, a's message would have come before it.
   const marker = nextMessage(atB, '/broadcast/pkC/marker')
   await publish(b1, '/broadcast/pkC/marker', 'for instance b')
-  t.equal((await marker).toString(), 'for instance b')
+  t.equal((await within(WAIT_MS, marker, `atB to receive a message on /broadcast/pkC/marker`)).toString(), 'for instance b')
   t.same(leaked, ['for instance b'], 'nothing of instance a reached instance b')
 })
 

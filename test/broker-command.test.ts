@@ -14,6 +14,7 @@ import { openRedisStore } from '../shared/store/redis.js'
 import type { JobRecord } from '../shared/types.js'
 import { closed, connackCode, connectDevice, credentials, makeDevices, nextMessage } from './helpers/broker.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { within, WAIT_MS } from './helpers/wait.js'
 
 const keyPrefix = uniquePrefix('cmd')
 const dir = mkdtempSync(join(tmpdir(), 'homing-broker-'))
@@ -56,7 +57,7 @@ async function run (args: string[], env: Record<string, string> = {}): Promise<{
   let stderr = ''
   child.stdout.on('data', chunk => { stdout += chunk })
   child.stderr.on('data', chunk => { stderr += chunk })
-  const code = await new Promise<number | null>(resolve => child.on('exit', resolve))
+  const code = await within(20_000, new Promise<number | null>(resolve => child.on('exit', resolve)), () => `homing ${args.join(' ')} to exit:\n${stdout}${stderr}`)
   return { code, stdout, stderr }
 }
 
@@ -65,8 +66,10 @@ async function startBroker (t: Test, args: string[], env: Record<string, string>
   const child = homing(['broker', ...args], env)
   const lines: Record<string, unknown>[] = []
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) { child.kill('SIGCONT'); child.kill('SIGKILL') } })
-  const port = await new Promise<number>((resolve, reject) => {
+  let output = ''
+  const port = await within(20_000, new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', line => {
+      output += line + '\n'
       try {
         const entry = JSON.parse(line) as Record<string, unknown>
         lines.push(entry)
@@ -74,7 +77,7 @@ async function startBroker (t: Test, args: string[], env: Record<string, string>
       } catch {}
     })
     child.on('exit', code => reject(new Error(`homing broker exited with ${code}`)))
-  })
+  }), () => `homing broker to log "listening":\n${output}`)
   return { child, port, lines }
 }
 
@@ -132,19 +135,19 @@ t.test('a stalled node still acts on the moves published while it was stopped', 
   await store.publishMove({ jobId: 'job-missed', productKey: 'pkB', deviceName: 'kicked', fromInstanceId: 'a', toInstanceId: 'b' })
   child.kill('SIGCONT')
 
-  await gone
+  await within(WAIT_MS, gone, 'the broker to close the connection of kickedClient')
   t.equal((await recordOf('job-missed', 'kicked')).message, 'moved to b; online; notified; answered; disconnected')
   t.equal(await connackCode(port, credentials(kicked!)), 5, 'CONNACK 5 afterwards')
   // The events are handled in order, so the one about "stays" was seen before: it is still connected.
   await staysClient.subscribeAsync('/pkB/stays/user/alive')
   const message = nextMessage(staysClient, '/pkB/stays/user/alive')
   await staysClient.publishAsync('/pkB/stays/user/alive', 'ping', { qos: 1 })
-  t.equal((await message).toString(), 'ping', 'the device that came back stays connected')
+  t.equal((await within(WAIT_MS, message, `staysClient to receive a message on /pkB/stays/user/alive`)).toString(), 'ping', 'the device that came back stays connected')
   t.same(await store.getRecords('job-away'), [], 'and gets no record')
 
   const staysGone = closed(staysClient)
   child.kill('SIGTERM')
-  t.equal(await new Promise(resolve => child.on('exit', resolve)), 0, 'SIGTERM: clean exit')
-  await staysGone
+  t.equal(await within(10_000, new Promise(resolve => child.on('exit', resolve)), 'homing broker to exit on SIGTERM'), 0, 'SIGTERM: clean exit')
+  await within(WAIT_MS, staysGone, 'the broker to close the connection of staysClient')
   t.equal((await store.getDevice('pkB', 'stays'))?.online, null, 'devices marked offline on the way out')
 })

@@ -9,6 +9,7 @@ import { openRedisStore } from '../shared/store/redis.js'
 import type { JobRecord } from '../shared/types.js'
 import { brokerConfig, closed, connackCode, connectDevice, credentials, makeDevices, nextMessage } from './helpers/broker.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { within, WAIT_MS } from './helpers/wait.js'
 
 const keyPrefix = uniquePrefix('moves')
 const config = brokerConfig(keyPrefix, { broker: { notifyTimeoutMs: 300 } })
@@ -64,7 +65,7 @@ async function alive (t: Test, client: MqttClient, dn: string): Promise<void> {
   await client.subscribeAsync(topic)
   const message = nextMessage(client, topic)
   await client.publishAsync(topic, 'ping', { qos: 1 })
-  t.equal((await message).toString(), 'ping', `${dn} is still connected`)
+  t.equal((await within(WAIT_MS, message, `client to receive a message on ${topic}`)).toString(), 'ping', `${dn} is still connected`)
 }
 
 t.test('a device that never subscribed gets notify, answers, is disconnected; next CONNECT gets 5; the record says so', async t => {
@@ -77,7 +78,7 @@ t.test('a device that never subscribed gets notify, answers, is disconnected; ne
   t.match(payload, /^\{"id":"\d{1,10}","version":"1\.0","method":"thing\.bootstrap\.notify","params":\{"cmd":0\}\}$/, 'PROTOCOL 4 payload')
   t.ok(Number(JSON.parse(payload).id) <= 4294967295, 'id within 0-4294967295')
   t.equal(qos, 0, 'QoS 0')
-  await gone
+  await within(WAIT_MS, gone, 'the broker to close the connection of client')
   t.pass('disconnected')
   t.same(await recordOf('job-answers', 'answers'), {
     productKey: 'pkM', deviceName: 'answers', code: 'success', message: 'moved to b; online; notified; answered; disconnected'
@@ -94,7 +95,7 @@ t.test('a device that answers and disconnects at once (as the device client does
   })
   const gone = closed(client)
   await move('answers-and-leaves', 'job-leaves')
-  await gone
+  await within(WAIT_MS, gone, 'the broker to close the connection of client')
   t.equal((await recordOf('job-leaves', 'answers-and-leaves')).message, 'moved to b; online; notified; answered; disconnected')
 })
 
@@ -104,7 +105,7 @@ t.test('a device that never answers is disconnected after the bounded wait', asy
   const gone = closed(client)
   await move('silent', 'job-silent')
   await notify
-  await gone
+  await within(WAIT_MS, gone, 'the broker to close the connection of client')
   t.equal((await recordOf('job-silent', 'silent')).message, 'moved to b; online; notified; no answer; disconnected')
   t.equal(await connackCode(a1.ports.mqtt, credentials(cert('silent'))), 5)
 })
@@ -114,7 +115,7 @@ t.test('the node holding the device kicks it, whichever node of the instance it 
   answerNotifies(client, 'other-node')
   const gone = closed(client)
   await move('other-node', 'job-other-node')
-  await gone
+  await within(WAIT_MS, gone, 'the broker to close the connection of client')
   t.equal((await recordOf('job-other-node', 'other-node')).message, 'moved to b; online; notified; answered; disconnected')
   t.equal((await store.getRecords('job-other-node')).length, 1)
 })
@@ -153,7 +154,7 @@ t.test('nearest access: a device leaving for placement is kicked too', async t =
   const gone = closed(client)
   await store.setCandidates('pkM', 'nearest', { from: 'a', candidates: [{ region: 'r1', instanceId: 'b' }, { region: 'r2', instanceId: 'c' }], jobId: 'job-nearest' })
   await store.publishMove({ jobId: 'job-nearest', productKey: 'pkM', deviceName: 'nearest', fromInstanceId: 'a', toInstanceId: null })
-  await gone
+  await within(WAIT_MS, gone, 'the broker to close the connection of client')
   t.equal((await recordOf('job-nearest', 'nearest')).message, 'moved to nearest placement; online; notified; answered; disconnected')
   t.equal(await connackCode(a1.ports.mqtt, credentials(cert('nearest'))), 5, 'not yet placed: 5')
 })
@@ -163,13 +164,13 @@ t.test('a device that comes back (A -> B -> A) connects again and is kicked agai
   answerNotifies(first, 'twice')
   const firstGone = closed(first)
   await move('twice', 'job-twice-1')
-  await firstGone
+  await within(WAIT_MS, firstGone, 'the broker to close the connection of first')
   await store.moveDevice('pkM', 'twice', { from: 'b', to: 'a', jobId: 'job-twice-2' })
   const again = await connectDevice(a1.ports.mqtt, cert('twice'))
   t.equal((await store.getDevice('pkM', 'twice'))?.runtime.a?.active, true, 'active again at a')
   answerNotifies(again, 'twice')
   const againGone = closed(again)
   await move('twice', 'job-twice-3', 'c')
-  await againGone
+  await within(WAIT_MS, againGone, 'the broker to close the connection of again')
   t.equal((await recordOf('job-twice-3', 'twice')).message, 'moved to c; online; notified; answered; disconnected')
 })

@@ -6,6 +6,7 @@ import { homing } from '../broker/plugin.js'
 import { openStore } from '../shared/store/index.js'
 import { closed, connackCode, connectDevice, credentials, makeDevices, suback } from './helpers/broker.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { within, WAIT_MS } from './helpers/wait.js'
 
 const keyPrefix = uniquePrefix('plugin')
 t.teardown(() => dropPrefix(keyPrefix))
@@ -30,7 +31,7 @@ t.test('the README example: an Aedes of the caller, the plugin, a listener', asy
   const port = typeof address === 'object' && address !== null ? address.port : 0
   t.teardown(async () => {
     server.close()
-    await new Promise<void>(resolve => aedes.close(() => resolve()))
+    await within(WAIT_MS, new Promise<void>(resolve => aedes.close(() => resolve())), 'the Aedes broker to close')
     await plugin.close()
     await store.close()
   })
@@ -52,7 +53,7 @@ t.test('the README example: an Aedes of the caller, the plugin, a listener', asy
   t.test("the caller's authorizeSubscribe sees only what passed the fences", async t => {
     const client = await connectDevice(port, dev1!)
     t.teardown(() => client.endAsync())
-    t.same(await suback(client, { '/pkP/dev1/user/#': { qos: 0 }, '/pkP/dev2/user/#': { qos: 0 } }), [0, 128])
+    t.same(await within(WAIT_MS, suback(client, { '/pkP/dev1/user/#': { qos: 0 }, '/pkP/dev2/user/#': { qos: 0 } }), 'a SUBACK'), [0, 128])
     t.same(seenSubscriptions, ['/pkP/dev1/user/#'])
   })
 
@@ -60,7 +61,7 @@ t.test('the README example: an Aedes of the caller, the plugin, a listener', asy
     const client = await connectDevice(port, dev1!)
     const gone = closed(client)
     client.publish('/pkP/dev1/user/forbidden', 'x')
-    await gone
+    await within(WAIT_MS, gone, "the broker to close the connection after a PUBLISH the caller's authorizePublish refuses").finally(() => client.end(true))
     t.pass('closed by the caller\'s rule')
   })
 
@@ -70,6 +71,6 @@ t.test('the README example: an Aedes of the caller, the plugin, a listener', asy
     t.not(other.authenticate, theirAuthenticate)
     await attached.close()
     t.equal(other.authenticate, theirAuthenticate)
-    await new Promise<void>(resolve => other.close(() => resolve()))
+    await within(WAIT_MS, new Promise<void>(resolve => other.close(() => resolve())), 'the second Aedes broker to close')
   })
 })

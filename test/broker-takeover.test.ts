@@ -6,6 +6,7 @@ import { startBrokerNode, type BrokerNode } from '../broker/node.js'
 import { openRedisStore } from '../shared/store/redis.js'
 import { brokerConfig, closed, connect, credentials, makeDevices, nextMessage } from './helpers/broker.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { eventually, within, WAIT_MS } from './helpers/wait.js'
 
 const keyPrefix = uniquePrefix('takeover')
 const config = brokerConfig(keyPrefix)
@@ -21,19 +22,14 @@ t.teardown(async () => {
 const devices = await makeDevices(store, 'pkT', ['dev1', 'dev2', 'dev3', 'dev4', 'race0', 'race1', 'race2', 'race3', 'race4'], 'a')
 const cert = (name: string) => devices.find(d => d.deviceName === name)!
 
-async function until (check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 250; i++) {
-    if (await check()) return
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-  throw new Error(`gave up waiting: ${what}`)
-}
+const until = eventually
+const replaced = (gone: Promise<void>, what = 'the broker to close the replaced connection'): Promise<void> => within(WAIT_MS, gone, what)
 
 async function alive (t: Test, client: MqttClient, topic: string): Promise<void> {
   await client.subscribeAsync(topic)
   const message = nextMessage(client, topic)
   await client.publishAsync(topic, 'ping', { qos: 1 })
-  t.equal((await message).toString(), 'ping', 'the newer connection works')
+  t.equal((await within(WAIT_MS, message, `the newer connection to get its own message on ${topic}`)).toString(), 'ping', 'the newer connection works')
 }
 
 const held = (name: string): number => a1.homing.connections.of('pkT', name).length + a2.homing.connections.of('pkT', name).length
@@ -51,7 +47,7 @@ t.test('on one node, a second CONNECT with another clientId closes the first', a
   const gone = closed(first)
   const second = await connect(a1.ports.mqtt, credentials(cert('dev1'), { id: 'second-id' }))
   t.teardown(() => second.endAsync())
-  await gone
+  await replaced(gone)
   t.pass('the first connection was closed')
   await alive(t, second, '/pkT/dev1/user/a')
   await markedOnce(t, 'dev1', a1)
@@ -63,7 +59,7 @@ t.test('a reconnect with the very same clientId (Link SDK C fixes its timestamp)
   const gone = closed(first)
   const second = await connect(a1.ports.mqtt, creds)
   t.teardown(() => second.endAsync())
-  await gone
+  await replaced(gone)
   t.pass('the first connection was closed')
   await alive(t, second, '/pkT/dev2/user/a')
   await markedOnce(t, 'dev2', a1)
@@ -73,7 +69,7 @@ t.test('across two nodes of one instance, the newer connection wins whichever no
   const first = await connect(a1.ports.mqtt, credentials(cert('dev3')))
   const firstGone = closed(first)
   const second = await connect(a2.ports.mqtt, credentials(cert('dev3')))
-  await firstGone
+  await replaced(firstGone, 'the connection on node a1 to be closed by a CONNECT on node a2')
   t.pass('the connection on node a1 was closed by a CONNECT on node a2')
   await alive(t, second, '/pkT/dev3/user/a')
   await markedOnce(t, 'dev3', a2)
@@ -81,7 +77,7 @@ t.test('across two nodes of one instance, the newer connection wins whichever no
   const secondGone = closed(second)
   const third = await connect(a1.ports.mqtt, credentials(cert('dev3')))
   t.teardown(() => third.endAsync())
-  await secondGone
+  await replaced(secondGone, 'the connection on node a2 to be closed by a CONNECT on node a1')
   t.pass('and back: the connection on a2 was closed by a CONNECT on a1')
   await alive(t, third, '/pkT/dev3/user/b')
   await markedOnce(t, 'dev3', a1)
@@ -92,7 +88,7 @@ t.test('closing the older connection does not mark the device offline', async t 
   const gone = closed(first)
   const second = await connect(a1.ports.mqtt, credentials(cert('dev4')))
   t.teardown(() => second.endAsync())
-  await gone
+  await replaced(gone)
   await alive(t, second, '/pkT/dev4/user/a')
   await markedOnce(t, 'dev4', a1)
 })

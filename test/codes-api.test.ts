@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { MemoryStore } from '../shared/store/memory.js'
 import { apiClient, startTestSidecar, testConfig, TOKENS } from './helpers/test-sidecar.js'
+import { eventually } from './helpers/wait.js'
 
 interface Hook { url: string, bodies: unknown[], close: () => Promise<void> }
 
@@ -51,10 +52,7 @@ const globex = apiClient(ts.url, TOKENS.globex)
 const initech = apiClient(ts.url, INITECH)
 const umbrella = apiClient(ts.url, UMBRELLA)
 
-async function until (check: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !check(); i++) await new Promise(resolve => setTimeout(resolve, 10))
-  if (!check()) throw new Error('condition not met in time')
-}
+const until = (check: () => boolean, what: string): Promise<void> => eventually(check, what, { every: 10 })
 
 t.test('the sender gets 202 and no code; the destination\'s owner sees it, on its token and at its webhook', async t => {
   const sent = await acme('POST', '/distribution/verification-codes', { targetAccount: 'globex' })
@@ -73,7 +71,7 @@ t.test('the sender gets 202 and no code; the destination\'s owner sees it, on it
   t.same((await acme('GET', '/distribution/verification-codes')).json.codes, [], 'the sender lists nothing')
   t.same((await umbrella('GET', '/distribution/verification-codes')).json.codes, [], 'nor does a third account')
 
-  await until(() => good.bodies.length === 1)
+  await until(() => good.bodies.length === 1, 'the notification to reach the webhook')
   t.same(good.bodies[0], {
     contentType: 'application/json',
     body: { type: 'distribution.verification_code', sourceAccount: { id: 'acme', name: 'Acme Ltd' }, targetAccount: { id: 'globex', name: 'Globex Corp' }, code: entry.code, createdAt: now, expiresAt: now + 5 * 60_000 }
@@ -130,7 +128,7 @@ t.test('at most five valid codes per pair: the sixth request gets 429 with Retry
 t.test('a failing webhook is tried a few times, then given up; the code stays listed and never reaches the logs', async t => {
   const sent = await acme('POST', '/distribution/verification-codes', { targetAccount: 'initech' })
   t.equal(sent.status, 202, 'the sender does not wait for the webhook')
-  await until(() => ts.lines.some(l => l.includes('given up')))
+  await until(() => ts.lines.some(l => l.includes('given up')), 'a "given up" log line for the failing webhook')
   t.equal(failing.bodies.length, 3, 'three tries, no more')
   const [listed] = (await initech('GET', '/distribution/verification-codes')).json.codes
   t.match(listed.code, /^\d{6}$/)

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -31,9 +31,9 @@ t.test('the DESIGN example is accepted, with defaults filled in', async t => {
 })
 
 t.test('no redis means the memory store', async t => {
-  const { redis, ...raw } = valid()
-  t.equal(redis.length > 0, true)
-  t.equal(parseConfig(raw).redis, undefined)
+  const { redis: _redis, ...raw } = valid()
+  t.equal(parseConfig(valid()).redis, 'redis://127.0.0.1:6379/0', 'with the key: that Redis')
+  t.equal(parseConfig(raw).redis, undefined, 'without it: no Redis, the memory store')
 })
 
 t.test('a bad field is named with its path', async t => {
@@ -75,6 +75,7 @@ t.test('the environment overrides the file for deployment', async t => {
 
 t.test('loadConfig names the file when it is missing or not JSON', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'homing-config-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const bad = join(dir, 'bad.json')
   writeFileSync(bad, '{ "regions": ')
   t.throws(() => loadConfig(join(dir, 'missing.json'), {}), { name: 'ConfigError', message: /missing\.json: cannot read \(ENOENT\)/ })

@@ -39,7 +39,7 @@ async function codeFrom (from: Client, to: Client, toAccount: string): Promise<s
 
 async function finished (client: Client, res: ApiAnswer): Promise<string[]> {
   if (res.status !== 202) throw new Error(`job refused: ${res.text}`)
-  await untilAsync(async () => (await client('GET', `/distribution/jobs/${res.json.jobId}`)).json.status === 'distributed')
+  await untilAsync(async () => (await client('GET', `/distribution/jobs/${res.json.jobId}`)).json.status === 'distributed', 10_000, 'the job to end distributed')
   const csv = (await client('GET', `/distribution/jobs/${res.json.jobId}/records`)).text
   return csv.trim().split('\n').slice(1)
 }

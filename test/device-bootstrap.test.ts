@@ -2,6 +2,7 @@
 import net from 'node:net'
 import t from 'tap'
 import { bootstrap, BootstrapError, type BootstrapOptions, type BootstrapQuery } from '../device/bootstrap.js'
+import { within, WAIT_MS } from './helpers/wait.js'
 
 /** The error a bootstrap is expected to end with. */
 const failure = (q: BootstrapQuery, o: BootstrapOptions): Promise<BootstrapError> =>
@@ -127,8 +128,8 @@ t.test('an abort closes the bootstrap connection in flight', async t => {
   const controller = new AbortController()
   const pending = failure({ productKey: 'a1pk', deviceName: 'dev1' }, { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, timeoutMs: 600_000, signal: controller.signal })
   server.once('connection', () => setImmediate(() => controller.abort()))
-  const err = await pending
+  const err = await within(WAIT_MS, pending, 'the aborted bootstrap to fail')
   t.match(err.message, /aborted/)
-  await serverSawClose
+  await within(WAIT_MS, serverSawClose, 'the server to see the aborted connection close')
   t.pass('the server saw the connection close')
 })

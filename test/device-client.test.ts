@@ -13,6 +13,7 @@ import { startSidecar, type SidecarServer } from '../bootstrap/server.js'
 import { DeviceClient, type ConnectedEvent, type FailedAttempt, type RehomedEvent } from '../device/client.js'
 import { BootstrapError } from '../device/bootstrap.js'
 import { ConnectRefusedError } from '../device/connect.js'
+import { within, WAIT_MS } from './helpers/wait.js'
 
 const PK = 'a1devClient'
 
@@ -68,7 +69,12 @@ function started (t: Teardown, client: DeviceClient): void {
   t.teardown(() => client.stop())
 }
 
-const once = <T>(client: DeviceClient, event: string): Promise<T> => new Promise(resolve => client.once(event, resolve))
+/** The next `event` of the client, within 10 s of asking (the timer starts here, not at the await). */
+const once = <T>(client: DeviceClient, event: string): Promise<T> => {
+  const next = within(10_000, new Promise<T>(resolve => client.once(event, resolve)), `the device client to emit "${event}"`)
+  next.catch(() => {}) // awaited later; a timeout before that is still reported there
+  return next
+}
 
 t.test('a device bootstraps and gets CONNACK 0 at its home, with the Link SDK CONNECT', async t => {
   const w = await world(t)
@@ -195,9 +201,9 @@ t.test('stop() ends a bootstrap in flight instead of waiting for its timeout', a
   const failures: FailedAttempt[] = []
   client.on('attempt-failed', f => failures.push(f))
   void client.start()
-  await requestArrived
+  await within(WAIT_MS, requestArrived, 'the bootstrap request to reach the server')
   await client.stop()
-  await serverSawClose
+  await within(WAIT_MS, serverSawClose, 'stop() to close the bootstrap connection')
   t.same(failures, [], 'stopping is not a failed attempt')
   t.notOk(client.connected)
 })
@@ -228,8 +234,8 @@ t.test('stop() ends a CONNECT waiting for its CONNACK', async t => {
   const failures: FailedAttempt[] = []
   client.on('attempt-failed', f => failures.push(f))
   void client.start()
-  await connectArrived
+  await within(WAIT_MS, connectArrived, 'the CONNECT to reach the silent broker')
   await client.stop()
-  await mqttClosed
+  await within(WAIT_MS, mqttClosed, 'stop() to close the MQTT connection waiting for its CONNACK')
   t.same(failures, [], 'stopping is not a failed attempt')
 })

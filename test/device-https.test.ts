@@ -11,6 +11,7 @@ import { startSidecar } from '../bootstrap/server.js'
 import { bootstrap, BootstrapError } from '../device/bootstrap.js'
 import { DeviceClient, type ConnectedEvent } from '../device/client.js'
 import { makeCerts } from './helpers/certs.js'
+import { within, WAIT_MS } from './helpers/wait.js'
 
 const certs = makeCerts()
 t.teardown(() => certs.remove())
@@ -54,5 +55,5 @@ t.test('a DeviceClient given an https bootstrap URL reaches CONNACK 0', async t 
   t.teardown(() => client.stop())
   const connected = new Promise<ConnectedEvent>(resolve => client.once('connected', resolve))
   await client.start()
-  t.equal((await connected).endpoint.port, broker.ports.mqtt)
+  t.equal((await within(WAIT_MS, connected, 'the device client to connect')).endpoint.port, broker.ports.mqtt)
 })

@@ -21,7 +21,7 @@ async function upload (form: FormData, token: string = TOKENS.acme): Promise<Api
 }
 
 async function distributed (id: string): Promise<ApiAnswer> {
-  await untilAsync(async () => (await acme('GET', `/distribution/jobs/${id}`)).json.status === 'distributed')
+  await untilAsync(async () => (await acme('GET', `/distribution/jobs/${id}`)).json.status === 'distributed', 10_000, 'the job to end distributed')
   return acme('GET', `/distribution/jobs/${id}`)
 }
 

@@ -8,6 +8,7 @@ import { parse } from 'csv-parse/sync'
 import t from 'tap'
 import { MemoryStore } from '../shared/store/memory.js'
 import { apiClient, startTestSidecar, TOKENS } from './helpers/test-sidecar.js'
+import { eventually } from './helpers/wait.js'
 
 const store = new MemoryStore()
 const sidecar = await startTestSidecar(store, undefined, { jobs: true })
@@ -42,7 +43,7 @@ const [byNames, byCsv, noWait, refused, badFile] = await Promise.all([
 ])
 const job = JSON.parse(byNames.stdout)
 const started = JSON.parse(noWait.stdout)
-while ((await acme('GET', `/distribution/jobs/${started.jobId}`)).json.status !== 'distributed') await new Promise(resolve => setTimeout(resolve, 20))
+await eventually(async () => (await acme('GET', `/distribution/jobs/${started.jobId}`)).json.status === 'distributed', 'the job started without --wait to end distributed', { ms: 15_000 })
 await acme('POST', '/products/a1lampCli01/devices', { instanceId: 'iot-sh-1', deviceNames: ['late-0001'] })
 const [show, missing, records, list, retry] = await Promise.all([
   homing(['job', 'show', job.id]),

@@ -21,6 +21,7 @@ import { closed, connackCode, connectDevice, credentials } from './helpers/broke
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
 import { untilAsync } from './jobs-runner.contract.js'
 import { freePort } from './helpers/free-port.js'
+import { within } from './helpers/wait.js'
 
 const keyPrefix = uniquePrefix('dist-e2e')
 const dir = mkdtempSync(join(tmpdir(), 'homing-e2e-'))
@@ -140,7 +141,7 @@ t.test('devices online at both nodes of iot-a are notified, kicked, and come bac
   t.equal(job.status, 202)
 
   // PROTOCOL 4: the notify reaches devices that never subscribed, at QoS 0, and they are disconnected.
-  await Promise.all([muteClosed, deafClosed])
+  await within(10_000, Promise.all([muteClosed, deafClosed]), 'the broker to notify and disconnect the two mqtt.js devices at node a2')
   for (const dn of [MUTE, DEAF]) {
     t.equal(notifies.get(dn)?.length, 1, `${dn}: one notify`)
     t.match(notifies.get(dn)?.[0], /^\{"id":"\d+","version":"1\.0","method":"thing\.bootstrap\.notify","params":\{"cmd":0\}\} qos 0$/)
@@ -155,11 +156,11 @@ t.test('devices online at both nodes of iot-a are notified, kicked, and come bac
     const again = await connectDevice(endpoint.port, cert(dn))
     await again.endAsync()
   }
-  const moved = await Promise.all(rehomed)
+  const moved = await within(15_000, Promise.all(rehomed), 'every SDK-style device to re-home to iot-b')
   t.ok(moved.every(([e]) => e.from.port === a1Port && e.to.port === bPort), 'the SDK-style devices re-homed to iot-b on their own')
   t.ok(clients.every(c => c.connected && c.endpoint?.port === bPort))
 
-  await untilAsync(async () => (await api('GET', `/distribution/jobs/${job.json.jobId}`)).json.status === 'distributed')
+  await untilAsync(async () => (await api('GET', `/distribution/jobs/${job.json.jobId}`)).json.status === 'distributed', 10_000, 'the job to end distributed')
   const view = await api('GET', `/distribution/jobs/${job.json.jobId}`)
   t.same(view.json.counts, { total: 6, succeeded: 6, failed: 0, pending: 0 })
   let rows: string[][] = []

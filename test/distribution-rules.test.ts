@@ -23,7 +23,7 @@ const DE = 'iot-de-1'
 async function distribute (from: string, to: string, deviceNames: string[]): Promise<string[]> {
   const res = await acme('POST', '/distribution/jobs', { method: 'this-account', policy: 'region', sourceInstanceId: from, targetInstanceId: to, productKey: PK, deviceNames })
   if (res.status !== 202) throw new Error(`job refused: ${res.text}`)
-  await untilAsync(async () => (await acme('GET', `/distribution/jobs/${res.json.jobId}`)).json.status === 'distributed')
+  await untilAsync(async () => (await acme('GET', `/distribution/jobs/${res.json.jobId}`)).json.status === 'distributed', 10_000, 'the job to end distributed')
   const csv = (await acme('GET', `/distribution/jobs/${res.json.jobId}/records`)).text
   return csv.trim().split('\n').slice(1).map(line => line.split(',')[2] as string)
 }

@@ -58,7 +58,7 @@ t.test('a runner killed mid-job twice, then started again, finishes with every d
   for (const [round, at] of [[1, 1000], [2, 2000]] as const) {
     const child = startRunner()
     children.push(child)
-    await untilAsync(async () => await succeeded() >= at, 20_000)
+    await untilAsync(async () => await succeeded() >= at, 20_000, `${at} devices succeeded`)
     await kill9(child)
     const job = await store.getJob(j.id)
     t.equal(job?.status, 'distributing', `kill ${round}: the job is unfinished`)
@@ -67,7 +67,7 @@ t.test('a runner killed mid-job twice, then started again, finishes with every d
 
   const final = startRunner()
   children.push(final)
-  await untilAsync(async () => (await store.getJob(j.id))?.status === 'distributed', 20_000)
+  await untilAsync(async () => (await store.getJob(j.id))?.status === 'distributed', 20_000, 'the job to end distributed')
   await kill9(final)
 
   t.match(await store.getJob(j.id), { status: 'distributed', total: DEVICES, succeeded: DEVICES, failed: 0 })

@@ -74,13 +74,13 @@ t.test('homing bootstrap killed -9 mid-job; the next homing bootstrap finishes i
   })
   t.equal(res.status, 202, 'the job is accepted')
   const { jobId } = await res.json() as { jobId: string }
-  await untilAsync(async () => ((await store.getJob(jobId))?.succeeded ?? 0) > 0, 30_000)
+  await untilAsync(async () => ((await store.getJob(jobId))?.succeeded ?? 0) > 0, 30_000, 'a first device to succeed')
   await kill9(first.child)
   const halfway = await store.getJob(jobId)
   t.equal(halfway?.status, 'distributing', `killed mid-job (${halfway?.succeeded ?? 0} of ${DEVICES} recorded)`)
 
   await sidecar()
-  await untilAsync(async () => (await store.getJob(jobId))?.status === 'distributed', 30_000)
+  await untilAsync(async () => (await store.getJob(jobId))?.status === 'distributed', 30_000, 'the job to end distributed')
   t.match(await store.getJob(jobId), { status: 'distributed', total: DEVICES, succeeded: DEVICES, failed: 0 })
   const records = await store.getRecords(jobId)
   t.equal(records.length, DEVICES, 'one record per device')

@@ -1,6 +1,5 @@
 // The job runner's behaviour, run against both registry backends (test/jobs-runner-*.test.ts).
 import { randomBytes } from 'node:crypto'
-import { setImmediate } from 'node:timers/promises'
 import t from 'tap'
 import { JobRunner } from '../bootstrap/jobs/runner.js'
 import { retryJob } from '../bootstrap/jobs/retry.js'
@@ -10,6 +9,7 @@ import { newDevice } from '../shared/device.js'
 import { moveMessage } from '../shared/records.js'
 import type { Store } from '../shared/store/store.js'
 import type { Job, MoveEvent, Product } from '../shared/types.js'
+import { eventually } from './helpers/wait.js'
 
 export function product (productKey: string, instanceId: string, extra: Partial<Product> = {}): Product {
   return {
@@ -83,7 +83,7 @@ export function runnerContract (name: string, open: () => Promise<Store>): void 
       t.match(copy, { readOnly: true, sourceInstanceId: 'a', name: 'Lamp', parsingScript: 'return 1', tsl: { properties: [] } }, 'DESIGN rule 3: read-only snapshot at the destination')
       t.equal((await store.getProduct(pk, 'a'))?.readOnly, false, 'the source keeps its product')
 
-      await until(() => events.length >= 2)
+      await until(() => events.length >= 2, 10_000, 'a move event for each of the two devices')
       t.same(events.map(e => e.deviceName).sort(), ['offline1', 'online1'], 'one move event per moved device')
       t.same(events[0], { jobId: j.id, productKey: pk, deviceName: events[0]?.deviceName, fromInstanceId: 'a', toInstanceId: 'b' })
     })
@@ -179,7 +179,7 @@ export function runnerContract (name: string, open: () => Promise<Store>): void 
       t.match(await store.getJob(j.id), { status: 'distributed', succeeded: 30, failed: 0 })
       const devices = await store.getDevices(pk, all)
       t.ok(devices.every(d => d?.instanceId === 'b' && d.lastJobId === j.id), 'every device has its one assignment, at b')
-      await until(() => events.length >= 26)
+      await until(() => events.length >= 26, 10_000, 'a move event for every device not recorded as final')
       t.same([...new Set(events)].sort(), ['r00003', ...all.slice(5)],
         'an event for every device not recorded as final: the online one recorded before its event, and all not recorded')
       t.notOk(events.includes('r00000'), 'an offline device whose record is final is not sent again')
@@ -194,11 +194,13 @@ export function runnerContract (name: string, open: () => Promise<Store>): void 
       await store.createJob(j)
       const first = new JobRunner({ store, pollMs: 60_000, batchSize: 20, owner: 'first' })
       first.start()
-      while (((await store.getJob(j.id))?.succeeded ?? 0) === 0) await setImmediate()
+      await eventually(async () => ((await store.getJob(j.id))?.succeeded ?? 0) > 0, 'the first runner to record a success', { ms: 10_000, every: 0 })
       // As if the first runner had stalled past its lease and another took the job.
       // (The runner renews as it goes: free the lease and take it until the take comes first.)
-      do await store.releaseJob(j.id, 'first')
-      while (!(await store.leaseJob(j.id, 'thief', 60_000)))
+      await eventually(async () => {
+        await store.releaseJob(j.id, 'first')
+        return await store.leaseJob(j.id, 'thief', 60_000)
+      }, 'the thief to take the lease', { ms: 10_000, every: 0 })
       await first.idle()
       const left = await store.getJob(j.id)
       t.equal(left?.status, 'distributing', 'the first runner let go without finishing')
@@ -220,7 +222,7 @@ export function runnerContract (name: string, open: () => Promise<Store>): void 
       const first = new JobRunner({ store, pollMs: 60_000, batchSize: 20, owner: 'first' })
       first.start()
       // Polled between the runner's batches (each yields to the event loop), so the close lands mid-job.
-      while (((await store.getJob(j.id))?.succeeded ?? 0) === 0) await setImmediate()
+      await eventually(async () => ((await store.getJob(j.id))?.succeeded ?? 0) > 0, 'the first runner to record a success', { ms: 10_000, every: 0 })
       await first.close()
       const halfway = await store.getJob(j.id)
       t.equal(halfway?.status, 'distributing')
@@ -236,14 +238,10 @@ export function runnerContract (name: string, open: () => Promise<Store>): void 
   })
 }
 
-export async function until (check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  await untilAsync(async () => check(), timeoutMs)
+export async function until (check: () => boolean, timeoutMs = 10_000, what = 'a condition of this test'): Promise<void> {
+  await eventually(check, what, { ms: timeoutMs, every: 5 })
 }
 
-export async function untilAsync (check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const start = Date.now()
-  while (!(await check())) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 5))
-  }
+export async function untilAsync (check: () => Promise<boolean>, timeoutMs = 10_000, what = 'a condition of this test'): Promise<void> {
+  await eventually(check, what, { ms: timeoutMs, every: 5 })
 }

@@ -13,6 +13,7 @@ import { closed, connackCode, connectDevice, credentials } from './helpers/broke
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
 import { apiClient, startTestSidecar, TOKENS } from './helpers/test-sidecar.js'
 import { untilAsync } from './jobs-runner.contract.js'
+import { within, WAIT_MS } from './helpers/wait.js'
 
 const keyPrefix = uniquePrefix('nearest-connect')
 const instance = (id: string, region: string) => ({
@@ -78,11 +79,11 @@ t.test('an online device is notified and disconnected at job time, refused every
     targets: [{ region: 'eu-central-1', instanceId: 'eu' }, { region: 'us-west-1', instanceId: 'us' }]
   })
   t.equal(res.status, 202)
-  await gone
+  await within(WAIT_MS, gone, 'the broker to disconnect the online device when its job started')
   t.pass('notified and disconnected at once')
   const jobId = res.json.jobId as string
   const csv = async (): Promise<string> => (await acme('GET', `/distribution/jobs/${jobId}/records`)).text
-  await untilAsync(async () => (await csv()).includes('disconnected'))
+  await untilAsync(async () => (await csv()).includes('disconnected'), 10_000, 'a record saying the device was disconnected')
 
   for (const id of ['src', 'eu', 'us']) {
     t.equal(await connackCode(port(id), credentials(cert('roamer-1'))), 5, `CONNACK 5 at ${id} before placement`)
@@ -105,7 +106,7 @@ t.test('an offline device is placed at its first bootstrap, from an IPv6 address
     method: 'this-account', policy: 'nearest', sourceInstanceId: 'src', productKey: PK, deviceNames: ['roamer-2'],
     targets: [{ region: 'us-west-1', instanceId: 'us' }, { region: 'eu-central-1', instanceId: 'eu' }]
   })
-  await untilAsync(async () => (await acme('GET', `/distribution/jobs/${res.json.jobId}`)).json.status === 'distributed')
+  await untilAsync(async () => (await acme('GET', `/distribution/jobs/${res.json.jobId}`)).json.status === 'distributed', 10_000, 'the job to end distributed')
   t.equal(await connackCode(port('eu'), credentials(cert('roamer-2'))), 5)
   t.equal(await bootstrap('roamer-2', '2a00:1450:4001:81b::200e'), 'eu')
   const client = await connectDevice(port('eu'), cert('roamer-2'))

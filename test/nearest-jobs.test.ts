@@ -47,7 +47,7 @@ const nearest = (extra: Record<string, unknown> = {}) => ({ method: 'this-accoun
 async function finished (res: ApiAnswer): Promise<{ id: string, records: string[] }> {
   if (res.status !== 202) throw new Error(`job refused: ${res.text}`)
   const id = res.json.jobId as string
-  await untilAsync(async () => (await acme('GET', `/distribution/jobs/${id}`)).json.status === 'distributed')
+  await untilAsync(async () => (await acme('GET', `/distribution/jobs/${id}`)).json.status === 'distributed', 10_000, 'the job to end distributed')
   return { id, records: await records(id) }
 }
 
@@ -137,7 +137,7 @@ t.test('an operator re-places devices with a new nearest job from where they are
 t.test('retrying a nearest job tries its failed devices again, and places the ones that exist now', async t => {
   await acme('POST', `/products/${PK}/devices`, { instanceId: 'iot-sh-1', deviceNames: ['trk-none'] })
   t.equal((await acme('POST', `/distribution/jobs/${jobId}/retry`)).status, 202)
-  await untilAsync(async () => (await acme('GET', `/distribution/jobs/${jobId}`)).json.status === 'distributed')
+  await untilAsync(async () => (await acme('GET', `/distribution/jobs/${jobId}`)).json.status === 'distributed', 10_000, 'the job to end distributed')
   t.match((await records(jobId)).at(-1), `${PK},trk-none,success,moved to nearest placement; offline`)
   t.equal(await bootstrap('trk-none', '8.8.8.8'), 'mqtt.us.example.com')
 })

@@ -68,7 +68,7 @@ t.teardown(() => { for (const run of Object.values(runs)) run.kill() })
 
 async function refused (t: Test, name: string, patterns: RegExp[]): Promise<void> {
   const run = runs[name] as HomingProcess
-  t.equal(await run.exited, 2, `${name}: exit 2`)
+  t.equal(await run.exit(), 2, `${name}: exit 2`)
   t.match(run.stderr(), /^homing: invalid config:\n/, `${name}: says the config is invalid`)
   for (const pattern of patterns) t.match(run.stderr(), pattern, `${name}: names ${String(pattern)}`)
   t.notMatch(run.output(), /\n\s+at /, `${name}: no stack trace`)

@@ -15,6 +15,7 @@ import { credentials } from '../device/credentials.js'
 import { connackCode } from './helpers/broker.js'
 import { exchange, sdkForm, sdkRequest } from './helpers/strict-http.js'
 import { apiClient } from './helpers/test-sidecar.js'
+import { eventually, within } from './helpers/wait.js'
 
 const ACME = 'acme-log-token-7f3c9a1e5b'
 const GLOBEX = 'globex-log-token-2d8e4b6a0c'
@@ -52,7 +53,7 @@ t.test('a session with every kind of secret leaves none of them in the log', asy
     child.once('exit', code => reject(new Error(`exited ${String(code)}: ${output}`)))
   })
   const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
-  const up = await listening
+  const up = await within(20_000, listening, () => `homing up to log "listening":\n${output}`)
   const base = `http://127.0.0.1:${up.port as number}`
   const ports = (up.brokers as { id: string, ports: { mqtt: number, ws: number } }[])[0]!.ports
   const acme = apiClient(base, ACME)
@@ -83,10 +84,10 @@ t.test('a session with every kind of secret leaves none of them in the log', asy
     targetAccount: 'globex', targetInstanceId: 'g', verificationCode: code
   })
   t.equal(job.status, 202)
-  for (let i = 0; i < 100 && (await acme('GET', `/distribution/jobs/${job.json.jobId}`)).json.status !== 'distributed'; i++) await new Promise(resolve => setTimeout(resolve, 50))
+  await eventually(async () => (await acme('GET', `/distribution/jobs/${job.json.jobId}`)).json.status === 'distributed', 'the job to end distributed')
 
   child.kill('SIGTERM')
-  t.equal(await exited, 0, 'stops cleanly on SIGTERM')
+  t.equal(await within(10_000, exited, () => `homing up to exit on SIGTERM:\n${output}`), 0, 'stops cleanly on SIGTERM')
 
   const entries = lines.map(line => JSON.parse(line) as Record<string, unknown>)
   t.ok(entries.every(e => typeof e.level === 'number' && typeof e.time === 'number' && typeof e.msg === 'string'), 'every stdout line is a structured JSON entry')

@@ -14,6 +14,7 @@ import { MemoryStore } from '../shared/store/memory.js'
 import { closed, connackCode, connect } from './helpers/broker.js'
 import { exchange, sdkForm, sdkRequest } from './helpers/strict-http.js'
 import { apiClient } from './helpers/test-sidecar.js'
+import { eventually, within, WAIT_MS } from './helpers/wait.js'
 
 const TOKEN = 'metrics-token-0123456789'
 const config = parseConfig({
@@ -121,8 +122,8 @@ t.test('metrics move with traffic: bootstrap, API, CONNECT, connections, notify 
   t.equal(sample(waiting, 'homing_job_devices', { state: 'total' }), 2)
 
   runner.start()
-  await closed(device)
-  for (let i = 0; i < 100 && (await api('GET', `/distribution/jobs/${job.json.jobId}`)).json.status !== 'distributed'; i++) await new Promise(resolve => setTimeout(resolve, 50))
+  await within(WAIT_MS, closed(device), 'the broker to disconnect the online device once the job ran')
+  await eventually(async () => (await api('GET', `/distribution/jobs/${job.json.jobId}`)).json.status === 'distributed', 'the job to end distributed')
   const moved = await scrape(sidecar.port)
   t.equal(sample(moved, 'homing_notify_total', { instance: 'a' }), 1)
   t.equal(sample(moved, 'homing_notify_replies_total', { instance: 'a' }), 1)

@@ -15,6 +15,7 @@ import { startHoming } from './helpers/homing-process.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
 import { readStrict, sdkForm, sdkRequest } from './helpers/strict-http.js'
 import { apiClient } from './helpers/test-sidecar.js'
+import { event, within, WAIT_MS } from './helpers/wait.js'
 
 const keyPrefix = uniquePrefix('shutdown')
 const dir = mkdtempSync(join(tmpdir(), 'homing-shutdown-'))
@@ -59,9 +60,9 @@ t.test('homing broker, SIGTERM: its devices (TCP and WebSocket) see the close, a
   const closes = [closeSeen(tcp), closeSeen(ws)]
 
   run.child.kill('SIGTERM')
-  await Promise.all(closes)
+  await within(10_000, Promise.all(closes), 'the broker to close both connections on SIGTERM')
   t.pass('both clients saw their connection closed by the broker')
-  t.equal(await run.exited, 0, 'exit 0: the shutdown finished by itself')
+  t.equal(await run.exit(), 0, 'exit 0: the shutdown finished by itself')
   t.ok(run.entries.some(e => e.msg === 'stopped'), 'logged "stopped"')
   t.equal((await store.getDevice('a1shutdown1', 'tcp-device'))?.online, null, 'marked offline on the way out (TCP)')
   t.equal((await store.getDevice('a1shutdown1', 'ws-device'))?.online, null, 'marked offline on the way out (WebSocket)')
@@ -76,7 +77,7 @@ t.test('homing bootstrap, SIGTERM: the request in flight is answered in full, ne
 
   // Headers and part of the body now, the rest once the shutdown has begun.
   const socket = net.connect(port as number, '127.0.0.1')
-  await new Promise(resolve => socket.once('connect', resolve))
+  await event(socket, 'connect', 'a TCP connection to the sidecar')
   const chunks: Buffer[] = []
   socket.on('data', chunk => chunks.push(chunk))
   const ended = new Promise(resolve => socket.once('close', resolve))
@@ -85,19 +86,19 @@ t.test('homing bootstrap, SIGTERM: the request in flight is answered in full, ne
 
   run.child.kill('SIGTERM')
   await run.logged('shutting down')
-  const refused = await new Promise<string>(resolve => {
+  const refused = await within(WAIT_MS, new Promise<string>(resolve => {
     const late = net.connect(port as number, '127.0.0.1')
     late.once('connect', () => { late.destroy(); resolve('connected') })
     late.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'))
-  })
+  }), 'a late connection to be accepted or refused')
   t.equal(refused, 'ECONNREFUSED', 'no new connection once the shutdown began')
   socket.write(request.subarray(cut))
-  await ended
+  await within(10_000, ended, 'the sidecar to answer the request in flight and close')
   const answer = readStrict(Buffer.concat(chunks))
   t.equal(answer.status, 200, 'the request in flight got its answer')
   t.same(answer.violations, [])
   t.equal(answer.body, '{"code":200,"data":{"resources":{"mqtt":{"host":"mqtt.example.com","port":1883}}},"message":"success"}')
-  t.equal(await run.exited, 0)
+  t.equal(await run.exit(), 0)
 })
 
 t.test('homing up, SIGINT: the device sees the close, exit 0', async t => {
@@ -110,8 +111,8 @@ t.test('homing up, SIGINT: the device sees the close, exit 0', async t => {
   t.teardown(() => client.end(true))
   const closed = closeSeen(client)
   run.child.kill('SIGINT')
-  await closed
+  await within(10_000, closed, 'homing up to close the device connection on SIGINT')
   t.pass('the client saw its connection closed')
-  t.equal(await run.exited, 0)
+  t.equal(await run.exit(), 0)
   t.ok(run.entries.some(e => e.msg === 'shutting down' && e.signal === 'SIGINT'))
 })

@@ -114,7 +114,7 @@ t.test('the compose topology as processes: one sidecar, iot-a on two nodes behin
   const stopped = holders[0] === 'iot-a-1' ? procs.a1 as HomingProcess : procs.a2 as HomingProcess
   const survivor = holders[0] === 'iot-a-1' ? 'iot-a-2' : 'iot-a-1'
   stopped.child.kill('SIGTERM')
-  t.equal(await stopped.exited, 0, 'the stopped node exits 0')
+  t.equal(await stopped.exit(), 0, 'the stopped node exits 0')
   let holder: string | undefined
   for (let i = 0; i < 100 && holder !== survivor; i++) {
     holder = await nodeOf('a1topoLamp', 'lamp-0001')

@@ -16,6 +16,7 @@ import { connackCode, connectDevice, credentials, nextMessage } from './helpers/
 import { ownRedis } from './helpers/redis-server.js'
 import { exchange, readStrict, sdkForm, sdkRequest } from './helpers/strict-http.js'
 import { apiClient } from './helpers/test-sidecar.js'
+import { within, WAIT_MS } from './helpers/wait.js'
 
 const TOKEN = 'outage-token-0123456789'
 const redis = await ownRedis()
@@ -120,7 +121,7 @@ t.test('Redis stopped and started: 503 and CONNACK 3 meanwhile, the live connect
   await eventually(async () => (await api('GET', `/distribution/jobs/${job.json.jobId}`)).json.status === 'distributed', 'the job')
   const done = await api('GET', `/distribution/jobs/${job.json.jobId}`)
   t.match(done.json, { status: 'distributed', counts: { total: 2, succeeded: 2, failed: 0 } }, 'the job stored before the outage ran to the end')
-  t.ok(await notify, 'the device that stayed connected is told about its move by the broker that lived through the outage')
+  t.ok(await within(WAIT_MS, notify, `online to receive a message on /sys/${PK}/online/thing/bootstrap/notify`), 'the device that stayed connected is told about its move by the broker that lived through the outage')
   t.match((await bootstrap('online')).body, /"host":"mqtt-b.example.com"/, 'and bootstraps to its new instance')
 })
 

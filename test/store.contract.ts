@@ -3,6 +3,7 @@ import t from 'tap'
 import { newDevice } from '../shared/device.js'
 import type { Store } from '../shared/store/store.js'
 import type { Job, MoveEvent, Product, VerificationCode } from '../shared/types.js'
+import { eventually } from './helpers/wait.js'
 
 export function product (productKey: string, instanceId: string, extra: Partial<Product> = {}): Product {
   return {
@@ -151,7 +152,7 @@ export function storeContract (name: string, open: () => Promise<Store>): void {
       const sub = await store.consumeMoves('evBatch', 'n1', async e => { seen.push(e.deviceName) })
       await store.publishMoves(['d1', 'd2', 'd3'].map(dn => ({ jobId: 'j', productKey: 'pkE', deviceName: dn, fromInstanceId: 'evBatch', toInstanceId: 'evB' })))
       await store.publishMoves([])
-      await until(() => seen.length === 3)
+      await until(() => seen.length === 3, 5000, 'three move events')
       t.same(seen, ['d1', 'd2', 'd3'])
       await sub.close()
     })
@@ -245,13 +246,13 @@ export function storeContract (name: string, open: () => Promise<Store>): void {
       const n1 = await store.consumeMoves('evA', 'n1', async e => { seen.n1?.push(e.deviceName) })
       const n2 = await store.consumeMoves('evA', 'n2', async e => { seen.n2?.push(e.deviceName) })
       await store.publishMove(ev('d1'))
-      await until(() => seen.n1?.length === 1 && seen.n2?.length === 1)
+      await until(() => seen.n1?.length === 1 && seen.n2?.length === 1, 5000, 'the first event on both nodes')
       await n2.close()
       await store.publishMove(ev('d2'))
       await store.publishMove({ ...ev('x'), fromInstanceId: 'other' })
-      await until(() => seen.n1?.length === 2)
+      await until(() => seen.n1?.length === 2, 5000, 'the second event on node n1')
       const back = await store.consumeMoves('evA', 'n2', async e => { seen.n2?.push(e.deviceName) })
-      await until(() => seen.n2?.length === 2)
+      await until(() => seen.n2?.length === 2, 5000, 'the second event on node n2')
       t.same(seen, { n1: ['d1', 'd2'], n2: ['d1', 'd2'] })
       await n1.close()
       await back.close()
@@ -326,10 +327,6 @@ export function storeContract (name: string, open: () => Promise<Store>): void {
   })
 }
 
-export async function until (check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const start = Date.now()
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
+export async function until (check: () => boolean, timeoutMs = 5000, what = 'a condition of this test'): Promise<void> {
+  await eventually(check, what, { ms: timeoutMs, every: 10 })
 }

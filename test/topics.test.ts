@@ -4,6 +4,7 @@ import { startBrokerNode } from '../broker/node.js'
 import { MemoryStore } from '../shared/store/memory.js'
 import { allowed } from '../shared/topics.js'
 import { brokerConfig, closed, connectDevice, makeDevices, nextMessage, suback } from './helpers/broker.js'
+import { within, WAIT_MS } from './helpers/wait.js'
 
 const table: [topic: string, publish: boolean, subscribe: boolean][] = [
   ['/pk/dn/user/update', true, true],
@@ -59,14 +60,14 @@ t.test('over MQTT', async t => {
   t.test('a refused SUBSCRIBE gets 0x80 for that topic only', async t => {
     const client = await connectDevice(port, d1!)
     t.teardown(() => client.endAsync())
-    const granted = await suback(client, {
+    const granted = await within(WAIT_MS, suback(client, {
       '/pkT/dev1/user/#': { qos: 1 },
       '/pkT/dev2/user/#': { qos: 0 },
       '#': { qos: 0 },
       '$SYS/#': { qos: 0 },
       '/sys/pkT/dev1/thing/bootstrap/notify': { qos: 0 },
       '/broadcast/pkT/#': { qos: 0 }
-    })
+    }), 'a SUBACK')
     t.same(granted, [1, 128, 128, 128, 0, 0])
     t.ok(client.connected, 'still connected')
   })
@@ -77,7 +78,7 @@ t.test('over MQTT', async t => {
     await client.subscribeAsync('/pkT/dev1/user/echo')
     const message = nextMessage(client, '/pkT/dev1/user/echo')
     await client.publishAsync('/pkT/dev1/user/echo', 'hello', { qos: 1 })
-    t.equal((await message).toString(), 'hello')
+    t.equal((await within(WAIT_MS, message, 'its own message back')).toString(), 'hello')
   })
 
   t.test('a PUBLISH outside the fences closes the connection', async t => {
@@ -85,7 +86,7 @@ t.test('over MQTT', async t => {
       const client = await connectDevice(port, d1!)
       const gone = closed(client)
       client.publish(topic, 'x', { qos: 0 })
-      await gone
+      await within(WAIT_MS, gone, `the broker to close the connection after a PUBLISH to ${topic}`).finally(() => client.end(true))
       t.pass(`closed after publishing to ${topic}`)
       client.end(true)
     }
@@ -97,13 +98,12 @@ t.test('over MQTT', async t => {
     const intruder = await connectDevice(port, d1!)
     const gone = closed(intruder)
     intruder.publish('$SYS/homing/takeover', JSON.stringify({ productKey: 'pkT', deviceName: 'dev2', session: 'x', nodeId: 'x' }))
-    await gone
-    intruder.end(true)
+    await within(WAIT_MS, gone, 'the broker to close the connection after a PUBLISH to $SYS/homing/takeover').finally(() => intruder.end(true))
     // A round trip through the broker proves the victim's connection is still the live one.
     await victim.subscribeAsync('/pkT/dev2/user/ping')
     const message = nextMessage(victim, '/pkT/dev2/user/ping')
     await victim.publishAsync('/pkT/dev2/user/ping', 'still here', { qos: 1 })
-    t.equal((await message).toString(), 'still here')
+    t.equal((await within(WAIT_MS, message, 'the victim to get its own message: its connection was replaced')).toString(), 'still here')
     t.ok(victim.connected)
   })
 })

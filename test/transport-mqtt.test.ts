@@ -14,6 +14,7 @@ import type { Certificate } from '../shared/types.js'
 import { makeDevices, suback, type Credentials } from './helpers/broker.js'
 import { makeCerts } from './helpers/certs.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { within, WAIT_MS } from './helpers/wait.js'
 
 const certs = makeCerts()
 const keyPrefix = uniquePrefix('transport')
@@ -134,17 +135,17 @@ t.test('WebSocket: only /mqtt, only subprotocol mqtt; plain HTTP is told to upgr
   t.equal(plain.headers.get('upgrade'), 'websocket')
 
   const accepted = new WebSocket(`ws://127.0.0.1:${node.ports.ws}/mqtt`, ['mqtt'])
-  await new Promise((resolve, reject) => { accepted.once('open', resolve); accepted.once('error', reject) })
+  await within(WAIT_MS, new Promise((resolve, reject) => { accepted.once('open', resolve); accepted.once('error', reject) }), 'the WebSocket with subprotocol mqtt to open')
   t.equal(accepted.protocol, 'mqtt', 'the server selects mqtt [MQTT-6.0.0-4]')
   accepted.close()
 })
 
 t.test('WebSocket: a message above the payload limit closes the connection with 1009', async t => {
   const ws = new WebSocket(`ws://127.0.0.1:${node.ports.ws}/mqtt`, ['mqtt'])
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
+  await within(WAIT_MS, new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) }), 'the WebSocket to open')
   const closed = new Promise<number>(resolve => ws.once('close', code => resolve(code)))
   ws.send(Buffer.alloc(WS_MAX_PAYLOAD + 1))
-  t.equal(await closed, 1009)
+  t.equal(await within(WAIT_MS, closed, 'the server to close a WebSocket whose message is above the limit'), 1009)
 })
 
 t.test('the device address: X-Forwarded-For only where the listener trusts its proxy', async t => {

@@ -1,6 +1,6 @@
 // `homing up`: every part in one process on the memory store, the way a newcomer first meets Homing.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +12,7 @@ import { silentLogger } from '../shared/log.js'
 import { DeviceClient, credentials, type ConnectedEvent } from '../device/index.js'
 import type { Certificate } from '../shared/types.js'
 import { freePort } from './helpers/free-port.js'
+import { eventually, within, WAIT_MS } from './helpers/wait.js'
 
 const TOKEN = 'token-of-the-up-test-account'
 
@@ -58,7 +59,7 @@ t.test('homing up: create, bootstrap, connect, refuse elsewhere, distribute a li
   // A device of iot-sh is refused at iot-de (CONNACK 5: known, assigned elsewhere).
   const creds = credentials(certificate)
   const refused = mqtt.connect({ host: '127.0.0.1', port: config.instances[1]!.listen.mqtt, ...creds, reconnectPeriod: 0, protocolVersion: 4 })
-  const code = await new Promise<number | undefined>(resolve => refused.once('error', (err: Error & { code?: number }) => resolve(err.code)))
+  const code = await within(WAIT_MS, new Promise<number | undefined>(resolve => refused.once('error', (err: Error & { code?: number }) => resolve(err.code))), 'a CONNACK refusal at the other instance')
   refused.end(true)
   t.equal(code, 5, 'a device of another instance is refused with CONNACK 5')
 
@@ -74,17 +75,12 @@ t.test('homing up: create, bootstrap, connect, refuse elsewhere, distribute a li
     method: 'this-account', policy: 'region', sourceInstanceId: 'iot-sh', targetInstanceId: 'iot-de', productKey: pk, deviceNames: ['lamp-0001']
   })
   t.equal(job.status, 202)
-  await rehomed
+  await within(10_000, rehomed, 'the device to re-home after its job')
   t.equal(connected.at(-1)?.endpoint.port, config.instances[1]!.endpoint.port, 'notified, it bootstraps again and connects at its new home')
   t.equal(connected.at(-1)?.reason, 'notify')
 
   const jobId: string = job.json.jobId
-  let status = ''
-  for (let i = 0; i < 100 && status !== 'distributed'; i++) {
-    status = (await api('GET', `/distribution/jobs/${jobId}`)).json.status
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-  t.equal(status, 'distributed')
+  await eventually(async () => (await api('GET', `/distribution/jobs/${jobId}`)).json.status === 'distributed', 'the job to end distributed')
   const records = await fetch(`${base}/api/v1/distribution/jobs/${jobId}/records`, { headers: { authorization: `Bearer ${TOKEN}` } })
   const csv = await records.text()
   t.match(csv, /lamp-0001,success,.*online.*notified.*answered.*disconnected/, `records say what happened: ${csv}`)
@@ -100,6 +96,7 @@ t.test('a port that is taken is named with the key that moves it', async t => {
 
 t.test('a bad config file stops `homing up` with the field named, exit 2, no stack trace', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'homing-up-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const file = join(dir, 'bad.json')
   const raw = JSON.parse(JSON.stringify((await demoConfig())))
   raw.instances[0].region = 'mars-north-1'
@@ -107,7 +104,7 @@ t.test('a bad config file stops `homing up` with the field named, exit 2, no sta
   const child = spawn(process.execPath, ['bin/homing.js', 'up', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  const exit = await new Promise<number | null>(resolve => child.on('exit', resolve))
+  const exit = await within(20_000, new Promise<number | null>(resolve => child.on('exit', resolve)), () => `homing up with a bad config to exit:\n${stderr}`)
   t.equal(exit, 2)
   t.match(stderr, 'instances[0].region: unknown region "mars-north-1"')
   t.notMatch(stderr, /\n\s+at /, 'no stack trace')

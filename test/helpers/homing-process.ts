@@ -2,6 +2,10 @@
 // come, with its exit code and everything it printed.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import { within } from './wait.js'
+
+/** A start of the bin loads every part's TypeScript through tsx: seconds on a loaded machine. */
+export const START_MS = 30_000
 
 export interface HomingProcess {
   child: ChildProcessWithoutNullStreams
@@ -10,9 +14,12 @@ export interface HomingProcess {
   /** stdout and stderr so far, as printed. */
   output: () => string
   stderr: () => string
-  /** Resolves with the first entry (from the start) whose msg is `msg` and that `match` accepts. */
-  logged: (msg: string, match?: (entry: Record<string, any>) => boolean) => Promise<Record<string, any>> // any: as above
+  /** Resolves with the first entry (from the start) whose msg is `msg` and that `match` accepts; fails after `ms`. */
+  logged: (msg: string, match?: (entry: Record<string, any>) => boolean, ms?: number) => Promise<Record<string, any>> // any: as above
+  /** Every wait is bounded: unbounded only for a caller that wraps it (see `exit`). */
   exited: Promise<number | null>
+  /** The exit code, or a failure naming the process and what it printed after `ms`. */
+  exit: (ms?: number) => Promise<number | null>
   /** SIGKILL if still running (teardown). */
   kill: () => void
 }
@@ -38,14 +45,18 @@ export function startHoming (args: string[], env: Record<string, string> = {}): 
     for (const wake of waiters.splice(0)) wake()
     resolve(code)
   }))
-  const logged = async (msg: string, match: (entry: Record<string, any>) => boolean = () => true): Promise<Record<string, any>> => { // any: as above
+  const logged = async (msg: string, match: (entry: Record<string, any>) => boolean = () => true, ms = START_MS): Promise<Record<string, any>> => { // any: as above
+    const deadline = Date.now() + ms
     for (;;) {
       const found = entries.find(e => e.msg === msg && match(e))
       if (found !== undefined) return found
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited (${String(child.exitCode ?? child.signalCode)}) before logging "${msg}":\n${output}`)
-      await new Promise<void>(resolve => waiters.push(resolve))
+      const left = deadline - Date.now()
+      if (left <= 0) throw new Error(`homing ${args[0] ?? ''} did not log "${msg}" within ${ms} ms:\n${output}`)
+      await within(left, new Promise<void>(resolve => waiters.push(resolve)), `homing ${args[0] ?? ''} to log "${msg}"`).catch(() => {})
     }
   }
+  const exit = (ms = START_MS): Promise<number | null> => within(ms, exited, () => `homing ${args.join(' ')} to exit; it printed:\n${output}`)
   return {
     child,
     entries,
@@ -53,6 +64,7 @@ export function startHoming (args: string[], env: Record<string, string> = {}): 
     stderr: () => stderr,
     logged,
     exited,
+    exit,
     kill: () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') }
   }
 }
