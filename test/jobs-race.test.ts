@@ -9,7 +9,7 @@ import { RECORD_CODES } from '../shared/records.js'
 import { MemoryStore } from '../shared/store/memory.js'
 import { openRedisStore } from '../shared/store/redis.js'
 import type { Store } from '../shared/store/store.js'
-import type { Job, JobRecord, MoveEvent } from '../shared/types.js'
+import type { Job, JobRecord, DeviceMoved } from '../shared/types.js'
 import { job, product } from './jobs-runner.contract.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
 import { eventually } from './helpers/wait.js'
@@ -29,8 +29,8 @@ function raceTests (name: string, open: () => Promise<Store>): void {
       const pk = 'pkRace1'
       await store.createProduct(product(pk, 'a'))
       await store.createDevices([newDevice(pk, 'dev', 'a')])
-      const events: MoveEvent[] = []
-      const sub = await store.consumeMoves('a', 'race-steps', async e => { if (e.productKey === pk) events.push(e) })
+      const events: DeviceMoved[] = []
+      const sub = await store.consumeMoves('a', 'race-steps', async e => { if (e.kind !== 'disconnect' && e.productKey === pk) events.push(e) })
       t.teardown(() => sub.close())
       const toB = job(pk, ['dev'], { targetInstanceId: 'b' })
       const toC = job(pk, ['dev'], { targetInstanceId: 'c' })
@@ -60,8 +60,8 @@ function raceTests (name: string, open: () => Promise<Store>): void {
       const all = names(400)
       await store.createProduct(product(pk, 'a'))
       await store.createDevices(all.map(dn => newDevice(pk, dn, 'a')))
-      const events: MoveEvent[] = []
-      const sub = await store.consumeMoves('a', 'race-runners', async e => { if (e.productKey === pk) events.push(e) })
+      const events: DeviceMoved[] = []
+      const sub = await store.consumeMoves('a', 'race-runners', async e => { if (e.kind !== 'disconnect' && e.productKey === pk) events.push(e) })
       t.teardown(() => sub.close())
       // The same devices in the same order: the two runners' batches run side by side.
       const toB = job(pk, all, { targetInstanceId: 'b' })

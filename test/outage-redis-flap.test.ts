@@ -12,7 +12,7 @@ import { JobRunner } from '../bootstrap/jobs/runner.js'
 import { newDevice } from '../shared/device.js'
 import { RECORD_CODES } from '../shared/records.js'
 import { openRedisStore } from '../shared/store/redis.js'
-import type { MoveEvent } from '../shared/types.js'
+import type { DeviceMoved } from '../shared/types.js'
 import { brokerConfig, connectDevice, makeDevices, nextMessage } from './helpers/broker.js'
 import { freePort } from './helpers/free-port.js'
 import { startHoming } from './helpers/homing-process.js'
@@ -75,7 +75,7 @@ t.test('a 10,000-device job: Redis stopped mid-job, then flapped five times; the
   for (;;) {
     const entries = await client.xrange(`${keyPrefix}events:a`, from, '+', 'COUNT', 2000)
     for (const [, fields] of entries) {
-      const event = JSON.parse(fields[fields.indexOf('event') + 1] ?? '{}') as MoveEvent
+      const event = JSON.parse(fields[fields.indexOf('event') + 1] ?? '{}') as DeviceMoved
       if (event.jobId === j.id) announced.add(event.deviceName)
     }
     if (entries.length < 2000) break
