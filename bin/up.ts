@@ -6,6 +6,7 @@ import { JobRunner } from '../bootstrap/jobs/runner.js'
 import { TRANSPORTS, WS_PATH } from '../broker/listeners.js'
 import { startBrokerNode, type BrokerNode, type PortName } from '../broker/node.js'
 import { ConfigError, loadConfig, Topology, type Config } from '../shared/config.js'
+import { loadGeoData } from '../shared/geo.js'
 import { createLogger, type Logger } from '../shared/log.js'
 import { Metrics, observedStore, observeJobs } from '../shared/metrics/index.js'
 import { shutDown, stopSignal } from '../shared/shutdown.js'
@@ -58,6 +59,7 @@ export async function up (config: Config, log: Logger, metrics = new Metrics()):
     await store.close()
   }
   try {
+    loadGeoData() // nearest access: read before devices bootstrap, not in the middle of one
     sidecar = await bound([[config.bootstrap.port, 'bootstrap.port'], [config.bootstrap.httpsPort, 'bootstrap.httpsPort']], () =>
       startSidecar({ config, topology, store, log: log.child({ part: 'bootstrap' }), metrics }))
     runner.start()

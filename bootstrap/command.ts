@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../shared/log.js'
 import { Metrics, observedStore, observeJobs } from '../shared/metrics/index.js'
 import { shutDown, stopSignal, type StopSignal } from '../shared/shutdown.js'
 import { openStore, StoreUnavailableError, type Store } from '../shared/store/index.js'
+import { loadGeoData } from '../shared/geo.js'
 import { loadTls } from '../shared/tls.js'
 import type { Sidecar } from './context.js'
 import { JobRunner } from './jobs/runner.js'
@@ -45,6 +46,7 @@ async function runBootstrap (opts: BootstrapOptions): Promise<void> {
   const store = observedStore(opened, metrics)
   observeJobs(metrics, store)
   const sidecar: Sidecar = { config, topology: new Topology(config), store, log, metrics }
+  loadGeoData() // nearest access: read before devices bootstrap, not in the middle of one
   const server = await startSidecar(sidecar, { ...(opts.port === undefined ? {} : { port: opts.port }), ...(tls === null ? {} : { tls }) })
   log.info({ host: config.bootstrap.host, port: server.port, httpsPort: server.httpsPort }, 'listening')
   // The distribution job runner, beside the server: it resumes any job a stopped sidecar left.
