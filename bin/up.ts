@@ -1,5 +1,7 @@
 // `homing up`: the sidecar and one broker node per instance in one process, on the memory store
 // unless the config names a Redis. `npm start` runs it on docker/demo.json.
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
 import { startSidecar, type SidecarServer } from '../bootstrap/server.js'
 import { JobRunner } from '../bootstrap/jobs/runner.js'
@@ -76,11 +78,34 @@ export async function up (config: Config, log: Logger, metrics = new Metrics()):
   return { sidecar, brokers, store, metrics, close }
 }
 
-function banner (config: Config, everything: Everything): string {
+/** The bundled demo config (docker/demo.json), from the sources (bin/) or the build (dist/bin/). */
+const DEMO_CONFIGS = ['../docker/demo.json', '../../docker/demo.json'].map(p => fileURLToPath(new URL(p, import.meta.url)))
+
+function isBundledDemo (file: string): boolean {
+  try {
+    return DEMO_CONFIGS.includes(realpathSync(file))
+  } catch {
+    return false
+  }
+}
+
+/** A Redis URL as the banner may show it: never its password. */
+export function withoutPassword (url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password === '') return url
+    u.password = '***'
+    return u.toString()
+  } catch {
+    return 'redis (URL not shown)'
+  }
+}
+
+function banner (config: Config, everything: Everything, demo: boolean): string {
   const host = config.bootstrap.host === '0.0.0.0' ? '127.0.0.1' : config.bootstrap.host
   const lines = [
     '',
-    `Homing is up (${everything.store.kind === 'memory' ? 'memory store: nothing is kept when it stops' : `registry ${config.redis ?? ''}`}).`,
+    `Homing is up (${everything.store.kind === 'memory' ? 'memory store: nothing is kept when it stops' : `registry ${withoutPassword(config.redis ?? '')}`}).`,
     `  bootstrap  http://${host}:${everything.sidecar.port}/auth/bootstrap`,
     `  API        http://${host}:${everything.sidecar.port}/api/v1`
   ]
@@ -91,8 +116,9 @@ function banner (config: Config, everything: Everything): string {
     const urls = TRANSPORTS.flatMap(t => node.ports[t] === undefined ? [] : [`${t}://${instance?.listen.host ?? ''}:${node.ports[t]}${t === 'ws' || t === 'wss' ? WS_PATH : ''}`])
     lines.push(`  broker     ${id} (${instance?.region ?? ''}) ${urls.join(' ')}`)
   }
+  // Tokens are printed for the bundled demo config only, whose token is public anyway.
   for (const account of config.accounts) {
-    lines.push(`  token      ${account.id}: ${account.token}   (demo config only; never log real tokens)`)
+    lines.push(demo ? `  token      ${account.id}: ${account.token}   (demo config only)` : `  account    ${account.id}: token as set in the config (not shown)`)
   }
   lines.push('Walk-through: README.md "Try it". Stop with Ctrl-C.', '')
   return lines.join('\n')
@@ -115,8 +141,8 @@ export function registerUp (program: Command): void {
         process.stderr.write(`homing up: ${(err as Error).message}\n`)
         process.exit(1)
       }
-      // The banner is for the person at the terminal; it prints the demo token on purpose.
-      if (flags.quiet !== true) process.stderr.write(banner(config, everything))
+      // The banner is for the person at the terminal; it prints the demo config's token on purpose.
+      if (flags.quiet !== true) process.stderr.write(banner(config, everything, isBundledDemo(flags.config)))
       log.info({ port: everything.sidecar.port, httpsPort: everything.sidecar.httpsPort, brokers: [...everything.brokers].map(([id, b]) => ({ id, ports: { ...b.ports } })) }, 'listening')
       await shutDown(log, await stop.signalled, everything.close)
     })
