@@ -1,9 +1,14 @@
-// Forks a TypeScript file as a child process with IPC: load generators and servers under test run
-// in their own processes, so each is measured on its own.
+// Forks a module as a child process with IPC: load generators and servers under test run in their
+// own processes, so each is measured on its own. A .ts file runs through tsx (development, tests,
+// the bench harness); a .js file (the compiled `homing loadtest` in dist/) runs as it is, so the
+// built CLI needs no loader.
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-const TSX = import.meta.resolve('tsx')
+/** `./name.ts` beside `from` when `from` is TypeScript, `./name.js` when it is compiled. */
+export function sibling (name: string, from: string): URL {
+  return new URL(`./${name}${from.endsWith('.ts') ? '.ts' : '.js'}`, from)
+}
 
 export interface ForkOptions {
   args?: string[]
@@ -17,7 +22,7 @@ export interface ForkOptions {
 export function forkTs (file: URL | string, o: ForkOptions = {}): ChildProcess {
   const path = file instanceof URL ? fileURLToPath(file) : file
   const child = fork(path, o.args ?? [], {
-    execArgv: ['--import', TSX, ...(o.nodeArgs ?? [])],
+    execArgv: [...(path.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : []), ...(o.nodeArgs ?? [])],
     env: o.env ?? process.env,
     stdio: o.silent === true ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced'

@@ -1,13 +1,12 @@
 // `homing <command>`: each part registers its own commands; this file only wires them together.
 import { Command } from 'commander'
-import { ConfigError } from '../shared/config.js'
 import { registerLoadtest } from '../bench/loadtest/command.js'
 import { registerBroker } from '../broker/command.js'
 import { registerBootstrap } from '../bootstrap/command.js'
 import { registerDistribution } from '../bootstrap/operator/distribution.js'
 import { registerCodes } from '../bootstrap/operator/codes.js'
 import { registerDevices } from '../bootstrap/operator/devices.js'
-import { registerUp } from './up.js'
+import { registerUp } from './up-command.js'
 import { registerDevice } from '../device/command.js'
 
 const program = new Command('homing')
@@ -22,7 +21,8 @@ for (const register of parts) register(program)
 try {
   await program.parseAsync(process.argv)
 } catch (err) {
-  if (err instanceof ConfigError) {
+  // By name: shared/config.js (zod) is loaded only by the commands that read a config.
+  if (err instanceof Error && err.name === 'ConfigError') {
     process.stderr.write(`homing: invalid config:\n${err.message}\n`)
     process.exit(2)
   }

@@ -1,14 +1,14 @@
 // `homing up`: the sidecar and one broker node per instance in one process, on the memory store
-// unless the config names a Redis. `npm start` runs it on docker/demo.json.
-import { Command, Option } from 'commander'
+// unless the config names a Redis. `npm start` runs it on docker/demo.json. The command itself (its
+// options, the banner) is in up-command.ts, which loads this file only when it runs.
 import { startSidecar, type SidecarServer } from '../bootstrap/server.js'
 import { JobRunner } from '../bootstrap/jobs/runner.js'
 import { TRANSPORTS, WS_PATH } from '../broker/listeners.js'
 import { startBrokerNode, type BrokerNode, type PortName } from '../broker/node.js'
-import { ConfigError, loadConfig, Topology, type Config } from '../shared/config.js'
-import { createLogger, type Logger } from '../shared/log.js'
+import { Topology, type Config } from '../shared/config.js'
+import { loadGeoData } from '../shared/geo.js'
+import type { Logger } from '../shared/log.js'
 import { Metrics, observedStore, observeJobs } from '../shared/metrics/index.js'
-import { shutDown, stopSignal } from '../shared/shutdown.js'
 import { openStore } from '../shared/store/index.js'
 import type { Store } from '../shared/store/store.js'
 
@@ -58,6 +58,7 @@ export async function up (config: Config, log: Logger, metrics = new Metrics()):
     await store.close()
   }
   try {
+    loadGeoData() // nearest access: read before devices bootstrap, not in the middle of one
     sidecar = await bound([[config.bootstrap.port, 'bootstrap.port'], [config.bootstrap.httpsPort, 'bootstrap.httpsPort']], () =>
       startSidecar({ config, topology, store, log: log.child({ part: 'bootstrap' }), metrics }))
     runner.start()
@@ -72,50 +73,4 @@ export async function up (config: Config, log: Logger, metrics = new Metrics()):
     throw err
   }
   return { sidecar, brokers, store, metrics, close }
-}
-
-function banner (config: Config, everything: Everything): string {
-  const host = config.bootstrap.host === '0.0.0.0' ? '127.0.0.1' : config.bootstrap.host
-  const lines = [
-    '',
-    `Homing is up (${everything.store.kind === 'memory' ? 'memory store: nothing is kept when it stops' : `registry ${config.redis ?? ''}`}).`,
-    `  bootstrap  http://${host}:${everything.sidecar.port}/auth/bootstrap`,
-    `  API        http://${host}:${everything.sidecar.port}/api/v1`
-  ]
-  if (everything.sidecar.httpsPort !== null) lines.push(`  bootstrap  https://${host}:${everything.sidecar.httpsPort}/auth/bootstrap`)
-  lines.push(`  health     http://${host}:${everything.sidecar.port}/healthz, /readyz, /metrics`)
-  for (const [id, node] of everything.brokers) {
-    const instance = config.instances.find(i => i.id === id)
-    const urls = TRANSPORTS.flatMap(t => node.ports[t] === undefined ? [] : [`${t}://${instance?.listen.host ?? ''}:${node.ports[t]}${t === 'ws' || t === 'wss' ? WS_PATH : ''}`])
-    lines.push(`  broker     ${id} (${instance?.region ?? ''}) ${urls.join(' ')}`)
-  }
-  for (const account of config.accounts) {
-    lines.push(`  token      ${account.id}: ${account.token}   (demo config only; never log real tokens)`)
-  }
-  lines.push('Walk-through: README.md "Try it". Stop with Ctrl-C.', '')
-  return lines.join('\n')
-}
-
-export function registerUp (program: Command): void {
-  program.command('up')
-    .description('run the sidecar and one broker node per instance in one process (memory store unless "redis" is set)')
-    .addOption(new Option('--config <file>', 'configuration file').env('HOMING_CONFIG').makeOptionMandatory())
-    .option('--quiet', 'no banner')
-    .action(async (flags: { config: string, quiet?: boolean }) => {
-      const config = loadConfig(flags.config)
-      const log = createLogger('homing')
-      const stop = stopSignal()
-      let everything: Everything
-      try {
-        everything = await up(config, log)
-      } catch (err) {
-        if (err instanceof ConfigError) throw err // bin/homing.ts: the message, exit 2
-        process.stderr.write(`homing up: ${(err as Error).message}\n`)
-        process.exit(1)
-      }
-      // The banner is for the person at the terminal; it prints the demo token on purpose.
-      if (flags.quiet !== true) process.stderr.write(banner(config, everything))
-      log.info({ port: everything.sidecar.port, httpsPort: everything.sidecar.httpsPort, brokers: [...everything.brokers].map(([id, b]) => ({ id, ports: { ...b.ports } })) }, 'listening')
-      await shutDown(log, await stop.signalled, everything.close)
-    })
 }

@@ -1,14 +1,10 @@
 // `homing bootstrap --config FILE [--port N]`: the sidecar alone, next to brokers that share its Redis.
 import { InvalidArgumentError, Option, type Command } from 'commander'
-import { ConfigError, Topology, loadConfig, type Config } from '../shared/config.js'
-import { createLogger, type Logger } from '../shared/log.js'
-import { Metrics, observedStore, observeJobs } from '../shared/metrics/index.js'
-import { shutDown, stopSignal, type StopSignal } from '../shared/shutdown.js'
-import { openStore, StoreUnavailableError, type Store } from '../shared/store/index.js'
-import { loadTls } from '../shared/tls.js'
+import type { Config } from '../shared/config.js'
+import type { Logger } from '../shared/log.js'
+import type { StopSignal } from '../shared/shutdown.js'
+import type { Store } from '../shared/store/index.js'
 import type { Sidecar } from './context.js'
-import { JobRunner } from './jobs/runner.js'
-import { startSidecar } from './server.js'
 
 interface BootstrapOptions {
   config: string
@@ -30,6 +26,10 @@ function parsePort (value: string): number {
 }
 
 async function runBootstrap (opts: BootstrapOptions): Promise<void> {
+  // Loaded when the command runs: `homing --help` and the other commands do not pay for them.
+  const [{ ConfigError, Topology, loadConfig }, { createLogger }, { Metrics, observedStore, observeJobs }, { shutDown, stopSignal }, { loadGeoData }, { loadTls }, { JobRunner }, { startSidecar }] = await Promise.all([
+    import('../shared/config.js'), import('../shared/log.js'), import('../shared/metrics/index.js'), import('../shared/shutdown.js'),
+    import('../shared/geo.js'), import('../shared/tls.js'), import('./jobs/runner.js'), import('./server.js')])
   const config = loadConfig(opts.config)
   if (config.redis === undefined) {
     throw new ConfigError('redis: "homing bootstrap" needs the shared registry: set "redis" in the config or REDIS_URL ' +
@@ -45,6 +45,7 @@ async function runBootstrap (opts: BootstrapOptions): Promise<void> {
   const store = observedStore(opened, metrics)
   observeJobs(metrics, store)
   const sidecar: Sidecar = { config, topology: new Topology(config), store, log, metrics }
+  loadGeoData() // nearest access: read before devices bootstrap, not in the middle of one
   const server = await startSidecar(sidecar, { ...(opts.port === undefined ? {} : { port: opts.port }), ...(tls === null ? {} : { tls }) })
   log.info({ host: config.bootstrap.host, port: server.port, httpsPort: server.httpsPort }, 'listening')
   // The distribution job runner, beside the server: it resumes any job a stopped sidecar left.
@@ -60,6 +61,7 @@ async function runBootstrap (opts: BootstrapOptions): Promise<void> {
 
 /** DESIGN "Quality bars": a registry that is down at start is waited for, not a crash; null when stopped meanwhile. */
 async function openRegistry (config: Config, log: Logger, stop: StopSignal): Promise<Store | null> {
+  const { openStore, StoreUnavailableError } = await import('../shared/store/index.js')
   for (let attempt = 1; ; attempt++) {
     try {
       return await openStore(config)

@@ -1,11 +1,6 @@
 // `homing broker`: a thin runner around the plugin: config, registry, one node, signals.
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { ConfigError, loadConfig } from '../shared/config.js'
-import { createLogger } from '../shared/log.js'
-import { Metrics } from '../shared/metrics/index.js'
-import { shutDown, stopSignal } from '../shared/shutdown.js'
-import { StoreUnavailableError } from '../shared/store/store.js'
-import { startBrokerNode, type BrokerNode, type PortName } from './node.js'
+import type { BrokerNode, PortName } from './node.js'
 
 interface BrokerFlags {
   config: string
@@ -39,6 +34,10 @@ export function registerBroker (program: Command): void {
 }
 
 async function runBroker (flags: BrokerFlags): Promise<void> {
+  // Loaded when the command runs: `homing --help` and the other commands do not pay for them.
+  const [{ ConfigError, loadConfig }, { createLogger }, { Metrics }, { shutDown, stopSignal }, { StoreUnavailableError }, { startBrokerNode }] = await Promise.all([
+    import('../shared/config.js'), import('../shared/log.js'), import('../shared/metrics/index.js'), import('../shared/shutdown.js'),
+    import('../shared/store/store.js'), import('./node.js')])
   const config = loadConfig(flags.config)
   const log = createLogger('broker')
   // Signals are taken from the start: one arriving while the node starts stops it once it is up.

@@ -2,7 +2,6 @@
 // trying a deployment without firmware.
 import { Command, Option } from 'commander'
 import type { Certificate } from '../shared/types.js'
-import { DeviceClient } from './client.js'
 import { credentials, type ClientIdForm } from './credentials.js'
 
 interface CertificateFlags {
@@ -40,6 +39,8 @@ export function registerDevice (program: Command): void {
     .addOption(new Option('--bootstrap <url>', 'bootstrap server, http(s)://host:port').env('HOMING_BOOTSTRAP').makeOptionMandatory())
     .option('--keepalive <s>', 'MQTT keepalive, seconds', v => Number(v), 60)
     .action(async (flags: CertificateFlags & { bootstrap: string, keepalive: number }) => {
+      // Loaded when the command runs (mqtt.js): `homing --help` and the other commands do not pay for it.
+      const { DeviceClient } = await import('./client.js')
       const device = new DeviceClient({ certificate: certificate(flags), bootstrapUrl: flags.bootstrap, keepalive: flags.keepalive })
       const say = (line: string): void => { process.stdout.write(`${line}\n`) }
       device.on('connected', e => say(`connected to ${e.endpoint.host}:${e.endpoint.port} (${e.reason})`))

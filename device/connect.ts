@@ -39,12 +39,10 @@ export interface ConnectOptions {
 
 const DNS_FAILURES = new Set(['ENOTFOUND', 'EAI_AGAIN'])
 
-/** PROTOCOL 1: the SDK falls back to the endpoint's `ip` when the host does not resolve. */
-function streamBuilder (opts: ConnectOptions): () => net.Socket {
-  let useIp = false
+/** `host`: the endpoint's host name, or its `ip` on the fallback attempt (TLS still verifies the name). */
+function streamBuilder (opts: ConnectOptions, host: string): () => net.Socket {
   return () => {
     const { endpoint } = opts
-    const host = useIp && endpoint.ip !== undefined ? endpoint.ip : endpoint.host
     const base = { host, port: endpoint.port, ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}) }
     const socket = opts.tls === undefined
       ? net.connect(base)
@@ -54,16 +52,32 @@ function streamBuilder (opts: ConnectOptions): () => net.Socket {
         ...(opts.tls.ca !== undefined ? { ca: opts.tls.ca } : {}),
         rejectUnauthorized: opts.tls.rejectUnauthorized ?? true
       })
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== undefined && DNS_FAILURES.has(err.code) && endpoint.ip !== undefined) useIp = true
-    })
     socket.setNoDelay(true)
     return socket
   }
 }
 
-/** Resolves with the connected client on CONNACK 0. */
-export function connect (opts: ConnectOptions): Promise<MqttClient> {
+/** The first attempt failed because the host name did not resolve. */
+function dnsFailure (err: unknown): boolean {
+  const code = err instanceof ConnectFailedError ? (err.cause as NodeJS.ErrnoException | null | undefined)?.code : undefined
+  return code !== undefined && DNS_FAILURES.has(code)
+}
+
+/**
+ * Resolves with the connected client on CONNACK 0. PROTOCOL 1: like the Link SDK, a host name that
+ * does not resolve is tried once more at the endpoint's `ip`, when bootstrap gave one.
+ */
+export async function connect (opts: ConnectOptions): Promise<MqttClient> {
+  try {
+    return await attempt(opts, opts.endpoint.host)
+  } catch (err) {
+    const { ip } = opts.endpoint
+    if (ip === undefined || !dnsFailure(err) || opts.signal?.aborted === true) throw err
+    return await attempt(opts, ip)
+  }
+}
+
+function attempt (opts: ConnectOptions, host: string): Promise<MqttClient> {
   const options: IClientOptions = {
     protocolVersion: 4,
     clean: true,
@@ -81,7 +95,7 @@ export function connect (opts: ConnectOptions): Promise<MqttClient> {
       reject(new ConnectFailedError('connect aborted'))
       return
     }
-    const client = new MqttClient(streamBuilder(opts), options)
+    const client = new MqttClient(streamBuilder(opts, host), options)
     let lastError: Error | null = null
     const onAbort = (): void => {
       lastError = new Error('connect aborted')
@@ -96,7 +110,7 @@ export function connect (opts: ConnectOptions): Promise<MqttClient> {
     const onClose = (): void => {
       cleanup()
       client.end(true)
-      reject(lastError instanceof ConnectRefusedError ? lastError : new ConnectFailedError(`no CONNACK from ${opts.endpoint.host}:${opts.endpoint.port}${lastError ? `: ${lastError.message}` : ''}`, { cause: lastError }))
+      reject(lastError instanceof ConnectRefusedError ? lastError : new ConnectFailedError(`no CONNACK from ${host}:${opts.endpoint.port}${lastError ? `: ${lastError.message}` : ''}`, { cause: lastError }))
     }
     const onConnect = (): void => {
       cleanup()

@@ -1,7 +1,20 @@
 // Nearest access (DESIGN rule 7): where an address is, and which region is closest to it.
+import { createRequire } from 'node:module'
 import { BlockList, isIP } from 'node:net'
-import geoip from 'geoip-lite'
+import type geoipLite from 'geoip-lite'
 import type { Region } from './types.js'
+
+let geoip: typeof geoipLite | undefined
+
+/**
+ * The shipped GeoLite data: about 140 MB in memory and most of a second to read, so it is loaded
+ * when first needed (the sidecar loads it at start, before devices bootstrap); broker nodes and
+ * operator commands never hold it.
+ */
+export function loadGeoData (): typeof geoipLite {
+  geoip ??= createRequire(import.meta.url)('geoip-lite') as typeof geoipLite
+  return geoip
+}
 
 export interface LatLon { lat: number, lon: number }
 
@@ -31,7 +44,7 @@ export function isPublicAddress (address: string): boolean {
 /** Where the shipped GeoLite data puts a public address, or null when it does not know. */
 export function locate (address: string): LatLon | null {
   if (!isPublicAddress(address)) return null
-  const found = geoip.lookup(normalizeAddress(address))
+  const found = loadGeoData().lookup(normalizeAddress(address))
   const [lat, lon] = found?.ll ?? []
   if (typeof lat !== 'number' || typeof lon !== 'number') return null
   return { lat, lon }

@@ -6,8 +6,7 @@ import type { Certificate } from '../../shared/types.js'
 import { ApiCallError, CertificateFileError, createCertificates, readCertificates, writeCertificates } from './certificates.js'
 import { checkOptions, loadtestCommand, workerCount, type LoadtestOptions } from './options.js'
 import { Progress, type Output } from './progress.js'
-import { startLoadtest } from './run.js'
-import { summaryTable, type Summary } from './stats.js'
+import type { Summary } from './stats.js'
 
 async function certificatesFor (o: LoadtestOptions): Promise<Certificate[]> {
   if (o.certificates !== undefined) {
@@ -23,6 +22,8 @@ async function certificatesFor (o: LoadtestOptions): Promise<Certificate[]> {
 
 /** Runs the load test; progress and the closing table go to `out` (stdout by default). */
 export async function runLoadtestCommand (o: LoadtestOptions, out: Output = process.stdout): Promise<Summary> {
+  // Loaded when the command runs (workers, histograms, mqtt.js): `homing --help` does not pay for them.
+  const [{ startLoadtest }, { summaryTable }] = await Promise.all([import('./run.js'), import('./stats.js')])
   const certificates = await certificatesFor(o)
   const devices = certificates.length
   const lt = await startLoadtest(certificates, {

@@ -3,7 +3,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import type { Certificate } from '../../shared/types.js'
-import { endChild, forkTs, nextMessage } from '../child-process.js'
+import { endChild, forkTs, nextMessage, sibling } from '../child-process.js'
 import { MAX_PER_WORKER } from './options.js'
 import { mergeCounters, summarize, type Counters, type Summary, type WorkerReport } from './stats.js'
 import type { FromWorker, ToWorker, WorkerSettings } from './worker.js'
@@ -112,7 +112,7 @@ export async function startLoadtest (certificates: Certificate[], settings: RunS
   for (const share of shares) {
     if (share.length > MAX_PER_WORKER) throw new Error(`a worker would hold ${share.length} devices; at most ${MAX_PER_WORKER}`)
   }
-  const children = shares.map(() => forkTs(new URL('./worker.ts', import.meta.url), {
+  const children = shares.map(() => forkTs(sibling('worker', import.meta.url), {
     nodeArgs: ['--max-old-space-size=4096', ...(settings.nodeArgs ?? [])]
   }))
   try {
