@@ -1,5 +1,5 @@
 // What an account may see: its own instances, the product records those instances hold, and the
-// devices assigned to them (DESIGN "Management REST API"). Anything else is "not found", so that the
+// devices assigned to them (README.md, "Management API"). Anything else is "not found", so that the
 // existence of another account's instance, product or device does not leak.
 import { DEVICE_NAME, PRODUCT_KEY } from '../shared/device.js'
 import type { Account, Device, Instance, Product } from '../shared/types.js'
@@ -58,10 +58,10 @@ export function owns (sidecar: Sidecar, account: Account, instanceId: string): b
   return sidecar.topology.instance(instanceId)?.account === account.id
 }
 
-/** DESIGN rule 3: the destination can view a distributed copy, not edit or delete it, nor create devices under it. */
+/** docs/distribution.md, "Rule 3": the destination can view a distributed copy, not edit or delete it, nor create devices under it. */
 export function writable (product: Product): Product {
   if (product.readOnly) {
-    throw conflict(`product "${product.productKey}" at instance "${product.instanceId}" is a read-only copy distributed from "${product.sourceInstanceId ?? 'another instance'}" (DESIGN rule 3)`)
+    throw conflict(`product "${product.productKey}" at instance "${product.instanceId}" is a read-only copy distributed from "${product.sourceInstanceId ?? 'another instance'}"`)
   }
   return product
 }

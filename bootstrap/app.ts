@@ -49,7 +49,7 @@ export function createApp (sidecar: Sidecar): Koa {
   // Every spelling of a management path needs the token, before any router sees it (api-path.ts).
   app.use(authenticate(sidecar, limits.apiAuth))
 
-  // PROTOCOL 1: devices. First, as the hot path: a bootstrap runs no other router's matcher.
+  // docs/protocol.md, "Bootstrap": devices. First, as the hot path: a bootstrap runs no other router's matcher.
   const devices = bootstrapRoutes(sidecar, limits.bootstrap)
   app.use(devices.routes())
   app.use(devices.allowedMethods())

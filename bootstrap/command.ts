@@ -59,7 +59,7 @@ async function runBootstrap (opts: BootstrapOptions): Promise<void> {
   })
 }
 
-/** DESIGN "Quality bars": a registry that is down at start is waited for, not a crash; null when stopped meanwhile. */
+/** docs/operations.md, "Redis outage": a registry that is down at start is waited for, not a crash; null when stopped meanwhile. */
 async function openRegistry (config: Config, log: Logger, stop: StopSignal): Promise<Store | null> {
   const { openStore, StoreUnavailableError } = await import('../shared/store/index.js')
   for (let attempt = 1; ; attempt++) {

@@ -9,7 +9,7 @@ export interface DeviceView {
   deviceName: string
   /** The instance the device belongs to now (null while it waits for nearest placement). */
   instanceId: string | null
-  /** Where it was created, when that instance is the caller's (DESIGN rule 11: only there can it be deleted). */
+  /** Where it was created, when that instance is the caller's (docs/distribution.md, "Rule 11": only there can it be deleted). */
   originInstanceId: string | null
   /** True when the device lives away from where it was created. */
   distributed: boolean
@@ -17,7 +17,7 @@ export interface DeviceView {
   /** Alibaba's statuses: never connected at this instance, online, offline, disabled. */
   status: DeviceStatus
   enabled: boolean
-  /** DESIGN rule 5: activated by its first successful CONNECT at the assigned instance. */
+  /** docs/distribution.md, "Rule 5": activated by its first successful CONNECT at the assigned instance. */
   active: boolean
   online: boolean
   onlineSince: number | null

@@ -1,6 +1,6 @@
 // The one place that turns errors into responses (Koa's ctx.onerror, but JSON): the management API
-// answers `{"error":{"code","message","field"?}}` (DESIGN "Management REST API"), device paths the
-// PROTOCOL 1 form `{"code":N,"message":"..."}`. Never a stack trace, never an HTML page.
+// answers `{"error":{"code","message","field"?}}` (README.md, "Management API"), device paths the
+// docs/protocol.md, "Bootstrap" form `{"code":N,"message":"..."}`. Never a stack trace, never an HTML page.
 import { STATUS_CODES } from 'node:http'
 import type { Context, Middleware } from 'koa'
 import type { Logger } from '../shared/log.js'
@@ -60,7 +60,7 @@ function toApiError (err: unknown, ctx: Context, log: Logger): ApiError {
     return new ApiError(503, 'unavailable', 'registry refuses writes (out of memory or read-only): nothing was changed, retry later', undefined, { 'Retry-After': '5' })
   }
   if (err instanceof StoreUnavailableError) {
-    // DESIGN "Quality bars": registry down -> 503, and recover without a restart.
+    // docs/operations.md, "Redis outage": registry down -> 503, and recover without a restart.
     log.warn({ requestId, method: ctx.method, path: ctx.path, reason: err.message }, 'registry unavailable')
     return new ApiError(503, 'unavailable', 'registry unavailable, retry later', undefined, { 'Retry-After': '1' })
   }
@@ -76,7 +76,7 @@ function respond (ctx: Context, error: ApiError): void {
   // A body we did not read stays in the socket: close the connection rather than parse it as a request.
   if (!ctx.req.complete) ctx.set('Connection', 'close')
   if (isWirePath(ctx.path)) {
-    // PROTOCOL 1: a non-200 status and a compact body whose code equals the status.
+    // docs/protocol.md, "Bootstrap": a non-200 status and a compact body whose code equals the status.
     sendWire(ctx, error.status, { code: error.status, message: error.message })
     return
   }

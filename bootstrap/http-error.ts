@@ -7,7 +7,7 @@ export class ApiError extends Error {
     this.name = 'ApiError'
   }
 
-  /** DESIGN "Management REST API": `{ "error": { "code", "message", "field"? } }`. */
+  /** README.md, "Management API": `{ "error": { "code", "message", "field"? } }`. */
   body (): { error: { code: string, message: string, field?: string } } {
     return { error: { code: this.code, message: this.message, ...(this.field !== undefined ? { field: this.field } : {}) } }
   }

@@ -1,4 +1,4 @@
-// Nearest access (DESIGN rule 7): a device that a nearest job left waiting among candidates is placed
+// Nearest access (docs/distribution.md, "Rule 7"): a device that a nearest job left waiting among candidates is placed
 // at its first bootstrap, in the candidate region nearest to its address. The placement is the same
 // atomic move as a region job (store.place): two bootstraps at the same moment place it once.
 import { choosePlacement } from '../shared/placement.js'

@@ -16,7 +16,7 @@ export function requestId (): Middleware<RequestState> {
   return async (ctx, next) => {
     counter = (counter + 1) % 0x1000000
     ctx.state.requestId = `${prefix}${counter.toString(16).padStart(6, '0')}`
-    // Device answers stay minimal (PROTOCOL 1); operators get the id in a header.
+    // Device answers stay minimal (docs/protocol.md, "Bootstrap"); operators get the id in a header.
     if (!isWirePath(ctx.path)) ctx.set(REQUEST_ID_HEADER, ctx.state.requestId)
     await next()
   }

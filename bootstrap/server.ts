@@ -92,7 +92,7 @@ function stop (server: http.Server): Promise<void> {
 
 /**
  * Node answers a request its parser refuses with a bare `400 Bad Request`; we answer in the
- * PROTOCOL 1 form, which also reads as JSON to an API client, and close the connection.
+ * docs/protocol.md, "Bootstrap" form, which also reads as JSON to an API client, and close the connection.
  */
 function answerUnparsable (err: NodeJS.ErrnoException, socket: Duplex): void {
   if (!socket.writable || err.code === 'ECONNRESET') {

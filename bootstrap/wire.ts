@@ -1,13 +1,13 @@
-// PROTOCOL 1: how an answer to a device's bootstrap request goes on the wire. The Link SDK's reader
+// docs/protocol.md, "Bootstrap": how an answer to a device's bootstrap request goes on the wire. The Link SDK's reader
 // is strict, so every answer on /auth/* (success or error) is written here and only here.
 import type { Context } from 'koa'
 
 export const WIRE_CONTENT_TYPE = 'application/json;charset=utf-8'
 
-/** PROTOCOL 1: the SDK's default receive buffer; a longer body still works with a larger one. */
+/** docs/protocol.md, "Bootstrap": the SDK's default receive buffer; a longer body still works with a larger one. */
 export const SDK_BODY_BUFFER = 192
 
-/** Requests under /auth/ come from devices and are answered in the PROTOCOL 1 form, errors included. */
+/** Requests under /auth/ come from devices and are answered in the docs/protocol.md, "Bootstrap" form, errors included. */
 export function isWirePath (path: string): boolean {
   return path.startsWith('/auth/')
 }
@@ -23,14 +23,14 @@ export interface WireError {
   message: string
 }
 
-/** Compact JSON in the key order given: `"host":"x"`, no space after any colon (PROTOCOL 1). */
+/** Compact JSON in the key order given: `"host":"x"`, no space after any colon (docs/protocol.md, "Bootstrap"). */
 export function wireBody (payload: WireSuccess | WireError): Buffer {
   return Buffer.from(JSON.stringify(payload), 'utf8')
 }
 
 export function sendWire (ctx: Context, status: number, payload: WireSuccess | WireError): void {
   ctx.status = status
-  // PROTOCOL 1: a Buffer body gets an exact `Content-Length: ` (Koa spells it so) and never chunked
+  // docs/protocol.md, "Bootstrap": a Buffer body gets an exact `Content-Length: ` (Koa spells it so) and never chunked
   // encoding; the SDK sends one request per connection, so we close it like Alibaba's endpoint does.
   ctx.set('Content-Type', WIRE_CONTENT_TYPE)
   ctx.set('Connection', 'close')

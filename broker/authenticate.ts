@@ -1,4 +1,4 @@
-// PROTOCOL 2: MQTT CONNECT authentication, as a list of named steps (like Aedes' connectActions).
+// docs/protocol.md, "CONNECT authentication": MQTT CONNECT authentication, as a list of named steps (like Aedes' connectActions).
 import { randomUUID } from 'node:crypto'
 import type { AuthenticateError, Client, ConnectPacket } from 'aedes'
 import { IdentityError, parseIdentity as parse, type ConnectIdentity } from '../shared/client-id.js'
@@ -10,7 +10,7 @@ import type { HomingContext } from './context.js'
 import { addressOf, hold, markOnline } from './presence.js'
 import { announce } from './takeover.js'
 
-/** CONNACK return codes of PROTOCOL 2. */
+/** CONNACK return codes of docs/protocol.md, "CONNECT authentication". */
 export type RefusalCode = 2 | 3 | 4 | 5
 
 /** A refused CONNECT: the CONNACK code and a reason for the log (never a secret). */
@@ -85,7 +85,7 @@ async function run (ctx: HomingContext, attempt: Attempt): Promise<void> {
 function refuse (ctx: HomingContext, a: Attempt, err: unknown): AuthenticateError {
   let refusal: Refusal
   if (err instanceof Refusal) refusal = err
-  // PROTOCOL 2: CONNACK 3 when the registry is unreachable.
+  // docs/protocol.md, "CONNECT authentication": CONNACK 3 when the registry is unreachable.
   else if (err instanceof StoreUnavailableError) refusal = new Refusal(3, 'registry unavailable')
   else {
     ctx.log.error({ ...fields(a), err }, 'authentication failed unexpectedly')
@@ -126,7 +126,7 @@ async function checkDeviceLockout (ctx: HomingContext, a: Attempt): Promise<void
 }
 
 /**
- * PROTOCOL 2: the Link SDK uses 1200 s; accept 30-1200 s. Outside the range (0, "no keepalive",
+ * docs/protocol.md, "CONNECT authentication": the Link SDK uses 1200 s; accept 30-1200 s. Outside the range (0, "no keepalive",
  * included) the CONNECT is refused with 2: a malformed request for this broker, and unlike 5 it
  * does not send the device back to bootstrap.
  */
@@ -136,7 +136,7 @@ async function checkKeepalive (ctx: HomingContext, a: Attempt): Promise<void> {
   if (keepalive < min || keepalive > max) throw new Refusal(2, `keepalive ${keepalive}s outside ${min}-${max}s`)
 }
 
-/** PROTOCOL 2: CONNACK 2 when the clientId or username cannot be parsed. */
+/** docs/protocol.md, "CONNECT authentication": CONNACK 2 when the clientId or username cannot be parsed. */
 async function parseIdentity (_ctx: HomingContext, a: Attempt): Promise<void> {
   try {
     a.identity = parse(a.connect?.clientId ?? '', a.username ?? '')
@@ -146,7 +146,7 @@ async function parseIdentity (_ctx: HomingContext, a: Attempt): Promise<void> {
   }
 }
 
-/** PROTOCOL 2: CONNACK 4 when the device is unknown. */
+/** docs/protocol.md, "CONNECT authentication": CONNACK 4 when the device is unknown. */
 async function findDevice (ctx: HomingContext, a: Attempt): Promise<void> {
   const { productKey, deviceName } = a.identity as ConnectIdentity
   const device = await ctx.store.getDevice(productKey, deviceName)
@@ -154,7 +154,7 @@ async function findDevice (ctx: HomingContext, a: Attempt): Promise<void> {
   a.device = device
 }
 
-/** PROTOCOL 2: hex of HMAC(deviceSecret, content), any case, compared in constant time; else 4. */
+/** docs/protocol.md, "CONNECT authentication": hex of HMAC(deviceSecret, content), any case, compared in constant time; else 4. */
 async function verifySignature (_ctx: HomingContext, a: Attempt): Promise<void> {
   const identity = a.identity as ConnectIdentity
   const device = a.device as Device
@@ -163,7 +163,7 @@ async function verifySignature (_ctx: HomingContext, a: Attempt): Promise<void> 
   if (!verify(device.deviceSecret, signed, identity.signMethod, a.password.toString('latin1'))) throw new Refusal(4, 'bad signature')
 }
 
-/** PROTOCOL 2: CONNACK 5 when the device is known but assigned elsewhere, disabled, or not yet placed. */
+/** docs/protocol.md, "CONNECT authentication": CONNACK 5 when the device is known but assigned elsewhere, disabled, or not yet placed. */
 async function checkAssignment (ctx: HomingContext, a: Attempt): Promise<void> {
   const device = a.device as Device
   if (!device.enabled) throw new Refusal(5, 'device disabled')
@@ -188,7 +188,7 @@ async function markDeviceOnline (ctx: HomingContext, a: Attempt): Promise<void> 
 }
 
 /**
- * PROTOCOL 2: this connection replaces every older one of the same identity, on every node. Only
+ * docs/protocol.md, "CONNECT authentication": this connection replaces every older one of the same identity, on every node. Only
  * when the registry's mark named another connection: the compare-and-set orders racing CONNECTs, so
  * of two the later one sees the earlier's mark and announces (and a device's ordinary CONNECT costs
  * no message to every node of the instance).

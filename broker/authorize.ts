@@ -1,4 +1,4 @@
-// PROTOCOL 3: the topic fences. A device publishes and subscribes only inside its own subtrees.
+// docs/protocol.md, "Topics": the topic fences. A device publishes and subscribes only inside its own subtrees.
 import type { Client, PublishPacket, Subscription } from 'aedes'
 import { allowed } from '../shared/topics.js'
 import type { DeviceSession } from './connections.js'

@@ -1,5 +1,5 @@
 // The device connections this node holds, by identity (productKey, deviceName), not by MQTT clientId:
-// PROTOCOL 2 makes the identity the unit of "one live connection".
+// docs/protocol.md, "CONNECT authentication" makes the identity the unit of "one live connection".
 import type { Client } from 'aedes'
 
 export interface DeviceSession {

@@ -39,9 +39,9 @@ export interface HomingContext {
   connections: Connections
   /** Clients whose CONNECT this node accepted (set before CONNACK is written): their packets get the full size cap. */
   authenticated: WeakSet<Client>
-  /** PROTOCOL 4: how long to wait for notify_reply before the kick (ms). */
+  /** docs/protocol.md, "Notify and reply": how long to wait for notify_reply before the kick (ms). */
   notifyTimeoutMs: number
-  /** PROTOCOL 2: accepted keepalive range, seconds. */
+  /** docs/protocol.md, "CONNECT authentication": accepted keepalive range, seconds. */
   keepalive: { min: number, max: number }
   /** Aborted when the plugin closes: retries stop. */
   signal: AbortSignal

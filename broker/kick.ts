@@ -1,4 +1,4 @@
-// PROTOCOL 4: an online device that moved away is sent thing/bootstrap/notify, given a bounded wait
+// docs/protocol.md, "Notify and reply": an online device that moved away is sent thing/bootstrap/notify, given a bounded wait
 // for its notify_reply, then disconnected. Its next CONNECT here gets 5 (authenticate.ts).
 import { once } from 'node:events'
 import type { PublishPacket } from 'aedes'
@@ -128,7 +128,7 @@ async function untilConnected (_kicker: Kicker, k: Kick): Promise<boolean> {
   return k.report.online
 }
 
-/** PROTOCOL 4: QoS 0, straight to the client: the Link SDK never subscribes to this topic. */
+/** docs/protocol.md, "Notify and reply": QoS 0, straight to the client: the Link SDK never subscribes to this topic. */
 async function notify (kicker: Kicker, k: Kick): Promise<boolean> {
   const { s, id } = k
   // Listening before sending: a fast device must not answer before anyone waits for it.
@@ -145,7 +145,7 @@ async function notify (kicker: Kicker, k: Kick): Promise<boolean> {
   return true
 }
 
-/** PROTOCOL 4: the device answers notify_reply with the same id; wait for it, bounded. */
+/** docs/protocol.md, "Notify and reply": the device answers notify_reply with the same id; wait for it, bounded. */
 async function awaitReply (kicker: Kicker, k: Kick): Promise<boolean> {
   const reply = k.reply
   if (reply === undefined) return true

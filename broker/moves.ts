@@ -1,4 +1,4 @@
-// DESIGN rule 6: devices distributed away while online here are notified and forced offline. Move
+// docs/distribution.md, "Rule 6": devices distributed away while online here are notified and forced offline. Move
 // events come from the instance's durable log, read by this node under its stable id, so a node
 // that was stalled or cut off from the registry still acts on the moves it missed. Disabling and
 // deleting a device use the same log to take it offline (broker/disconnect.ts).

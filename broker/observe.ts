@@ -1,5 +1,5 @@
 // What a broker node reports to Prometheus, read from Aedes' own events: CONNACK codes as they are
-// sent (PROTOCOL 2), and its client count at each scrape. Kicks are counted by the plugin's onKick.
+// sent (docs/protocol.md, "CONNECT authentication"), and its client count at each scrape. Kicks are counted by the plugin's onKick.
 import type { Aedes, Client, ConnackPacket } from 'aedes'
 import type { Counter } from 'prom-client'
 import type { Logger } from '../shared/log.js'

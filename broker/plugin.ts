@@ -1,5 +1,5 @@
 // Homing as an Aedes plugin: attaches Homing's hooks to an Aedes instance the caller created
-// (DESIGN "Parts"). The caller's own hooks keep running: theirs decide first on CONNECT, ours
+// (docs/architecture.md, "Parts"). The caller's own hooks keep running: theirs decide first on CONNECT, ours
 // first on publish and subscribe.
 import type { Aedes, Client } from 'aedes'
 import { BROKER_LIMIT_DEFAULTS } from '../shared/config.js'
@@ -29,9 +29,9 @@ export interface HomingOptions {
   nodeId: string
   store: Store
   log?: Logger
-  /** PROTOCOL 4: wait for notify_reply before the kick, ms (default 2000). */
+  /** docs/protocol.md, "Notify and reply": wait for notify_reply before the kick, ms (default 2000). */
   notifyTimeoutMs?: number
-  /** PROTOCOL 2: accepted keepalive, seconds (default 30-1200). */
+  /** docs/protocol.md, "CONNECT authentication": accepted keepalive, seconds (default 30-1200). */
   keepaliveMin?: number
   keepaliveMax?: number
   /** Told what each kick of an online device did: notified, answered, disconnected (for metrics). */

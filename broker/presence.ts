@@ -22,7 +22,7 @@ export function hold (ctx: HomingContext, s: DeviceSession): void {
 }
 
 /**
- * DESIGN rule 5: marks the device online here and active at this instance, atomically with the
+ * docs/distribution.md, "Rule 5": marks the device online here and active at this instance, atomically with the
  * check that it is still assigned here (it may have moved since authentication read it).
  * `replaced`: the registry held another connection's online mark, which this one overwrote.
  * `seen`: the record authentication just read (saves the registry a read).

@@ -1,4 +1,4 @@
-// DESIGN rule 4: runtime data stays at the source instance. The last property post of a device is
+// docs/distribution.md, "Rule 4": runtime data stays at the source instance. The last property post of a device is
 // kept with this instance's runtime, so it is there again if the device comes back.
 import type { AedesPublishPacket, Client } from 'aedes'
 import { propertyPostTopic } from '../shared/topics.js'

@@ -1,4 +1,4 @@
-// DESIGN "Registry down": brokers recover without a restart. A write that must not be lost (an
+// docs/operations.md, "Redis outage": brokers recover without a restart. A write that must not be lost (an
 // offline mark, a job record) waits for the registry to come back, until the node closes.
 import { StoreUnavailableError } from '../shared/store/store.js'
 import type { HomingContext } from './context.js'

@@ -1,11 +1,11 @@
-// PROTOCOL 2: one live connection per identity on every node of the instance. A new connection is
+// docs/protocol.md, "CONNECT authentication": one live connection per identity on every node of the instance. A new connection is
 // announced on the instance's emitter (mqemitter-redis spreads it across the cluster); each node
 // closes its own older connections of that identity.
 import { StoreUnavailableError } from '../shared/store/store.js'
 import type { DeviceSession } from './connections.js'
 import type { EmittedPacket, HomingContext } from './context.js'
 
-/** Internal: under $SYS, outside every device's fences (PROTOCOL 3), so no device can see or send it. */
+/** Internal: under $SYS, outside every device's fences (docs/protocol.md, "Topics"), so no device can see or send it. */
 export const TAKEOVER_TOPIC = '$SYS/homing/takeover'
 
 interface Announcement {

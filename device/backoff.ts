@@ -1,4 +1,4 @@
-// PROTOCOL 5: back off with jitter, so that a fleet that lost its broker does not come back as a storm.
+// docs/protocol.md, "The device application": back off with jitter, so that a fleet that lost its broker does not come back as a storm.
 
 export interface BackoffOptions {
   /** First ceiling, ms (default 1000). */

@@ -1,4 +1,4 @@
-// PROTOCOL 1: the bootstrap exchange as bytes: the request exactly as the Link SDK for C writes it,
+// docs/protocol.md, "Bootstrap": the bootstrap exchange as bytes: the request exactly as the Link SDK for C writes it,
 // and a reader of the answer that is as strict as the SDK's where that matters to a device.
 
 export interface BootstrapQuery {
@@ -15,7 +15,7 @@ export interface BootstrapQuery {
 export interface Endpoint {
   host: string
   port: number
-  /** IPv4 literal to fall back on when DNS fails (PROTOCOL 1). */
+  /** IPv4 literal to fall back on when DNS fails (docs/protocol.md, "Bootstrap"). */
   ip?: string
 }
 
@@ -41,7 +41,7 @@ export function bootstrapBody (q: BootstrapQuery): string {
     .join('&')
 }
 
-/** PROTOCOL 1: `Host` without a port, no `Connection` header, this header order. */
+/** docs/protocol.md, "Bootstrap": `Host` without a port, no `Connection` header, this header order. */
 export function bootstrapRequest (host: string, q: BootstrapQuery, path = '/auth/bootstrap'): Buffer {
   const body = bootstrapBody(q)
   const head = `POST ${path} HTTP/1.1\r\n` +
@@ -90,7 +90,7 @@ export function readResponse (data: Buffer): BootstrapResponse | null {
   return { status: Number(match[1]), headers, body: data.subarray(start, start + length).toString('utf8') }
 }
 
-/** PROTOCOL 1: `{"code":200,"data":{"resources":{"mqtt":{"host":..,"port":..}}},"message":"success"}`. */
+/** docs/protocol.md, "Bootstrap": `{"code":200,"data":{"resources":{"mqtt":{"host":..,"port":..}}},"message":"success"}`. */
 export function parseEndpoint (body: string): Endpoint {
   let parsed: unknown
   try {

@@ -1,4 +1,4 @@
-// PROTOCOL 1 and 5: one bootstrap exchange as a device makes it: a fresh TCP (or TLS) connection,
+// docs/protocol.md, "Bootstrap" and 5: one bootstrap exchange as a device makes it: a fresh TCP (or TLS) connection,
 // the SDK's request bytes, one response read, the socket closed.
 import net from 'node:net'
 import tls from 'node:tls'
@@ -113,7 +113,7 @@ export function exchange (query: BootstrapQuery, opts: BootstrapOptions): Promis
   })
 }
 
-/** PROTOCOL 1: one exchange; the mqtt endpoint on 200, a BootstrapError otherwise. */
+/** docs/protocol.md, "Bootstrap": one exchange; the mqtt endpoint on 200, a BootstrapError otherwise. */
 export async function bootstrap (query: BootstrapQuery, opts: BootstrapOptions): Promise<Endpoint> {
   const response = await exchange(query, opts)
   if (response.status !== 200) {

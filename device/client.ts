@@ -1,4 +1,4 @@
-// PROTOCOL 5: what a well-behaved device does. Bootstrap on every start, keep the endpoint it got,
+// docs/protocol.md, "The device application": what a well-behaved device does. Bootstrap on every start, keep the endpoint it got,
 // bootstrap again and reconnect on a refused CONNECT, a lost connection or a notify, and back off
 // with jitter meanwhile.
 import { EventEmitter } from 'node:events'
@@ -16,7 +16,7 @@ export interface DeviceClientOptions {
   certificate: Certificate
   /** The bootstrap server, `http://host:port` or `https://host:port`: the one thing a device is told. */
   bootstrapUrl: string
-  /** CONNECT keepalive in seconds (PROTOCOL 2: the Link SDK's 1200 by default). */
+  /** CONNECT keepalive in seconds (docs/protocol.md, "CONNECT authentication": the Link SDK's 1200 by default). */
   keepalive?: number
   /** clientId form and sign method (default: the Link SDK for C's). */
   credentials?: Omit<CredentialOptions, 'secureMode'>
@@ -218,14 +218,14 @@ export class DeviceClient extends EventEmitter {
       if (conn.leaving || !this.running) return
       conn.leaving = true
       this.emit('offline', { reason: 'lost' })
-      // PROTOCOL 5: bootstrap again after a jittered pause, not all at once.
+      // docs/protocol.md, "The device application": bootstrap again after a jittered pause, not all at once.
       void this.home('recover', backoffDelay(0, this.options.backoff))
     })
   }
 
   private onMessage (conn: Connection, client: MqttClient, topic: string, payload: Buffer): void {
     const { productKey: pk, deviceName: dn } = this.options.certificate
-    // PROTOCOL 4: notify arrives without a SUBSCRIBE, so every incoming PUBLISH is looked at.
+    // docs/protocol.md, "Notify and reply": notify arrives without a SUBSCRIBE, so every incoming PUBLISH is looked at.
     if (topic !== notifyTopic(pk, dn)) {
       this.emit('message', topic, payload)
       return
@@ -236,7 +236,7 @@ export class DeviceClient extends EventEmitter {
     conn.leaving = true
     const notifiedAt = performance.now()
     if (this.connection === conn) this.connection = null
-    // PROTOCOL 4: answer with the same id at QoS 0, then leave and find the new home.
+    // docs/protocol.md, "Notify and reply": answer with the same id at QoS 0, then leave and find the new home.
     if (id !== null) client.publish(notifyReplyTopic(pk, dn), notifyReplyPayload(id), { qos: 0 })
     client.end(false, {}, () => this.emit('offline', { reason: 'notify' }))
     void this.home('notify', 0, notifiedAt, conn.endpoint)

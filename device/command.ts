@@ -24,7 +24,7 @@ const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
 
 export function registerDevice (program: Command): void {
   certificateOptions(program.command('credentials'))
-    .description('print the signed MQTT clientId, username and password of a certificate (PROTOCOL 2) as mosquitto_pub/sub flags')
+    .description('print the signed MQTT clientId, username and password of a certificate as mosquitto_pub/sub flags')
     .addOption(new Option('--form <form>', 'clientId form').choices(['link-sdk-c', 'node-sdk', 'doc']).default('doc'))
     .option('--json', 'print JSON instead of shell flags')
     .action((flags: CertificateFlags & { form: ClientIdForm, json?: boolean }) => {
@@ -35,7 +35,7 @@ export function registerDevice (program: Command): void {
     })
 
   certificateOptions(program.command('device'))
-    .description('run one device: bootstrap, signed CONNECT, answer notify, re-home (PROTOCOL 5); Ctrl-C stops it')
+    .description('run one device: bootstrap, signed CONNECT, answer notify, re-home; Ctrl-C stops it')
     .addOption(new Option('--bootstrap <url>', 'bootstrap server, http(s)://host:port').env('HOMING_BOOTSTRAP').makeOptionMandatory())
     .option('--keepalive <s>', 'MQTT keepalive, seconds', v => Number(v), 60)
     .action(async (flags: CertificateFlags & { bootstrap: string, keepalive: number }) => {

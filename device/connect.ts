@@ -1,12 +1,12 @@
-// PROTOCOL 2: one signed MQTT 3.1.1 connection to the endpoint that bootstrap gave. mqtt.js's own
-// reconnect is off: the device client decides what happens after a loss (PROTOCOL 5).
+// docs/protocol.md, "CONNECT authentication": one signed MQTT 3.1.1 connection to the endpoint that bootstrap gave. mqtt.js's own
+// reconnect is off: the device client decides what happens after a loss (docs/protocol.md, "The device application").
 import net from 'node:net'
 import tls from 'node:tls'
 import { MqttClient, type IClientOptions, type IPublishPacket } from 'mqtt'
 import type { Endpoint } from './bootstrap-wire.js'
 import type { Credentials } from './credentials.js'
 
-/** CONNACK with a non-zero return code (PROTOCOL 2: 2 bad identity, 3 registry down, 4 unknown or bad signature, 5 not here). */
+/** CONNACK with a non-zero return code (docs/protocol.md, "CONNECT authentication": 2 bad identity, 3 registry down, 4 unknown or bad signature, 5 not here). */
 export class ConnectRefusedError extends Error {
   constructor (readonly returnCode: number) {
     super(`CONNECT refused with return code ${returnCode}`)
@@ -25,7 +25,7 @@ export class ConnectFailedError extends Error {
 export interface ConnectOptions {
   endpoint: Endpoint
   credentials: Credentials
-  /** Seconds (PROTOCOL 2: the Link SDK uses 1200). */
+  /** Seconds (docs/protocol.md, "CONNECT authentication": the Link SDK uses 1200). */
   keepalive: number
   connectTimeoutMs: number
   localAddress?: string
@@ -64,7 +64,7 @@ function dnsFailure (err: unknown): boolean {
 }
 
 /**
- * Resolves with the connected client on CONNACK 0. PROTOCOL 1: like the Link SDK, a host name that
+ * Resolves with the connected client on CONNACK 0. docs/protocol.md, "Bootstrap": like the Link SDK, a host name that
  * does not resolve is tried once more at the endpoint's `ip`, when bootstrap gave one.
  */
 export async function connect (opts: ConnectOptions): Promise<MqttClient> {

@@ -1,4 +1,4 @@
-// PROTOCOL 2: the clientId, username and password a device puts in its CONNECT, in the forms the
+// docs/protocol.md, "CONNECT authentication": the clientId, username and password a device puts in its CONNECT, in the forms the
 // real SDKs use.
 import { randomBytes } from 'node:crypto'
 import { sign, type SignMethod } from '../shared/sign.js'
@@ -31,7 +31,7 @@ export interface CredentialOptions {
   id?: string
 }
 
-/** PROTOCOL 2: the C SDK fixes the timestamp at year 2050. */
+/** docs/protocol.md, "CONNECT authentication": the C SDK fixes the timestamp at year 2050. */
 export const LINK_SDK_TIMESTAMP = '2524608000000'
 export const LINK_SDK_VERSION = 'sdk-c-4.1.0'
 

@@ -1,4 +1,4 @@
-// The device side of Homing (PROTOCOL 5): what a device does, for tests, load tests and real apps.
+// The device side of Homing (docs/protocol.md, "The device application"): what a device does, for tests, load tests and real apps.
 //
 //   const device = new DeviceClient({
 //     certificate: { productKey: 'a1pk', deviceName: 'dev1', deviceSecret: '...' },

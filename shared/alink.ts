@@ -1,4 +1,4 @@
-// PROTOCOL 4: the Alink JSON messages of the redistribution notify.
+// docs/protocol.md, "Notify and reply": the Alink JSON messages of the redistribution notify.
 import { randomInt } from 'node:crypto'
 
 /** A fresh Alink message id: a decimal string in 0..4294967295. */

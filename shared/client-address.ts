@@ -1,5 +1,5 @@
 // The address a device connects from: the socket's peer, or, only behind a trusted proxy, the
-// first untrusted address of X-Forwarded-For (DESIGN: bootstrap.trustProxy).
+// first untrusted address of X-Forwarded-For (docs/configuration.md, bootstrap.trustProxy).
 import { isIP } from 'node:net'
 import { isPublicAddress, normalizeAddress } from './geo.js'
 

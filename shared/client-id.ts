@@ -1,4 +1,4 @@
-// PROTOCOL 2: the three CONNECT fields that carry a device's identity.
+// docs/protocol.md, "CONNECT authentication": the three CONNECT fields that carry a device's identity.
 import { SIGN_METHODS, type SignMethod } from './sign.js'
 
 export interface ConnectIdentity {

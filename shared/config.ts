@@ -1,4 +1,4 @@
-// The one configuration file (DESIGN "Configuration"), validated at start.
+// The one configuration file (docs/configuration.md, "Configuration"), validated at start.
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import type { Account, Instance, Region } from './types.js'
@@ -99,9 +99,9 @@ export const configSchema = z.strictObject({
     defaultRegion: z.string().optional()
   }).default({ host: '0.0.0.0', port: 8080, trustProxy: false, bodyLimit: 1024 * 1024, jobPollMs: 1000 }),
   broker: z.strictObject({
-    /** PROTOCOL 4: how long the old broker waits for notify_reply before the kick (ms). */
+    /** docs/protocol.md, "Notify and reply": how long the old broker waits for notify_reply before the kick (ms). */
     notifyTimeoutMs: z.number().int().min(0).max(60_000).default(2000),
-    /** PROTOCOL 2: accepted keepalive range, seconds. */
+    /** docs/protocol.md, "CONNECT authentication": accepted keepalive range, seconds. */
     keepaliveMin: z.number().int().min(0).default(30),
     keepaliveMax: z.number().int().min(1).default(1200),
     ...brokerLimits
@@ -250,7 +250,7 @@ export class Topology {
     return this.instances.get(id)
   }
 
-  /** An account by id or by name (DESIGN rule 10). */
+  /** An account by id or by name (docs/distribution.md, "Rule 10"). */
   account (idOrName: string): Account | undefined {
     return this.accounts.get(idOrName) ?? this.config.accounts.find(a => a.name === idOrName)
   }

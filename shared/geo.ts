@@ -1,4 +1,4 @@
-// Nearest access (DESIGN rule 7): where an address is, and which region is closest to it.
+// Nearest access (docs/distribution.md, "Rule 7"): where an address is, and which region is closest to it.
 import { createRequire } from 'node:module'
 import { BlockList, isIP } from 'node:net'
 import type geoipLite from 'geoip-lite'

@@ -1,4 +1,4 @@
-// Nearest access (DESIGN rule 7): the target a waiting device is placed at on its first bootstrap.
+// Nearest access (docs/distribution.md, "Rule 7"): the target a waiting device is placed at on its first bootstrap.
 import { locate, nearestRegion } from './geo.js'
 import type { Candidate, Region } from './types.js'
 

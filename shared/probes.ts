@@ -40,7 +40,7 @@ export async function probe (path: string, probes: Probes): Promise<ProbeAnswer 
         if (reason !== null) return json(503, { status: reason })
         return json(200, { status: 'ready' })
       } catch (err) {
-        // DESIGN "Quality bars": the process stays up and recovers by itself; it is only not ready.
+        // docs/operations.md, "Redis outage": the process stays up and recovers by itself; it is only not ready.
         // A registry refusing writes is not ready either, until a probe write works (store ping).
         return json(503, { status: err instanceof StoreRefusedError ? 'registry refuses writes' : 'registry unavailable' })
       }

@@ -10,7 +10,7 @@ export const RECORD_CODES = {
 } as const
 export type RecordCode = typeof RECORD_CODES[keyof typeof RECORD_CODES]
 
-/** What happened to an online device at its old broker (PROTOCOL 4). */
+/** What happened to an online device at its old broker (docs/protocol.md, "Notify and reply"). */
 export interface KickReport {
   /** Whether the device held a connection at the source instance when the move reached the broker. */
   online: boolean

@@ -1,4 +1,4 @@
-// PROTOCOL 2: the MQTT password is hex(HMAC(deviceSecret, content)).
+// docs/protocol.md, "CONNECT authentication": the MQTT password is hex(HMAC(deviceSecret, content)).
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 
 export const SIGN_METHODS = { hmacmd5: 'md5', hmacsha1: 'sha1', hmacsha256: 'sha256' } as const
@@ -11,7 +11,7 @@ export interface SignFields {
   timestamp?: string
 }
 
-/** PROTOCOL 2: each present field, in alphabetical order, key immediately followed by value. */
+/** docs/protocol.md, "CONNECT authentication": each present field, in alphabetical order, key immediately followed by value. */
 export function signContent (fields: SignFields): string {
   let content = ''
   for (const key of ['clientId', 'deviceName', 'productKey', 'timestamp'] as const) {
@@ -25,7 +25,7 @@ export function sign (secret: string, fields: SignFields, method: SignMethod = '
   return createHmac(SIGN_METHODS[method], secret).update(signContent(fields)).digest('hex')
 }
 
-/** PROTOCOL 2: hex is compared case-insensitively (C SDK upper, Node/Python lower), in constant time. */
+/** docs/protocol.md, "CONNECT authentication": hex is compared case-insensitively (C SDK upper, Node/Python lower), in constant time. */
 export function verify (secret: string, fields: SignFields, method: SignMethod, password: string): boolean {
   const expected = Buffer.from(sign(secret, fields, method), 'latin1')
   const given = Buffer.from(password.toLowerCase(), 'latin1')

@@ -1,4 +1,4 @@
-// The top-level `tls` block (DESIGN "Configuration"): PEM files read once at start and shared by every
+// The top-level `tls` block (docs/configuration.md, "Configuration"): PEM files read once at start and shared by every
 // TLS listener of the process (bootstrap.httpsPort, listen.mqtts, listen.wss).
 import { readFileSync } from 'node:fs'
 import { createSecureContext } from 'node:tls'

@@ -1,4 +1,4 @@
-// PROTOCOL 3: the topics a device may use, and PROTOCOL 4: the notify topics.
+// docs/protocol.md, "Topics": the topics a device may use, and docs/protocol.md, "Notify and reply": the notify topics.
 
 export const notifyTopic = (pk: string, dn: string): string => `/sys/${pk}/${dn}/thing/bootstrap/notify`
 export const notifyReplyTopic = (pk: string, dn: string): string => `/sys/${pk}/${dn}/thing/bootstrap/notify_reply`
@@ -7,7 +7,7 @@ export const propertyPostTopic = (pk: string, dn: string): string => `/sys/${pk}
 const KIND = Symbol('any one literal level')
 type Pattern = (string | typeof KIND)[]
 
-/** The subtrees of PROTOCOL 3: fixed prefix, whether topics continue below it, who may use it. */
+/** The subtrees of docs/protocol.md, "Topics": fixed prefix, whether topics continue below it, who may use it. */
 function subtrees (pk: string, dn: string): { prefix: Pattern, below: boolean, subscribeOnly?: true }[] {
   return [
     { prefix: ['', pk, dn], below: true },

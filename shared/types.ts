@@ -17,7 +17,7 @@ export interface Account {
 export interface Endpoint {
   host: string
   port: number
-  /** IPv4 literal the Link SDK falls back to when DNS fails (PROTOCOL 1). */
+  /** IPv4 literal the Link SDK falls back to when DNS fails (docs/protocol.md, "Bootstrap"). */
   ip?: string
 }
 
@@ -47,7 +47,7 @@ export interface Product {
   topicCategories: unknown[]
   tsl: unknown
   parsingScript: string | null
-  /** DESIGN rule 3: a distributed copy is a read-only snapshot of the source. */
+  /** docs/distribution.md, "Rule 3": a distributed copy is a read-only snapshot of the source. */
   readOnly: boolean
   /** Where a read-only copy came from. */
   sourceInstanceId: string | null
@@ -55,7 +55,7 @@ export interface Product {
   updatedAt: number
 }
 
-/** Per-instance runtime data: stays where it was made (DESIGN rule 4). */
+/** Per-instance runtime data: stays where it was made (docs/distribution.md, "Rule 4"). */
 export interface Runtime {
   active: boolean
   firstConnectAt: number | null
@@ -76,11 +76,11 @@ export interface Device {
   productKey: string
   deviceName: string
   deviceSecret: string
-  /** Instance where the device was created; the only place it can be deleted (DESIGN rule 11). */
+  /** Instance where the device was created; the only place it can be deleted (docs/distribution.md, "Rule 11"). */
   originInstanceId: string
   /** The one instance the device belongs to now, or null while it waits for nearest placement. */
   instanceId: string | null
-  /** DESIGN rule 2: under nearest access, before first placement, the set of candidates. */
+  /** docs/distribution.md, "Rule 2": under nearest access, before first placement, the set of candidates. */
   candidates: Candidate[] | null
   /** False while disabled: CONNECT gets 5, bootstrap 403. Travels with the device when it is distributed. */
   enabled: boolean
@@ -121,7 +121,7 @@ export interface Job {
   error: string | null
 }
 
-/** DESIGN rule 10: a code for one pair of accounts, given by the destination's owner to the sender. */
+/** docs/distribution.md, "Rule 10": a code for one pair of accounts, given by the destination's owner to the sender. */
 export interface VerificationCode {
   id: string
   sourceAccountId: string

@@ -1,5 +1,5 @@
 // Devices through the management API, on the real Redis registry: created all or nothing with their
-// certificates, names unique across instances (DESIGN rule 11), tags, and the delete rules.
+// certificates, names unique across instances (docs/distribution.md, "Rule 11"), tags, and the delete rules.
 import t from 'tap'
 import { openRedisStore } from '../shared/store/redis.js'
 import { product } from './store.contract.js'
@@ -75,7 +75,7 @@ t.test('one taken name refuses the whole request and creates nothing', async t =
   t.equal(await store.getDevice(PK, 'fresh-2'), null)
 })
 
-t.test('the name of a device distributed away stays taken at its source (DESIGN rule 11)', async t => {
+t.test('the name of a device distributed away stays taken at its source', async t => {
   await acme('POST', `/products/${PK}/devices`, { instanceId: 'iot-sh-1', deviceNames: ['traveller'] })
   await store.createProduct(product(PK, 'iot-de-1', { readOnly: true, sourceInstanceId: 'iot-sh-1' }))
   await store.moveDevice(PK, 'traveller', { from: 'iot-sh-1', to: 'iot-de-1', jobId: 'job-1' })
@@ -84,7 +84,7 @@ t.test('the name of a device distributed away stays taken at its source (DESIGN 
   t.match(res.json.error.message, /"traveller" is taken/)
 })
 
-t.test('no devices are created under a read-only copy (DESIGN rule 3)', async t => {
+t.test('no devices are created under a read-only copy', async t => {
   const res = await acme('POST', `/products/${PK}/devices`, { instanceId: 'iot-de-1', deviceNames: ['copy-dev'] })
   t.equal(res.status, 409)
   t.match(res.json.error.message, /read-only copy/)
@@ -156,7 +156,7 @@ t.test('another account sees none of it', async t => {
   t.ok(await store.getDevice(PK, 'lamp-1'))
 })
 
-t.test('a device is deleted only at its origin while it is there (DESIGN rule 11)', async t => {
+t.test('a device is deleted only at its origin while it is there', async t => {
   const into = await acme('DELETE', `/products/${PK}/devices/traveller?instanceId=iot-de-1`)
   t.equal(into.status, 409)
   t.match(into.json.error.message, /distributed into instance "iot-de-1" and cannot be deleted there/)

@@ -1,4 +1,4 @@
-// PROTOCOL 2: CONNECT authentication and its CONNACK codes, with mqtt.js and mosquitto_pub.
+// docs/protocol.md, "CONNECT authentication": CONNECT authentication and its CONNACK codes, with mqtt.js and mosquitto_pub.
 import { execFile } from 'node:child_process'
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net'
 import { promisify } from 'node:util'
@@ -39,7 +39,7 @@ t.test('a signed CONNECT of a device assigned here is accepted (0) and marks it 
   const client = await connectDevice(port, dev1!)
   const device = await store.getDevice('pkA', 'dev1')
   t.equal(device?.online?.nodeId, 'auth-a1')
-  t.equal(device?.runtime.a?.active, true, 'DESIGN rule 5: active after the first CONNECT')
+  t.equal(device?.runtime.a?.active, true, 'docs/distribution.md, "Rule 5": active after the first CONNECT')
   t.equal(device?.runtime.a?.lastAddress, '127.0.0.1')
   await client.endAsync()
   // The offline mark is written once the broker saw the socket close.
@@ -117,7 +117,7 @@ t.test('keepalive outside 30-1200 s is refused with 2; the ends of the range are
   t.equal(await connackCode(port, credentials(dev3!), { keepalive: 0 }), 2, '0 (no keepalive)')
 })
 
-t.test('a property post is kept with the runtime data of this instance (DESIGN rule 4)', async t => {
+t.test('a property post is kept with the runtime data of this instance', async t => {
   const client = await connectDevice(port, dev3!)
   t.teardown(() => client.endAsync())
   const payload = '{"id":"1","version":"1.0","params":{"LightSwitch":1},"method":"thing.event.property.post"}'

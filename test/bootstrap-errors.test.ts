@@ -1,4 +1,4 @@
-// PROTOCOL 1 errors: a non-200 status and a compact `{"code":N,"message":"..."}` with code == status,
+// docs/protocol.md, "Bootstrap" errors: a non-200 status and a compact `{"code":N,"message":"..."}` with code == status,
 // never a stack trace or an HTML page; bad input changes nothing.
 import net from 'node:net'
 import t, { type Test } from 'tap'
@@ -21,7 +21,7 @@ t.teardown(async () => {
 
 await store.createProduct(product('a1errProd01', 'iot-sh-1'))
 await store.createDevices([newDevice('a1errProd01', 'dev1', 'iot-sh-1'), newDevice('a1errProd01', 'waiting', 'iot-sh-1'), newDevice('a1errProd01', 'nowhere', 'iot-sh-1')])
-// Waiting for nearest placement among instances that have all left the config since (DESIGN rule 7).
+// Waiting for nearest placement among instances that have all left the config since (docs/distribution.md, "Rule 7").
 await store.setCandidates('a1errProd01', 'waiting', { from: 'iot-sh-1', candidates: [{ region: 'cn-shanghai', instanceId: 'iot-gone-1' }, { region: 'eu-central-1', instanceId: 'iot-gone-2' }], jobId: 'job-1' })
 await store.setCandidates('a1errProd01', 'nowhere', { from: 'iot-sh-1', candidates: [], jobId: 'job-2' })
 
@@ -29,9 +29,9 @@ async function send (request: Buffer | string): Promise<StrictResponse> {
   return readStrict((await exchange(sidecar.port, request)).raw)
 }
 
-/** The answer is a PROTOCOL 1 error with this status and a message matching `message`. */
+/** The answer is a docs/protocol.md, "Bootstrap" error with this status and a message matching `message`. */
 function isError (t: Test, res: StrictResponse, status: number, message: RegExp): void {
-  t.same(res.violations, [], 'a well-formed PROTOCOL 1 answer')
+  t.same(res.violations, [], 'a well-formed docs/protocol.md, "Bootstrap" answer')
   t.equal(res.status, status)
   t.same(Object.keys(res.json as object), ['code', 'message'])
   t.match((res.json as { message: string }).message, message)

@@ -1,4 +1,4 @@
-// DESIGN "Quality bars": registry down -> bootstrap answers 503 (and the API too), and both recover
+// docs/operations.md, "Redis outage": registry down -> bootstrap answers 503 (and the API too), and both recover
 // without a restart when the registry is back.
 import net from 'node:net'
 import t from 'tap'
@@ -14,7 +14,7 @@ t.teardown(() => dropPrefix(keyPrefix))
 
 const FORM = sdkForm({ productKey: 'a1downProd1', deviceName: 'dev1', clientId: 'a1downProd1.dev1' })
 
-t.test('a registry that cannot be reached: 503 in the PROTOCOL 1 form, 503 JSON on the API', async t => {
+t.test('a registry that cannot be reached: 503 in the docs/protocol.md, "Bootstrap" form, 503 JSON on the API', async t => {
   const store = new RedisStore({ url: 'redis://127.0.0.1:1/0', keyPrefix })
   const sidecar = await startTestSidecar(store)
   t.teardown(async () => {

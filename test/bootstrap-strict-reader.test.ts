@@ -1,4 +1,4 @@
-// The raw-socket reader the bootstrap tests rely on must itself fail on every PROTOCOL 1 point,
+// The raw-socket reader the bootstrap tests rely on must itself fail on every docs/protocol.md, "Bootstrap" point,
 // or the wire tests could not fail.
 import t from 'tap'
 import { readStrict } from './helpers/strict-http.js'

@@ -1,4 +1,4 @@
-// PROTOCOL 1: the exact request of the Link SDK for C gets an answer its strict reader accepts.
+// docs/protocol.md, "Bootstrap": the exact request of the Link SDK for C gets an answer its strict reader accepts.
 import t from 'tap'
 import { newDevice } from '../shared/device.js'
 import { MemoryStore } from '../shared/store/memory.js'
@@ -19,7 +19,7 @@ const bootstrap = async (body: string, opts = {}) => readStrict((await exchange(
 t.test('the SDK request byte for byte gets the exact success answer', async t => {
   const { raw, closedByServer } = await exchange(sidecar.port, sdkRequest('productKey=a1wireProd1&deviceName=dev-sh&clientId=a1wireProd1.dev-sh&resources=mqtt'))
   const res = readStrict(raw)
-  t.same(res.violations, [], 'no PROTOCOL 1 point is broken')
+  t.same(res.violations, [], 'no docs/protocol.md, "Bootstrap" point is broken')
   t.equal(res.statusLine, 'HTTP/1.1 200 OK')
   t.equal(res.body, '{"code":200,"data":{"resources":{"mqtt":{"host":"mqtt.sh.example.com","port":1883}}},"message":"success"}')
   t.equal(res.headers.get('content-type'), 'application/json;charset=utf-8')

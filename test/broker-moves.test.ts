@@ -1,4 +1,4 @@
-// DESIGN rule 6 and PROTOCOL 4: a device distributed away while online is sent
+// docs/distribution.md, "Rule 6" and docs/protocol.md, "Notify and reply": a device distributed away while online is sent
 // thing/bootstrap/notify, is disconnected after its reply (or a bounded wait), and the job record
 // says what happened.
 import type { MqttClient } from 'mqtt'
@@ -75,7 +75,7 @@ t.test('a device that never subscribed gets notify, answers, is disconnected; ne
   const gone = closed(client)
   await move('answers', 'job-answers')
   const { payload, qos } = await notify
-  t.match(payload, /^\{"id":"\d{1,10}","version":"1\.0","method":"thing\.bootstrap\.notify","params":\{"cmd":0\}\}$/, 'PROTOCOL 4 payload')
+  t.match(payload, /^\{"id":"\d{1,10}","version":"1\.0","method":"thing\.bootstrap\.notify","params":\{"cmd":0\}\}$/, 'docs/protocol.md, "Notify and reply" payload')
   t.ok(Number(JSON.parse(payload).id) <= 4294967295, 'id within 0-4294967295')
   t.equal(qos, 0, 'QoS 0')
   await within(WAIT_MS, gone, 'the broker to close the connection of client')

@@ -1,4 +1,4 @@
-// DESIGN "Parts": the plugin attaches to an Aedes instance the caller made, next to the caller's own hooks.
+// docs/architecture.md, "Parts": the plugin attaches to an Aedes instance the caller made, next to the caller's own hooks.
 import { createServer } from 'node:net'
 import { Aedes, type AuthenticateError } from 'aedes'
 import t from 'tap'

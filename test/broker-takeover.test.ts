@@ -1,4 +1,4 @@
-// PROTOCOL 2: identity is (productKey, deviceName), not the clientId: a second CONNECT replaces the
+// docs/protocol.md, "CONNECT authentication": identity is (productKey, deviceName), not the clientId: a second CONNECT replaces the
 // first on every node of the instance.
 import type { MqttClient } from 'mqtt'
 import t, { type Test } from 'tap'

@@ -1,4 +1,4 @@
-// PROTOCOL 2: the clientId and username forms devices send, and the malformed ones that get CONNACK 2.
+// docs/protocol.md, "CONNECT authentication": the clientId and username forms devices send, and the malformed ones that get CONNACK 2.
 import t, { type Test } from 'tap'
 import { IdentityError, parseClientId, parseIdentity, parseUsername } from '../shared/client-id.js'
 

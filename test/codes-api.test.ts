@@ -1,4 +1,4 @@
-// DESIGN rule 10: a verification code for cross-account distribution goes to the destination
+// docs/distribution.md, "Rule 10": a verification code for cross-account distribution goes to the destination
 // account's owner (listed for its token, pushed to its webhook), never to the sender; valid five
 // minutes; requests for more are limited with 429.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'

@@ -1,4 +1,4 @@
-// DESIGN rule 10: a cross-account job carries the destination owner's verification code, which is
+// docs/distribution.md, "Rule 10": a cross-account job carries the destination owner's verification code, which is
 // used up when the job is accepted. Wrong, reused and expired codes are refused alike; five wrong
 // tries void the pair's pending codes and further requests get 429 with Retry-After.
 import t from 'tap'

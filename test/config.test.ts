@@ -21,7 +21,7 @@ function errorOf (raw: unknown): string {
   throw new Error('config was accepted')
 }
 
-t.test('the DESIGN example is accepted, with defaults filled in', async t => {
+t.test('the documented example config is accepted, with defaults filled in', async t => {
   const config = parseConfig(valid())
   t.equal(config.keyPrefix, 'homing:')
   t.equal(config.bootstrap.port, 8080)

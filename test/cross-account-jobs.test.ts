@@ -1,4 +1,4 @@
-// DESIGN rule 10, end to end over the real Redis: a cross-account job names the destination account
+// docs/distribution.md, "Rule 10", end to end over the real Redis: a cross-account job names the destination account
 // (id or name) and instance, carries its owner's code, and afterwards the device, its certificate and
 // the product copy belong to the destination; the source no longer sees them. The destination can
 // distribute the device back, with a code from the original account's owner.
@@ -24,7 +24,7 @@ const PK = 'a1CrossAcct'
 await acme('POST', '/products', { instanceId: 'iot-sh-1', name: 'Lamp', productKey: PK, parsingScript: 'v1' })
 const created = await acme('POST', `/products/${PK}/devices`, { instanceId: 'iot-sh-1', deviceNames: ['cross-0001', 'cross-0002'] })
 const secret = created.json.certificates[0].deviceSecret as string
-// Runtime data made at the source, to find again when the device comes back (DESIGN rule 4).
+// Runtime data made at the source, to find again when the device comes back (docs/distribution.md, "Rule 4").
 await store.connected(PK, 'cross-0001', { instanceId: 'iot-sh-1', nodeId: 'n1', session: 's1', address: '198.51.100.7', at: 1000 })
 await store.setProperties(PK, 'cross-0001', 'iot-sh-1', '{"lux":300}')
 await store.disconnected(PK, 'cross-0001', 's1', 2000)
@@ -52,7 +52,7 @@ const crossJob = (extra: Record<string, unknown>) => ({
 t.test('refused whole, with the field named, storing nothing and using no code', async t => {
   const code = await codeFrom(acme, globex, 'globex')
   const cases: [string, Record<string, unknown>, number, string][] = [
-    ['nearest access is not for cross-account (DESIGN rule 10)', { policy: 'nearest', targets: [{ region: 'eu-central-1', instanceId: 'iot-gx-1' }], targetInstanceId: undefined }, 400, 'method'],
+    ['nearest access is not for cross-account', { policy: 'nearest', targets: [{ region: 'eu-central-1', instanceId: 'iot-gx-1' }], targetInstanceId: undefined }, 400, 'method'],
     ['the destination instance must be given', { targetInstanceId: undefined }, 400, 'targetInstanceId'],
     ['the destination account must be given', { targetAccount: undefined }, 400, 'targetAccount'],
     ['an unknown account', { targetAccount: 'nobody' }, 400, 'targetAccount'],
@@ -86,7 +86,7 @@ t.test('after the move the device, its certificate and the product copy belong t
   const copy = await globex('GET', `/products/${PK}`)
   t.match(copy.json, { instanceId: 'iot-gx-1', readOnly: true, name: 'Lamp', parsingScript: 'v1', sourceInstanceId: null })
   t.equal((await globex('PATCH', `/products/${PK}`, { name: 'Mine' })).status, 409, 'the copy is read-only')
-  t.equal((await globex('DELETE', `/products/${PK}/devices/cross-0001`)).status, 409, 'and the device cannot be deleted there (DESIGN rule 11)')
+  t.equal((await globex('DELETE', `/products/${PK}/devices/cross-0001`)).status, 409, 'and the device cannot be deleted there')
   t.same((await globex('GET', '/distribution/devices')).json.devices, [{ productKey: PK, deviceName: 'cross-0001', instanceId: 'iot-gx-1', originInstanceId: null, jobId: null, active: false }], 'listed without naming acme\'s instance or job')
   t.match((await globex('GET', '/distribution/products')).json.products, [{ productKey: PK, instanceId: 'iot-gx-1', sourceInstanceId: null }])
   t.same((await acme('GET', '/distribution/devices')).json.devices, [], 'no longer among acme\'s distributed devices')
@@ -125,5 +125,5 @@ t.test('the destination distributes the device back, with a code from the origin
   t.match((await acme('GET', '/distribution/devices')).json.devices, [{ deviceName: 'cross-0001', instanceId: 'iot-sh-1', originInstanceId: 'iot-sh-1', jobId: null }])
   t.same((await globex('GET', '/distribution/devices')).json.devices, [])
   t.equal((await acme('GET', `/distribution/jobs/${(await globex('GET', '/distribution/jobs')).json.jobs[0].id}`)).status, 404, 'and not acme\'s')
-  t.equal((await acme('DELETE', `/products/${PK}/devices/cross-0001`)).status, 204, 'back at its origin, it can be deleted there (DESIGN rule 11)')
+  t.equal((await acme('DELETE', `/products/${PK}/devices/cross-0001`)).status, 204, 'back at its origin, it can be deleted there')
 })

@@ -1,4 +1,4 @@
-// PROTOCOL 1: the device library's bootstrap request is the Link SDK for C's, and it reads answers as strictly.
+// docs/protocol.md, "Bootstrap": the device library's bootstrap request is the Link SDK for C's, and it reads answers as strictly.
 import net from 'node:net'
 import t from 'tap'
 import { bootstrap, BootstrapError, type BootstrapOptions, type BootstrapQuery } from '../device/bootstrap.js'

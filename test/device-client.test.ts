@@ -1,4 +1,4 @@
-// PROTOCOL 5 end to end: the device client against a real sidecar and real broker nodes.
+// docs/protocol.md, "The device application" end to end: the device client against a real sidecar and real broker nodes.
 import t from 'tap'
 import type { AedesPublishPacket, Client } from 'aedes'
 import { Topology, parseConfig, type Config } from '../shared/config.js'

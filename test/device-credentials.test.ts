@@ -1,4 +1,4 @@
-// PROTOCOL 2: the device library signs CONNECT exactly as the SDKs do, and the broker side's parser reads it back.
+// docs/protocol.md, "CONNECT authentication": the device library signs CONNECT exactly as the SDKs do, and the broker side's parser reads it back.
 import t from 'tap'
 import { credentials, LINK_SDK_TIMESTAMP } from '../device/credentials.js'
 import { parseIdentity } from '../shared/client-id.js'

@@ -1,4 +1,4 @@
-// PROTOCOL 1 over TLS: the device library bootstraps against the sidecar's HTTPS listener, trusting
+// docs/protocol.md, "Bootstrap" over TLS: the device library bootstraps against the sidecar's HTTPS listener, trusting
 // the deployment's CA (the one change a device gets besides the host), and refuses a server it
 // cannot verify.
 import t from 'tap'

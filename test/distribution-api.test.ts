@@ -1,4 +1,4 @@
-// The jobs API (DESIGN "Management REST API", /distribution): start a job by JSON or CSV upload,
+// The jobs API (README.md, "Management API", /distribution): start a job by JSON or CSV upload,
 // follow it, read its records, retry it, and see what went where. Memory store, as `homing up` runs it.
 import { parse } from 'csv-parse/sync'
 import t from 'tap'
@@ -152,7 +152,7 @@ t.test('another account\'s job is not found, whatever is asked of it', async t =
   t.equal((await apiClient(sidecar.url, null)('GET', `/distribution/jobs/${id}`)).status, 401)
 })
 
-t.test('DESIGN rule 9: a job cannot be cancelled; there is no way to', async t => {
+t.test('docs/distribution.md, "Rule 9": a job cannot be cancelled; there is no way to', async t => {
   const { json } = await acme('GET', '/distribution/jobs')
   const id = json.jobs[0].id as string
   for (const method of ['DELETE', 'PATCH', 'PUT']) {

@@ -1,4 +1,4 @@
-// The whole loop with separate processes over the real Redis (issue 3, PROTOCOL 4, DESIGN rule 6):
+// The whole loop with separate processes over the real Redis (issue 3, docs/protocol.md, "Notify and reply", docs/distribution.md, "Rule 6"):
 // `homing bootstrap` (sidecar and job runner), two `homing broker` nodes of instance iot-a, one of
 // iot-b. Devices online at both nodes of iot-a are moved to iot-b by one job through the API: each is
 // notified (one that never subscribed, one that never answers), disconnected, and comes back at
@@ -140,7 +140,7 @@ t.test('devices online at both nodes of iot-a are notified, kicked, and come bac
   })
   t.equal(job.status, 202)
 
-  // PROTOCOL 4: the notify reaches devices that never subscribed, at QoS 0, and they are disconnected.
+  // docs/protocol.md, "Notify and reply": the notify reaches devices that never subscribed, at QoS 0, and they are disconnected.
   await within(10_000, Promise.all([muteClosed, deafClosed]), 'the broker to notify and disconnect the two mqtt.js devices at node a2')
   for (const dn of [MUTE, DEAF]) {
     t.equal(notifies.get(dn)?.length, 1, `${dn}: one notify`)

@@ -1,4 +1,4 @@
-// DESIGN "Quality bars": a job either validates as a whole or is refused as a whole, with a 400 that
+// docs/operations.md, "Redis outage": a job either validates as a whole or is refused as a whole, with a 400 that
 // names the problem (line and column for a CSV), and nothing is stored. Over the real Redis.
 import t, { type Test } from 'tap'
 import { openRedisStore } from '../shared/store/redis.js'
@@ -56,9 +56,9 @@ const cases: Case[] = [
   ['the source as target', () => acme('POST', '/distribution/jobs', { ...base, targetInstanceId: 'iot-sh-1' }), 400, /^targetInstanceId is the source instance$/, 'targetInstanceId'],
   ['no target with policy region', () => acme('POST', '/distribution/jobs', { ...base, targetInstanceId: undefined }), 400, /^targetInstanceId is required/, 'targetInstanceId'],
   ['a product unknown at the source', () => acme('POST', '/distribution/jobs', { ...base, productKey: 'a1nothere01' }), 400, /^product a1nothere01 does not exist at instance iot-sh-1$/, 'productKey'],
-  ['nearest access without devices (DESIGN rule 7)', () => acme('POST', '/distribution/jobs', { ...base, policy: 'nearest', targetInstanceId: undefined, targets: [{ region: 'eu-central-1', instanceId: 'iot-de-1' }] }), 400, /^nearest access cannot distribute the product alone/, 'deviceNames'],
-  ['cross-account without a verification code (DESIGN rule 10)', () => acme('POST', '/distribution/jobs', { ...base, method: 'cross-account', targetAccount: 'globex', targetInstanceId: 'iot-gx-1', deviceNames: ['lamp-0001'] }), 400, /^verificationCode is required/, 'verificationCode'],
-  ['cross-account with nearest access (DESIGN rule 10)', () => acme('POST', '/distribution/jobs', { ...base, method: 'cross-account', policy: 'nearest' }), 400, /^cross-account distribution cannot use policy "nearest"$/, 'method'],
+  ['nearest access without devices', () => acme('POST', '/distribution/jobs', { ...base, policy: 'nearest', targetInstanceId: undefined, targets: [{ region: 'eu-central-1', instanceId: 'iot-de-1' }] }), 400, /^nearest access cannot distribute the product alone/, 'deviceNames'],
+  ['cross-account without a verification code', () => acme('POST', '/distribution/jobs', { ...base, method: 'cross-account', targetAccount: 'globex', targetInstanceId: 'iot-gx-1', deviceNames: ['lamp-0001'] }), 400, /^verificationCode is required/, 'verificationCode'],
+  ['cross-account with nearest access', () => acme('POST', '/distribution/jobs', { ...base, method: 'cross-account', policy: 'nearest' }), 400, /^cross-account distribution cannot use policy "nearest"$/, 'method'],
   ['an unknown method', () => acme('POST', '/distribution/jobs', { ...base, method: 'teleport' }), 400, /^method: /, 'method'],
   ['an unknown field', () => acme('POST', '/distribution/jobs', { ...base, cancel: true }), 400, /^unknown field "cancel"$/, 'cancel'],
   ['a body that is not JSON', () => acme('POST', '/distribution/jobs', '{"method":'), 400, /^body is not valid JSON$/],

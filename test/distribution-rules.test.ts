@@ -1,4 +1,4 @@
-// The rules of distribution at the edges (DESIGN rules 1-5, 11), end to end after real jobs through
+// The rules of distribution at the edges (docs/distribution.md, "Rule 1"-5, 11), end to end after real jobs through
 // the API, over the real Redis.
 import t from 'tap'
 import { openRedisStore } from '../shared/store/redis.js'
@@ -38,12 +38,12 @@ await store.disconnected(PK, 'lamp-0001', 's1', 2000)
 const codes = await distribute(SH, DE, ['lamp-0001', 'lamp-0002'])
 if (codes.join() !== 'success,success') throw new Error(`setup job: ${codes.join()}`)
 
-t.test('DESIGN rules 2, 4, 5: the device belongs to the destination, inactive, tags cleared', async t => {
+t.test('docs/distribution.md, "Rule 2", 4, 5: the device belongs to the destination, inactive, tags cleared', async t => {
   const res = await acme('GET', `/products/${PK}/devices/lamp-0001`)
   t.match(res.json, { instanceId: DE, originInstanceId: SH, distributed: true, status: 'inactive', active: false, tags: {} })
 })
 
-t.test('DESIGN rule 3: the copy is read-only: no PATCH, no DELETE, no new device under it', async t => {
+t.test('docs/distribution.md, "Rule 3": the copy is read-only: no PATCH, no DELETE, no new device under it', async t => {
   const copy = await acme('GET', `/products/${PK}?instanceId=${DE}`)
   t.match(copy.json, { readOnly: true, sourceInstanceId: SH, name: 'Lamp', parsingScript: 'v1', tsl: { properties: [{ identifier: 'lux' }] } })
   const patch = await acme('PATCH', `/products/${PK}?instanceId=${DE}`, { name: 'Renamed' })
@@ -56,7 +56,7 @@ t.test('DESIGN rule 3: the copy is read-only: no PATCH, no DELETE, no new device
   t.equal((await acme('GET', `/products/${PK}?instanceId=${DE}`)).json.name, 'Lamp', 'unchanged')
 })
 
-t.test('DESIGN rule 3: later edits at the source do not reach the copy', async t => {
+t.test('docs/distribution.md, "Rule 3": later edits at the source do not reach the copy', async t => {
   const patch = await acme('PATCH', `/products/${PK}?instanceId=${SH}`, { name: 'Lamp v2', parsingScript: 'v2' })
   t.equal(patch.status, 200)
   t.match((await acme('GET', `/products/${PK}?instanceId=${DE}`)).json, { name: 'Lamp', parsingScript: 'v1' })
@@ -64,7 +64,7 @@ t.test('DESIGN rule 3: later edits at the source do not reach the copy', async t
   t.match((await acme('GET', `/products/${PK}?instanceId=${DE}`)).json, { name: 'Lamp', parsingScript: 'v1' }, 'nor does a later job replace the snapshot')
 })
 
-t.test('DESIGN rule 11: a distributed device cannot be deleted at its destination, nor at its origin while away', async t => {
+t.test('docs/distribution.md, "Rule 11": a distributed device cannot be deleted at its destination, nor at its origin while away', async t => {
   const there = await acme('DELETE', `/products/${PK}/devices/lamp-0002?instanceId=${DE}`)
   t.equal(there.status, 409)
   t.match(there.json.error.message, /distribute it back/)
@@ -72,14 +72,14 @@ t.test('DESIGN rule 11: a distributed device cannot be deleted at its destinatio
   t.not(await store.getDevice(PK, 'lamp-0002'), null)
 })
 
-t.test('DESIGN rule 11: the source product refuses a new device with the name of one distributed away', async t => {
+t.test('docs/distribution.md, "Rule 11": the source product refuses a new device with the name of one distributed away', async t => {
   const res = await acme('POST', `/products/${PK}/devices`, { instanceId: SH, deviceNames: ['lamp-0002'] })
   t.equal(res.status, 409)
   t.match(res.json.error.message, /deviceName "lamp-0002" is taken/)
   t.equal((await store.getDevice(PK, 'lamp-0002'))?.instanceId, DE, 'the distributed device is untouched')
 })
 
-t.test('DESIGN rules 1, 4: A -> B -> A; the runtime data is there again and the original product stays', async t => {
+t.test('docs/distribution.md, "Rule 1", 4: A -> B -> A; the runtime data is there again and the original product stays', async t => {
   t.same(await distribute(DE, SH, ['lamp-0001', 'lamp-0002']), ['success', 'success'])
   const back = await acme('GET', `/products/${PK}/devices/lamp-0001`)
   t.match(back.json, { instanceId: SH, distributed: false, active: false, firstConnectAt: 1000, lastDisconnectAt: 2000, ipAddress: '198.51.100.7' },
@@ -90,7 +90,7 @@ t.test('DESIGN rules 1, 4: A -> B -> A; the runtime data is there again and the 
   t.same(await distribute(DE, SH, ['lamp-0001']), ['success'])
 })
 
-t.test('DESIGN rule 11: back at its origin, a device can be deleted there', async t => {
+t.test('docs/distribution.md, "Rule 11": back at its origin, a device can be deleted there', async t => {
   t.equal((await acme('DELETE', `/products/${PK}/devices/lamp-0002?instanceId=${SH}`)).status, 204)
   t.equal(await store.getDevice(PK, 'lamp-0002'), null)
 })

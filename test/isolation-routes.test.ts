@@ -1,4 +1,4 @@
-// Isolation everywhere (DESIGN "Management REST API": an account sees and changes only its own
+// Isolation everywhere (README.md, "Management API": an account sees and changes only its own
 // instances, products, devices and jobs). Every /api/v1 route the app mounts is in the table below,
 // asked by another account: what it names answers 404 (403 for a target instance that exists but is
 // not the caller's), listings show nothing of it, and the owner's own request proves each row can tell.

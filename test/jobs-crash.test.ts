@@ -1,4 +1,4 @@
-// DESIGN "Quality bars": a sidecar killed mid-job (kill -9) and started again finishes the job with
+// docs/operations.md, "Redis outage": a sidecar killed mid-job (kill -9) and started again finishes the job with
 // every device assigned exactly once. Real processes over the real Redis.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -85,7 +85,7 @@ t.test('a runner killed mid-job twice, then started again, finishes with every d
   for (let i = 0; i < names.length; i += 1000) devices.push(...await store.getDevices(pk, names.slice(i, i + 1000)))
   t.equal(devices.filter(d => d?.instanceId === 'b' && d.lastJobId === j.id && d.candidates === null).length, DEVICES, 'every device is assigned to b, and only to b')
   t.equal((await store.listDeviceNames(pk)).length, DEVICES, 'no device was lost or duplicated')
-  // The registry said these were online at a: a's brokers must hear of every one of them (PROTOCOL 4).
+  // The registry said these were online at a: a's brokers must hear of every one of them (docs/protocol.md, "Notify and reply").
   const mayBeOnline = records.filter(r => r.message === 'moved to b').map(r => r.deviceName)
   await untilAsync(async () => mayBeOnline.every(dn => events.has(dn)), 10_000).catch(() => {})
   t.same(mayBeOnline.filter(dn => !events.has(dn)), [], 'every device that may be online got its move event')

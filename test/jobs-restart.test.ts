@@ -1,4 +1,4 @@
-// DESIGN "Quality bars" with the real command: `homing bootstrap` killed -9 in the middle of a
+// docs/operations.md, "Redis outage" with the real command: `homing bootstrap` killed -9 in the middle of a
 // 10,000-device job, and another `homing bootstrap` started, finishes it: every device assigned once.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'

@@ -72,15 +72,15 @@ export function runnerContract (name: string, open: () => Promise<Store>): void 
       t.match(records[3]?.message, /not at instance a/)
 
       const [online, offline, elsewhere] = await store.getDevices(pk, ['online1', 'offline1', 'elsewhere'])
-      t.equal(online?.instanceId, 'b', 'DESIGN rule 2: assignment moved')
+      t.equal(online?.instanceId, 'b', 'docs/distribution.md, "Rule 2": assignment moved')
       t.equal(offline?.instanceId, 'b')
-      t.same(offline?.tags, {}, 'DESIGN rule 4: tags cleared')
-      t.equal(online?.runtime.b?.active, false, 'DESIGN rule 5: inactive at the destination')
-      t.equal(online?.runtime.a?.properties, '{"temp":21}', 'DESIGN rule 4: runtime data stays at the source')
+      t.same(offline?.tags, {}, 'docs/distribution.md, "Rule 4": tags cleared')
+      t.equal(online?.runtime.b?.active, false, 'docs/distribution.md, "Rule 5": inactive at the destination')
+      t.equal(online?.runtime.a?.properties, '{"temp":21}', 'docs/distribution.md, "Rule 4": runtime data stays at the source')
       t.equal(elsewhere?.instanceId, 'c', 'a device elsewhere is not touched')
 
       const copy = await store.getProduct(pk, 'b')
-      t.match(copy, { readOnly: true, sourceInstanceId: 'a', name: 'Lamp', parsingScript: 'return 1', tsl: { properties: [] } }, 'DESIGN rule 3: read-only snapshot at the destination')
+      t.match(copy, { readOnly: true, sourceInstanceId: 'a', name: 'Lamp', parsingScript: 'return 1', tsl: { properties: [] } }, 'docs/distribution.md, "Rule 3": read-only snapshot at the destination')
       t.equal((await store.getProduct(pk, 'a'))?.readOnly, false, 'the source keeps its product')
 
       await until(() => events.length >= 2, 10_000, 'a move event for each of the two devices')
@@ -88,7 +88,7 @@ export function runnerContract (name: string, open: () => Promise<Store>): void 
       t.same(events[0], { jobId: j.id, productKey: pk, deviceName: events[0]?.deviceName, fromInstanceId: 'a', toInstanceId: 'b' })
     })
 
-    t.test('a product-only job copies the product alone (DESIGN rule 7)', async t => {
+    t.test('a product-only job copies the product alone', async t => {
       await store.createProduct(product('pkOnly', 'a'))
       const j = job('pkOnly', [])
       await store.createJob(j)
@@ -113,8 +113,8 @@ export function runnerContract (name: string, open: () => Promise<Store>): void 
       t.equal((await store.getProduct(pk, 'b'))?.name, 'Lamp', 'the copy at b kept its snapshot')
       t.match(await store.getProduct(pk, 'a'), { name: 'Lamp v2', readOnly: false, sourceInstanceId: null }, 'a keeps its own original')
       const d = await store.getDevice(pk, 'dev1')
-      t.equal(d?.instanceId, 'a', 'DESIGN rule 1: back home')
-      t.equal(d?.runtime.a?.properties, '{"v":1}', 'DESIGN rule 4: runtime data is there again')
+      t.equal(d?.instanceId, 'a', 'docs/distribution.md, "Rule 1": back home')
+      t.equal(d?.runtime.a?.properties, '{"v":1}', 'docs/distribution.md, "Rule 4": runtime data is there again')
       const again = job(pk, ['dev1'], { targetInstanceId: 'c' })
       await store.createJob(again)
       await runOnce(store)

@@ -1,4 +1,4 @@
-// DESIGN rules 5-7 with real broker nodes: a device online at the source when a nearest job runs is
+// docs/distribution.md, "Rule 5"-7 with real broker nodes: a device online at the source when a nearest job runs is
 // notified and disconnected at once; until it is placed every CONNECT gets CONNACK 5; its bootstrap
 // places it; then its CONNECT is accepted at the placed instance only, and activates it there.
 import type { MqttClient } from 'mqtt'
@@ -97,7 +97,7 @@ t.test('an online device is notified and disconnected at job time, refused every
   t.equal(await connackCode(port('src'), credentials(cert('roamer-1'))), 5, 'CONNACK 5 at the source')
 
   const device = await acme('GET', `/products/${PK}/devices/roamer-1`)
-  t.match(device.json, { instanceId: 'us', status: 'online', active: true, placement: { instanceId: 'us', fallback: false, address: '8.8.8.8' } }, 'its first CONNECT activated it there (DESIGN rule 5)')
+  t.match(device.json, { instanceId: 'us', status: 'online', active: true, placement: { instanceId: 'us', fallback: false, address: '8.8.8.8' } }, 'its first CONNECT activated it there')
   t.match(await csv(), `${PK},roamer-1,success,"moved to nearest placement; online; notified; answered; disconnected; placed at us (us-west-1), nearest to 8.8.8.8"`, 'one record says it all: the kick and the placement')
 })
 

@@ -1,4 +1,4 @@
-// DESIGN rule 7 through the jobs API, over the real Redis: a nearest job takes one instance per
+// docs/distribution.md, "Rule 7" through the jobs API, over the real Redis: a nearest job takes one instance per
 // chosen region, copies the product to every one of them, and leaves its devices waiting; each is
 // placed at its first bootstrap and the job's record says where it went.
 import t from 'tap'
@@ -67,7 +67,7 @@ async function bootstrap (deviceName: string, forwardedFor: string): Promise<str
 
 t.test('a nearest job is refused whole when its targets or devices do not fit, and nothing is stored', async t => {
   const cases: [string, Record<string, unknown>, number, string][] = [
-    ['product-only: nearest access needs devices (DESIGN rule 7)', { deviceNames: [] }, 400, 'deviceNames'],
+    ['product-only: nearest access needs devices', { deviceNames: [] }, 400, 'deviceNames'],
     ['product-only, no list at all', { deviceNames: undefined }, 400, 'deviceNames'],
     ['no targets', { targets: undefined }, 400, 'targets'],
     ['empty targets', { targets: [] }, 400, 'targets'],
@@ -77,7 +77,7 @@ t.test('a nearest job is refused whole when its targets or devices do not fit, a
     ['an unknown instance', { targets: [{ region: 'eu-central-1', instanceId: 'iot-zz-9' }] }, 400, 'targets[0].instanceId'],
     ['another account\'s instance', { targets: [{ region: 'eu-central-1', instanceId: 'iot-gx-1' }] }, 403, 'targets[0].instanceId'],
     ['targetInstanceId is the region policy\'s', { targetInstanceId: 'iot-de-1' }, 400, 'targetInstanceId'],
-    ['cross-account nearest (DESIGN rule 10)', { method: 'cross-account', targetAccount: 'globex', targets: [{ region: 'eu-central-1', instanceId: 'iot-gx-1' }] }, 400, 'method']
+    ['cross-account nearest', { method: 'cross-account', targetAccount: 'globex', targets: [{ region: 'eu-central-1', instanceId: 'iot-gx-1' }] }, 400, 'method']
   ]
   for (const [what, extra, status, field] of cases) {
     const res = await acme('POST', '/distribution/jobs', nearest(extra))

@@ -1,4 +1,4 @@
-// DESIGN rule 7: a device waiting for nearest placement is placed at its first bootstrap, in the
+// docs/distribution.md, "Rule 7": a device waiting for nearest placement is placed at its first bootstrap, in the
 // target region nearest to its public address (shipped GeoLite data), once, and keeps that home.
 // Real bootstrap requests; the test's socket peer is 127.0.0.1, so addresses from around the world
 // arrive the way they do behind a load balancer: in X-Forwarded-For, believed only with trustProxy.
@@ -91,7 +91,7 @@ t.test('addresses from several continents, IPv4 and IPv6, are placed in the near
     t.same(res, { status: 200, host: host(want) }, `${where} (${address}) -> ${want}`)
     const device = await store.getDevice(PK, dn)
     t.match(device, { instanceId: want, candidates: null, placement: { instanceId: want, fallback: false, address } }, 'the placement is recorded on the device')
-    t.equal(device?.runtime[want]?.active, false, 'inactive at its new home until its first CONNECT (DESIGN rule 5)')
+    t.equal(device?.runtime[want]?.active, false, 'inactive at its new home until its first CONNECT')
     const [record] = await store.getRecords(jobId)
     t.match(record?.message, new RegExp(`placed at ${want} \\(.+\\), nearest to ${address.replace(/\./g, '\\.')}$`), 'and in the job record')
   }

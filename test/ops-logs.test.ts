@@ -1,4 +1,4 @@
-// DESIGN "Quality bars": secrets never reach the logs. `homing up` runs as an operator starts it, at
+// docs/operations.md, "Redis outage": secrets never reach the logs. `homing up` runs as an operator starts it, at
 // LOG_LEVEL=debug, through a session that handles every kind of secret: account tokens (right and
 // wrong), device secrets in the creation answer, signed CONNECT passwords (right and wrong) over TCP
 // and WebSocket, a verification code and the cross-account job that uses it. Every line it wrote is

@@ -1,6 +1,6 @@
-// DESIGN "Quality bars", registry down: a Redis of the test's own is stopped and started again under a
+// docs/operations.md, "Redis outage", registry down: a Redis of the test's own is stopped and started again under a
 // running sidecar (with its job runner) and a broker node. Meanwhile bootstrap answers 503 in the
-// PROTOCOL 1 form, CONNECT gets CONNACK 3, and a device already connected stays connected; once
+// docs/protocol.md, "Bootstrap" form, CONNECT gets CONNACK 3, and a device already connected stays connected; once
 // Redis is back both answer again by themselves, and the job that was waiting is done, its online
 // device kicked by the broker that lived through the outage.
 import type { MqttClient, Packet } from 'mqtt'

@@ -1,4 +1,4 @@
-// PROTOCOL 2: the four signature vectors, recomputed with the project's own code from the clientId
+// docs/protocol.md, "CONNECT authentication": the four signature vectors, recomputed with the project's own code from the clientId
 // and username a device sends.
 import t from 'tap'
 import { parseIdentity } from '../shared/client-id.js'

@@ -1,4 +1,4 @@
-// The registry's contract: every backend passes the same tests (DESIGN "Store").
+// The registry's contract: every backend passes the same tests (docs/architecture.md, "Where state lives").
 import t from 'tap'
 import { newDevice } from '../shared/device.js'
 import type { Store } from '../shared/store/store.js'

@@ -1,4 +1,4 @@
-// PROTOCOL 3: the topic fences, as a table and over MQTT (SUBACK 0x80, a refused PUBLISH closes).
+// docs/protocol.md, "Topics": the topic fences, as a table and over MQTT (SUBACK 0x80, a refused PUBLISH closes).
 import t from 'tap'
 import { startBrokerNode } from '../broker/node.js'
 import { MemoryStore } from '../shared/store/memory.js'

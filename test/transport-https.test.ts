@@ -39,7 +39,7 @@ t.test('HTTPS answers every bootstrap request with the bytes HTTP answers, and t
     const plain = await exchange(server.port, request)
     const tls = await exchange(server.httpsPort as number, request, 5000, secure)
     const answer = readStrict(tls.raw)
-    t.same(answer.violations, [], `${name}: no PROTOCOL 1 violation over TLS`)
+    t.same(answer.violations, [], `${name}: no docs/protocol.md, "Bootstrap" violation over TLS`)
     t.equal(tls.raw.toString('latin1').replace(/\r\nDate: [^\r]*/, ''), plain.raw.toString('latin1').replace(/\r\nDate: [^\r]*/, ''), `${name}: same bytes as over HTTP (Date aside)`)
   }
   const ok = readStrict((await exchange(server.httpsPort as number, requests['a placed device (200)'] as Buffer, 5000, secure)).raw)

@@ -94,7 +94,7 @@ export async function httpFlood (o: HttpFloodOptions): Promise<HttpFloodResult> 
         bump(result.statuses, String(status))
         if (close) result.serverClosed++
         if (o.mode === 'new-connection' || close) {
-          // PROTOCOL 1: the SDK reads one response and closes the socket.
+          // docs/protocol.md, "Bootstrap": the SDK reads one response and closes the socket.
           socket.destroy()
           socket = null
         }

@@ -1,5 +1,5 @@
-// Where a load test's devices come from: a CSV of certificates, or the REST API (DESIGN
-// "Management REST API": POST /products, POST /products/:pk/devices).
+// Where a load test's devices come from: a CSV of certificates, or the REST API (README.md,
+// "Management API": POST /products, POST /products/:pk/devices).
 import { readFile, writeFile } from 'node:fs/promises'
 import { parse } from 'csv-parse/sync'
 import type { Certificate } from '../../shared/types.js'

@@ -97,7 +97,7 @@ export function workerCount (devices: number, workers?: number): number {
 
 export function loadtestCommand (): Command {
   return new Command('loadtest')
-    .description('Simulate many devices end to end: bootstrap, signed CONNECT, hold, publish, follow notify to the new home (PROTOCOL 5)')
+    .description('Simulate many devices end to end: bootstrap, signed CONNECT, hold, publish, follow notify to the new home')
     .requiredOption('--url <url>', 'bootstrap sidecar base URL (also the REST API when devices are created)', parseUrl)
     .option('--token <token>', 'account bearer token for creating devices (default: $HOMING_TOKEN)', process.env.HOMING_TOKEN)
     .option('--instance <id>', 'instance to create the devices in')

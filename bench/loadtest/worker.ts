@@ -102,7 +102,7 @@ class Worker {
     void client.start()
   }
 
-  /** PROTOCOL 3: property posts on the device's own system topic, to random connected devices. */
+  /** docs/protocol.md, "Topics": property posts on the device's own system topic, to random connected devices. */
   private publish (dt: number): void {
     this.publishBudget += this.s.publishRate * dt
     let tries = 0

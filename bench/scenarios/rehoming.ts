@@ -1,6 +1,6 @@
 // Re-homing: N online devices on a two-node instance, one distribution job to another instance;
 // job start -> every device connected at the destination. Devices are the load generator's
-// DeviceClients (PROTOCOL 5): notify -> reply -> bootstrap -> CONNECT at the new home.
+// DeviceClients (docs/protocol.md, "The device application"): notify -> reply -> bootstrap -> CONNECT at the new home.
 import { Deployment, TOKEN } from '../deployment.js'
 import { startLoadtest } from '../loadtest/run.js'
 import { rehomeFigures, type RehomeOutcome } from '../figures.js'

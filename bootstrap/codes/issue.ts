@@ -1,5 +1,5 @@
 // POST /distribution/verification-codes: a code for (caller, destination account), sent to the
-// destination's owner only (DESIGN rule 10). The sender never sees it.
+// destination's owner only (docs/distribution.md, "Rule 10"). The sender never sees it.
 import { randomBytes, randomInt } from 'node:crypto'
 import type { Account, VerificationCode } from '../../shared/types.js'
 import type { Sidecar } from '../context.js'

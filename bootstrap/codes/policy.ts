@@ -1,4 +1,4 @@
-// DESIGN rule 10: how verification codes for cross-account distribution behave. The store applies
+// docs/distribution.md, "Rule 10": how verification codes for cross-account distribution behave. The store applies
 // these atomically; they are decided here, in one place.
 
 /** Valid five minutes (the seed's "valid for 5 minutes"). */

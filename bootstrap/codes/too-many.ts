@@ -1,4 +1,4 @@
-// 429 with Retry-After (DESIGN: "429" among the API's statuses), for a pair of accounts that must wait.
+// 429 with Retry-After, for a pair of accounts that must wait.
 import { ApiError } from '../http-error.js'
 
 export function tooManyRequests (message: string, until: number, now: number, field?: string): ApiError {

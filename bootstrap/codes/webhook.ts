@@ -1,4 +1,4 @@
-// Pushing a verification code to the destination account's webhook (DESIGN table: "also pushed to
+// Pushing a verification code to the destination account's webhook (README.md, "Management API": "also pushed to
 // the account's webhook when one is configured"). A few tries, then give up: the code is listed at
 // GET /distribution/verification-codes anyway. Logs name the account, never the code or the URL's
 // path and query (which may hold a secret).

@@ -1,4 +1,4 @@
-// A job's counts derive from its records (DESIGN rule 9: `distributed` says the job ran; the records
+// A job's counts derive from its records (docs/distribution.md, "Rule 9": `distributed` says the job ran; the records
 // say what happened to each device). A device without a record yet is pending.
 import { RECORD_CODES } from '../../shared/records.js'
 import type { Job, JobRecord } from '../../shared/types.js'

@@ -6,7 +6,7 @@ import { DEVICE_NAME } from '../../shared/device.js'
 import type { JobRecord } from '../../shared/types.js'
 import { badRequest } from '../http-error.js'
 
-/** DESIGN rule 8: an upload holds at most 1,000 rows. */
+/** docs/distribution.md, "Rule 8": an upload holds at most 1,000 rows. */
 export const MAX_CSV_ROWS = 1000
 
 export const TEMPLATE_COLUMNS = ['productKey', 'deviceName'] as const

@@ -1,5 +1,5 @@
 // Where a job sends its devices, whatever its policy: one instance (region policy, this account or
-// another), or, under nearest access (DESIGN rule 7), a set of candidates among which each device is
+// another), or, under nearest access (docs/distribution.md, "Rule 7"), a set of candidates among which each device is
 // placed at its first bootstrap.
 import type { MoveOutcome, Store } from '../../shared/store/store.js'
 import type { Device, Job } from '../../shared/types.js'
@@ -8,7 +8,7 @@ import type { Device, Job } from '../../shared/types.js'
 export const NEAREST_LABEL = 'nearest placement'
 export const destinationLabel = (job: Job): string => job.targetInstanceId ?? NEAREST_LABEL
 
-/** Every instance that gets the product's read-only snapshot (DESIGN rules 3 and 7). */
+/** Every instance that gets the product's read-only snapshot (docs/distribution.md, "Rule 3" and "Rule 7"). */
 export function destinationInstances (job: Job): string[] {
   if (job.policy === 'nearest') return job.targets.map(c => c.instanceId)
   return job.targetInstanceId === null ? [] : [job.targetInstanceId]
@@ -22,7 +22,7 @@ export function movedByThisJob (device: Device, job: Job): boolean {
 }
 
 /**
- * DESIGN rule 2, one atomic step per device: the region policy moves the assignment (a pipelined
+ * docs/distribution.md, "Rule 2", one atomic step per device: the region policy moves the assignment (a pipelined
  * batch); nearest access moves the device to "waiting for placement" among the targets.
  */
 export async function moveAll (store: Store, job: Job, deviceNames: string[]): Promise<MoveOutcome[]> {

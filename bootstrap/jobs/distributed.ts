@@ -22,7 +22,7 @@ export interface DistributedProduct {
   name: string
   /** The instance holding the read-only copy. */
   instanceId: string
-  /** Null when the copy came from another account's instance (DESIGN rule 10). */
+  /** Null when the copy came from another account's instance (docs/distribution.md, "Rule 10"). */
   sourceInstanceId: string | null
   copiedAt: number
 }
@@ -44,7 +44,7 @@ export async function distributedProducts (store: Store, topology: Topology, acc
 
 /**
  * Devices a job has moved that now live at one of the account's instances (or wait among them for
- * nearest placement). A device that went to another account is that account's now (DESIGN rule 10):
+ * nearest placement). A device that went to another account is that account's now (docs/distribution.md, "Rule 10"):
  * it is listed there, not here, and what is shown names none of the other account's instances or jobs.
  */
 export async function distributedDevices (store: Store, topology: Topology, account: Account, productKey?: string): Promise<DistributedDevice[]> {

@@ -1,4 +1,4 @@
-// DESIGN rule 10: cross-account distribution. The destination account is named by id or name, its
+// docs/distribution.md, "Rule 10": cross-account distribution. The destination account is named by id or name, its
 // instance must be given, nearest access is refused (see plan.ts), and the job carries a code from
 // the destination's owner, used up here: the last check, so that a job refused for any other reason
 // leaves the code pending.
@@ -14,7 +14,7 @@ export async function crossAccountRegion (request: JobRequest, { account, topolo
   if (target === undefined) throw badRequest(`unknown account ${request.targetAccount}`, 'targetAccount')
   if (target.id === account.id) throw badRequest('targetAccount is your own account: use method "this-account"', 'targetAccount')
   const id = request.targetInstanceId
-  if (id === undefined) throw badRequest('targetInstanceId is required with method "cross-account" (DESIGN rule 10)', 'targetInstanceId')
+  if (id === undefined) throw badRequest('targetInstanceId is required with method "cross-account"', 'targetInstanceId')
   // Unknown, or another account's: one answer, so the sender learns nothing about either.
   if (topology.instance(id)?.account !== target.id) throw badRequest(`account ${target.id} has no instance ${id}`, 'targetInstanceId')
   if (request.verificationCode === undefined) {

@@ -1,4 +1,4 @@
-// DESIGN rule 7: nearest access. One instance per chosen region, each the caller's and in its region;
+// docs/distribution.md, "Rule 7": nearest access. One instance per chosen region, each the caller's and in its region;
 // the job needs devices (product data alone cannot go "nearest"). Each device is placed at its first
 // bootstrap (bootstrap/nearest-placement.ts).
 import type { Candidate } from '../../shared/types.js'
@@ -10,7 +10,7 @@ export async function thisAccountNearest (request: JobRequest, { account, topolo
   refuseFields(request, ['targetInstanceId'], 'is for policy "region"; nearest access takes targets: [{region, instanceId}]')
   refuseFields(request, ['targetAccount', 'verificationCode'], 'is for method "cross-account"')
   if ((request.deviceNames ?? []).length === 0) {
-    throw badRequest('nearest access cannot distribute the product alone: name the devices; the product goes to every target with them (DESIGN rule 7)', 'deviceNames')
+    throw badRequest('nearest access cannot distribute the product alone: name the devices; the product goes to every target with them', 'deviceNames')
   }
   const targets: Candidate[] = request.targets ?? []
   if (targets.length === 0) throw badRequest('targets is required with policy "nearest": one {region, instanceId} per chosen region', 'targets')

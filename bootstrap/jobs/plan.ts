@@ -1,4 +1,4 @@
-// A job request is validated as a whole before anything is stored (DESIGN "Quality bars"): it becomes
+// A job request is validated as a whole before anything is stored (docs/operations.md, "Redis outage"): it becomes
 // a Job record, or is refused with the one problem that stops it.
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
@@ -12,7 +12,7 @@ import { crossAccountRegion } from './plan-cross-account.js'
 import { refuseFields } from './plan-fields.js'
 import { thisAccountNearest } from './plan-nearest.js'
 
-/** DESIGN rule 8. */
+/** docs/distribution.md, "Rule 8". */
 export const MAX_JOB_DEVICES = 10_000
 
 export const jobRequestSchema = z.strictObject({
@@ -49,7 +49,7 @@ const planners: Record<`${JobMethod}/${JobPolicy}`, Planner | string> = {
   'this-account/region': thisAccountRegion,
   'this-account/nearest': thisAccountNearest,
   'cross-account/region': crossAccountRegion,
-  // DESIGN rule 10.
+  // docs/distribution.md, "Rule 10".
   'cross-account/nearest': 'cross-account distribution cannot use policy "nearest"'
 }
 
@@ -97,7 +97,7 @@ function parseRequest (raw: unknown): JobRequest {
   return validate(jobRequestSchema, raw)
 }
 
-/** DESIGN rule 8, and a list that names each device once, by a name a device can have. */
+/** docs/distribution.md, "Rule 8", and a list that names each device once, by a name a device can have. */
 function checkDeviceNames (names: string[]): string[] {
   const seen = new Map<string, number>()
   names.forEach((name, i) => {

@@ -1,4 +1,4 @@
-// Retry (DESIGN table: "retry a failed or stuck job"). The steps are idempotent, so a retry runs the
+// Retry (docs/distribution.md, "Job lifecycle"). The steps are idempotent, so a retry runs the
 // job again and only what is not done yet gets done:
 //   - initializing / distributing (stuck): nothing to reset; the runners are woken, and a job whose
 //     runner died is resumed as soon as its lease runs out.

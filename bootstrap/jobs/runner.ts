@@ -150,7 +150,7 @@ export class JobRunner {
   /** A JobFailure ends the job at once; other errors (registry down, ...) leave it for the next scan, a few times. */
   private async attemptFailed (id: string, err: unknown): Promise<void> {
     // A registry outage is not the job's fault: it waits for the registry however long that takes
-    // (DESIGN "Quality bars": no lost job), and only its own errors count towards failing it.
+    // (docs/operations.md, "Redis outage": no lost job), and only its own errors count towards failing it.
     if (err instanceof StoreUnavailableError) {
       this.log.warn({ err: err.message, jobId: id }, 'registry unavailable; the job resumes when it is back')
       return

@@ -43,7 +43,7 @@ async function checkTopology ({ job, topology }: JobRun): Promise<StepResult> {
   for (const id of [job.sourceInstanceId, ...destinationInstances(job)]) {
     if (topology.instance(id) === undefined) throw new JobFailure(`instance ${id} is no longer configured`)
   }
-  // DESIGN rule 10: the destination instance must still be the destination account's.
+  // docs/distribution.md, "Rule 10": the destination instance must still be the destination account's.
   if (job.targetAccountId !== null && job.targetInstanceId !== null && topology.instance(job.targetInstanceId)?.account !== job.targetAccountId) {
     throw new JobFailure(`instance ${job.targetInstanceId} no longer belongs to account ${job.targetAccountId}`)
   }
@@ -58,9 +58,9 @@ async function checkSourceProduct ({ job, store }: JobRun): Promise<StepResult> 
 }
 
 /**
- * DESIGN rule 3: each destination gets a read-only snapshot of the product, once. When it already has
+ * docs/distribution.md, "Rule 3": each destination gets a read-only snapshot of the product, once. When it already has
  * a product with this key (its own original after A -> B -> A, or an earlier snapshot) that one stays.
- * Product-only jobs (DESIGN rule 7) are this step alone. Under nearest access every target gets it now,
+ * Product-only jobs (docs/distribution.md, "Rule 7") are this step alone. Under nearest access every target gets it now,
  * before any device can be placed there.
  */
 async function snapshotProduct ({ job, store }: JobRun): Promise<StepResult> {
@@ -107,7 +107,7 @@ async function distributeDevices (run: JobRun): Promise<StepResult> {
 async function finish (run: JobRun): Promise<StepResult> {
   if (run.stopped()) return 'stop'
   const counts = countRecords(run.job, await run.store.getRecords(run.job.id))
-  // DESIGN rule 9: `distributed` means the job ran; the records say what happened to each device.
+  // docs/distribution.md, "Rule 9": `distributed` means the job ran; the records say what happened to each device.
   run.job = { ...withCounts(run.job, counts), status: 'distributed', error: null, updatedAt: Date.now() }
   await run.store.updateJob(run.job)
   return 'next'
@@ -150,7 +150,7 @@ export const deviceSteps: DeviceStep[] = [validate, moveAssignment, recordResult
 const record = (job: Job, deviceName: string, code: string, message: string): JobRecord =>
   ({ productKey: job.productKey, deviceName, code, message })
 
-/** DESIGN rule 9: a device that does not exist, or is not at the source, fails alone. */
+/** docs/distribution.md, "Rule 9": a device that does not exist, or is not at the source, fails alone. */
 async function validate ({ job, store, items }: DeviceBatch): Promise<void> {
   const devices = await store.getDevices(job.productKey, items.map(i => i.deviceName))
   items.forEach((item, i) => {
@@ -168,7 +168,7 @@ async function validate ({ job, store, items }: DeviceBatch): Promise<void> {
 const OFFLINE: KickReport = { online: false, notified: false, answered: false, disconnected: false }
 
 /**
- * DESIGN rule 2: copy the certificate and move the assignment in one atomic step, which also clears
+ * docs/distribution.md, "Rule 2": copy the certificate and move the assignment in one atomic step, which also clears
  * tags (rule 4) and marks the device inactive at the destination (rule 5). `store.moveDevice` is that
  * step; it is idempotent for one job id, and a concurrent move of the same device lets one win. Under
  * nearest access (rule 7) the step leaves the device waiting among the targets instead; its first
@@ -225,7 +225,7 @@ async function recordResult ({ job, store, items }: DeviceBatch): Promise<void> 
   await store.putRecords(job.id, records)
 }
 
-/** PROTOCOL 4: the source instance's brokers notify and kick the device if it is online there. */
+/** docs/protocol.md, "Notify and reply": the source instance's brokers notify and kick the device if it is online there. */
 async function emitMove ({ job, store, items }: DeviceBatch): Promise<void> {
   await store.publishMoves(items.filter(i => i.emit).map(item => ({
     jobId: job.id,

@@ -48,7 +48,7 @@ export async function callApi (target: ApiTarget, method: string, path: string, 
   return { status: res.status, contentType: res.headers.get('content-type') ?? '', text }
 }
 
-/** DESIGN error body `{"error":{"code","message","field"?}}`, or the status when the body is something else. */
+/** The API's error body `{"error":{"code","message","field"?}}`, or the status when the body is something else. */
 function errorMessage (status: number, text: string): string {
   try {
     const body = JSON.parse(text) as { error?: { message?: unknown, field?: unknown } }

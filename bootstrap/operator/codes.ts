@@ -1,4 +1,4 @@
-// Verification codes for cross-account distribution (DESIGN rule 10), as operator commands:
+// Verification codes for cross-account distribution (docs/distribution.md, "Rule 10"), as operator commands:
 //   homing code send --account ACCOUNT   ask for a code; it goes to that account's owner, not to you
 //   homing code list                     the codes addressed to your account that are still valid
 import type { Command } from 'commander'

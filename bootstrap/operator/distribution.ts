@@ -1,4 +1,4 @@
-// Operator commands for distribution jobs; each calls the REST API (DESIGN "Commands"):
+// Operator commands for distribution jobs; each calls the REST API (docs/architecture.md, "Processes"):
 //   homing distribute --source ID --target ID --product PK [--devices a,b | --csv FILE] [--wait]
 //   homing distribute --source ID --nearest REGION=ID,... --product PK --devices a,b     (nearest access)
 //   homing distribute --source ID --target ID --to-account ACCOUNT --code 123456 ...   (cross-account)
@@ -32,7 +32,7 @@ const print = (value: unknown): void => { process.stdout.write(`${JSON.stringify
 
 const deviceList = (value: string): string[] => value.split(',').map(s => s.trim()).filter(s => s !== '')
 
-/** `eu-central-1=iot-de-1,us-west-1=iot-us-1`: one instance per chosen region (DESIGN rule 7). */
+/** `eu-central-1=iot-de-1,us-west-1=iot-us-1`: one instance per chosen region (docs/distribution.md, "Rule 7"). */
 function nearestTargets (value: string): { region: string, instanceId: string }[] {
   return deviceList(value).map(pair => {
     const [region = '', instanceId = '', ...rest] = pair.split('=').map(s => s.trim())

@@ -1,4 +1,4 @@
-// POST /auth/bootstrap (PROTOCOL 1): a device asks which broker it belongs to.
+// POST /auth/bootstrap (docs/protocol.md, "Bootstrap"): a device asks which broker it belongs to.
 // The flow is four steps: parse -> find device -> place -> answer.
 import Router from '@koa/router'
 import type { Context } from 'koa'
@@ -15,13 +15,13 @@ import { ApiError } from '../http-error.js'
 import { placeNearest } from '../nearest-placement.js'
 import { SDK_BODY_BUFFER, sendWire, wireBody, type WireSuccess } from '../wire.js'
 
-// PROTOCOL 1: the fields the SDK sends; unknown fields are ignored (z.object, not strictObject).
+// docs/protocol.md, "Bootstrap": the fields the SDK sends; unknown fields are ignored (z.object, not strictObject).
 const bootstrapForm = z.object({
   productKey: z.string().min(1).regex(PRODUCT_KEY, 'must be 4-32 letters and digits'),
   deviceName: z.string().min(1).regex(DEVICE_NAME, 'must be 4-32 characters: letters, digits and _ @ . : -'),
   clientId: z.string().min(1).max(64).optional(),
   version: z.string().optional(),
-  // PROTOCOL 1: never checked against a window (the C SDK sends the year 2050).
+  // docs/protocol.md, "Bootstrap": never checked against a window (the C SDK sends the year 2050).
   timestamp: z.string().optional(),
   resources: z.string().optional()
 })
@@ -71,7 +71,7 @@ async function findDevice (request: BootstrapRequest, sidecar: Sidecar, address:
 
 /**
  * Step 3: the instance the device belongs to now. A device a nearest job left waiting is placed
- * here, once (DESIGN rule 7); once placed it keeps that home on every later bootstrap.
+ * here, once (docs/distribution.md, "Rule 7"); once placed it keeps that home on every later bootstrap.
  */
 async function place (device: Device, sidecar: Sidecar, address: string | null): Promise<Instance> {
   const instanceId = device.instanceId ?? await placeNearest(device, address, sidecar)
@@ -89,7 +89,7 @@ function addressOf (ctx: Context, sidecar: Sidecar): string | null {
   return clientAddress(ctx.req.socket.remoteAddress, ctx.req.headers['x-forwarded-for'], sidecar.config.bootstrap.trustProxy)
 }
 
-/** Step 4: PROTOCOL 1, mqtt first (the SDK takes the first "host" and "port"), `ip` beside them when configured. */
+/** Step 4: docs/protocol.md, "Bootstrap", mqtt first (the SDK takes the first "host" and "port"), `ip` beside them when configured. */
 function answer (ctx: Context, instance: Instance): void {
   sendWire(ctx, 200, success(instance))
 }
@@ -99,7 +99,7 @@ function success (instance: Instance): WireSuccess {
   return { code: 200, data: { resources: { mqtt: ip === undefined ? { host, port } : { host, port, ip } } }, message: 'success' }
 }
 
-/** PROTOCOL 1: keep the body under the SDK's buffer where possible; say so at start when an endpoint cannot. */
+/** docs/protocol.md, "Bootstrap": keep the body under the SDK's buffer where possible; say so at start when an endpoint cannot. */
 function warnOnLongAnswers (topology: Topology, log: Logger): void {
   for (const instance of topology.instances.values()) {
     const length = wireBody(success(instance)).length

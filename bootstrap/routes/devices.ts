@@ -1,5 +1,5 @@
-// Devices of a product (DESIGN "Management REST API"). Identity is (productKey, deviceName) across
-// every instance, so a name stays taken wherever its device went (DESIGN rule 11).
+// Devices of a product (README.md, "Management API"). Identity is (productKey, deviceName) across
+// every instance, so a name stays taken wherever its device went (docs/distribution.md, "Rule 11").
 import Router from '@koa/router'
 import { z } from 'zod'
 import { DEVICE_NAME, PRODUCT_KEY, newDevice } from '../../shared/device.js'
@@ -128,7 +128,7 @@ async function freeNames (store: Store, productKey: string, count: number): Prom
 
 /** All or nothing: any taken name refuses the whole request and creates nothing. */
 async function createAll (store: Store, product: Product, names: string[]): Promise<Device[]> {
-  // DESIGN rule 11: taken anywhere, including by a device distributed away from this instance.
+  // docs/distribution.md, "Rule 11": taken anywhere, including by a device distributed away from this instance.
   const existing = await store.getDevices(product.productKey, names)
   const taken = names.filter((_, i) => existing[i] !== null)
   if (taken.length > 0) throw nameTaken(taken)
@@ -148,7 +148,7 @@ function nameTaken (taken: string[]): ApiError {
   return new ApiError(409, 'conflict', `deviceName "${taken[0]}" is taken${more}: nothing was created`, 'deviceNames')
 }
 
-/** DESIGN rule 11: a device is deleted only at the instance where it was created, while it is there. */
+/** docs/distribution.md, "Rule 11": a device is deleted only at the instance where it was created, while it is there. */
 async function deletable (sidecar: Sidecar, account: Account, productKey: string, deviceName: string, instanceId?: string): Promise<Device> {
   if (instanceId !== undefined) ownInstance(sidecar, account, instanceId)
   const device = PRODUCT_KEY.test(productKey) && DEVICE_NAME.test(deviceName) ? await sidecar.store.getDevice(productKey, deviceName) : null
@@ -156,9 +156,9 @@ async function deletable (sidecar: Sidecar, account: Account, productKey: string
     const origin = device.originInstanceId
     const atOrigin = owns(sidecar, account, origin) && (instanceId === undefined || instanceId === origin)
     if (atOrigin && device.instanceId === origin) return device
-    if (atOrigin) throw conflict(`device was distributed away from instance "${origin}": distribute it back, then delete it there (DESIGN rule 11)`)
+    if (atOrigin) throw conflict(`device was distributed away from instance "${origin}": distribute it back, then delete it there`)
     const home = homesOf(device).find(id => owns(sidecar, account, id) && (instanceId === undefined || id === instanceId))
-    if (home !== undefined) throw conflict(`device was distributed into instance "${home}" and cannot be deleted there: distribute it back to its source instance, then delete it there (DESIGN rule 11)`)
+    if (home !== undefined) throw conflict(`device was distributed into instance "${home}" and cannot be deleted there: distribute it back to its source instance, then delete it there`)
   }
   throw notFound(`device "${productKey}/${deviceName}"`)
 }

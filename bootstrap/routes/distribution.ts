@@ -1,5 +1,5 @@
 // /distribution: jobs that move devices between instances, their records, and what went where
-// (DESIGN "Management REST API"; rules of distribution 1-9, 11).
+// (README.md, "Management API"; rules of distribution 1-9, 11).
 import Router from '@koa/router'
 import type { Context } from 'koa'
 import { z } from 'zod'
@@ -51,7 +51,7 @@ function jobView (job: Job): Record<string, unknown> {
     policy: job.policy,
     sourceInstanceId: job.sourceInstanceId,
     targetInstanceId: job.targetInstanceId,
-    // DESIGN rule 7: the nearest policy's one instance per region; rule 10: the destination account.
+    // docs/distribution.md, "Rule 7": the nearest policy's one instance per region; rule 10: the destination account.
     targets: job.targets,
     targetAccount: job.targetAccountId,
     productKey: job.productKey,
@@ -66,7 +66,7 @@ export function distributionRoutes (sidecar: Sidecar): Router<ApiState> {
   const { store, topology, config } = sidecar
   const router = new Router<ApiState>({ prefix: '/distribution' })
 
-  /** Another account's job is "not found" (DESIGN: an account sees only its own jobs). */
+  /** Another account's job is "not found" (an account sees only its own jobs). */
   async function ownJob (ctx: Context & { state: ApiState }): Promise<Job> {
     const id = ctx.params?.id ?? ''
     const job = await store.getJob(id)

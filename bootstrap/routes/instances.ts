@@ -1,4 +1,4 @@
-// GET /instances: the caller's instances and their regions (DESIGN "Management REST API").
+// GET /instances: the caller's instances and their regions (README.md, "Management API").
 import Router from '@koa/router'
 import type { ApiState, Sidecar } from '../context.js'
 

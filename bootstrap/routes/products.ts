@@ -1,5 +1,5 @@
-// Products (DESIGN "Management REST API"): one record per (productKey, instance). A distributed copy
-// is a read-only snapshot (DESIGN rule 3): readable, never edited or deleted at the destination.
+// Products (README.md, "Management API"): one record per (productKey, instance). A distributed copy
+// is a read-only snapshot (docs/distribution.md, "Rule 3"): readable, never edited or deleted at the destination.
 import Router from '@koa/router'
 import { z } from 'zod'
 import { PRODUCT_KEY } from '../../shared/device.js'
@@ -103,7 +103,7 @@ export function productRoutes (sidecar: Sidecar): Router<ApiState> {
   return router
 }
 
-/** A copy that came from another account (DESIGN rule 10) does not name that account's instance. */
+/** A copy that came from another account (docs/distribution.md, "Rule 10") does not name that account's instance. */
 function shown (sidecar: Sidecar, account: Account, product: Product): Product {
   const source = product.sourceInstanceId
   return source === null || owns(sidecar, account, source) ? product : { ...product, sourceInstanceId: null }
@@ -135,11 +135,11 @@ async function claim (store: Store, product: Product): Promise<void> {
   }
 }
 
-/** Devices at the instance, or created here and distributed away (DESIGN rule 11 keeps their names here). */
+/** Devices at the instance, or created here and distributed away (docs/distribution.md, "Rule 11" keeps their names here). */
 async function refuseWhileDevices (store: Store, product: Product): Promise<void> {
   const devices = await productDevices(store, product.productKey)
   const here = devices.filter(d => homesOf(d).includes(product.instanceId)).length
   if (here > 0) throw conflict(`product "${product.productKey}" has ${here} device(s) at instance "${product.instanceId}": delete them first`)
   const away = devices.filter(d => d.originInstanceId === product.instanceId).length
-  if (away > 0) throw conflict(`${away} device(s) created under product "${product.productKey}" at instance "${product.instanceId}" were distributed away: distribute them back and delete them first (DESIGN rule 11)`)
+  if (away > 0) throw conflict(`${away} device(s) created under product "${product.productKey}" at instance "${product.instanceId}" were distributed away: distribute them back and delete them first`)
 }

@@ -1,4 +1,4 @@
-// /distribution/verification-codes (DESIGN rule 10): the sender asks for a code for a destination
+// /distribution/verification-codes (docs/distribution.md, "Rule 10"): the sender asks for a code for a destination
 // account; the destination's owner lists the codes addressed to it. Codes never reach the sender.
 import Router from '@koa/router'
 import { z } from 'zod'

@@ -46,7 +46,7 @@ export class Metrics {
     const registers = [this.registry]
     this.bootstrapRequests = new Counter({
       name: 'homing_bootstrap_requests_total',
-      help: 'POST /auth/bootstrap answers, by HTTP status (PROTOCOL 1: 200, 400, 404, 413, 429, 503)',
+      help: 'POST /auth/bootstrap answers, by HTTP status (200, 400, 404, 413, 429, 503)',
       labelNames: ['code'],
       registers
     })
@@ -64,7 +64,7 @@ export class Metrics {
     })
     this.connects = new Counter({
       name: 'homing_mqtt_connects_total',
-      help: 'MQTT CONNECT answers, by instance and CONNACK return code (PROTOCOL 2: 0 accepted, 2 bad identity, 3 registry unavailable, 4 bad credentials, 5 not here)',
+      help: 'MQTT CONNECT answers, by instance and CONNACK return code (0 accepted, 2 bad identity, 3 registry unavailable, 4 bad credentials, 5 not here)',
       labelNames: ['instance', 'code'],
       registers
     })
@@ -88,19 +88,19 @@ export class Metrics {
     })
     this.notifies = new Counter({
       name: 'homing_notify_total',
-      help: 'thing/bootstrap/notify messages sent to devices distributed away while online (PROTOCOL 4)',
+      help: 'thing/bootstrap/notify messages sent to devices distributed away while online',
       labelNames: ['instance'],
       registers
     })
     this.notifyReplies = new Counter({
       name: 'homing_notify_replies_total',
-      help: 'notify_reply answers received within the wait (PROTOCOL 4)',
+      help: 'notify_reply answers received within the wait',
       labelNames: ['instance'],
       registers
     })
     this.kicks = new Counter({
       name: 'homing_kicks_total',
-      help: 'Devices disconnected after a move (DESIGN rule 6)',
+      help: 'Devices disconnected after a move',
       labelNames: ['instance'],
       registers
     })
@@ -156,7 +156,7 @@ export class Metrics {
     return () => { this.connectionSources.delete(source) }
   }
 
-  /** PROTOCOL 4: what a kick did, counted per instance. */
+  /** docs/protocol.md, "Notify and reply": what a kick did, counted per instance. */
   kicked (instanceId: string, report: KickReport): void {
     if (report.notified) this.notifies.inc({ instance: instanceId })
     if (report.answered) this.notifyReplies.inc({ instance: instanceId })

@@ -1,4 +1,4 @@
-// Verification codes (DESIGN rule 10), the part both backends share: which codes still count, and
+// Verification codes (docs/distribution.md, "Rule 10"), the part both backends share: which codes still count, and
 // the constant-time match.
 import { safeEqual } from '../sign.js'
 import type { VerificationCode } from '../types.js'

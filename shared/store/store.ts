@@ -1,4 +1,4 @@
-// The shared registry: one interface, two backends (DESIGN "Store"). Both pass test/store.contract.ts.
+// The shared registry: one interface, two backends (docs/architecture.md, "Where state lives"). Both pass test/store.contract.ts.
 import type { Candidate, Device, Job, JobRecord, MoveEvent, Product, VerificationCode } from '../types.js'
 
 /** The registry cannot be reached: bootstrap answers 503, brokers CONNACK 3. */
@@ -144,17 +144,17 @@ export interface Store {
   enableDevice: (productKey: string, deviceName: string, instanceId: string) => Promise<EnabledOutcome>
 
   // Broker side.
-  /** Marks the device online at a node and active at the instance (DESIGN rule 5), atomically. */
+  /** Marks the device online at a node and active at the instance (docs/distribution.md, "Rule 5"), atomically. */
   /** `seen`: the record the caller just got from getDevice; the Redis backend then saves a read (hot path: CONNECT). */
   connected: (productKey: string, deviceName: string, info: ConnectedInfo, seen?: Device) => Promise<ConnectedOutcome>
   /** Clears the online mark only when `session` still holds it (a takeover may have replaced it). */
   disconnected: (productKey: string, deviceName: string, session: string, at: number) => Promise<void>
-  /** Runtime data (DESIGN rule 4): last property post at the instance where it was made. */
+  /** Runtime data (docs/distribution.md, "Rule 4"): last property post at the instance where it was made. */
   setProperties: (productKey: string, deviceName: string, instanceId: string, payload: string) => Promise<void>
 
   // Distribution.
   /**
-   * DESIGN rule 2: copy the certificate and move the assignment in one atomic step: clears tags
+   * docs/distribution.md, "Rule 2": copy the certificate and move the assignment in one atomic step: clears tags
    * (rule 4), marks the device inactive at `to` (rule 5). Idempotent for the same jobId.
    */
   moveDevice: (productKey: string, deviceName: string, move: { from: string, to: string, jobId: string }) => Promise<MoveOutcome>
@@ -194,7 +194,7 @@ export interface Store {
    */
   notePlacement: (jobId: string, productKey: string, deviceName: string, note: string) => Promise<void>
 
-  // Verification codes (DESIGN rule 10). `now` comes from the caller, so tests control the clock.
+  // Verification codes (docs/distribution.md, "Rule 10"). `now` comes from the caller, so tests control the clock.
   /** Stores a new code unless the pair is locked or already has `maxPending` valid codes. */
   issueCode: (code: VerificationCode, limits: { now: number, maxPending: number }) => Promise<IssueCodeOutcome>
   /** Codes addressed to this account that are still valid at `now`, oldest first. */

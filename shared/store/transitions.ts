@@ -25,7 +25,7 @@ export function connected (device: Device, info: ConnectedInfo): Transition<Conn
   const next: Device = {
     ...device,
     online: { nodeId: info.nodeId, session: info.session, since: info.at },
-    // DESIGN rule 5: the first successful CONNECT at an instance activates the device there.
+    // docs/distribution.md, "Rule 5": the first successful CONNECT at an instance activates the device there.
     runtime: withRuntime(device, info.instanceId, {
       active: true,
       firstConnectAt: before.firstConnectAt ?? info.at,
@@ -52,7 +52,7 @@ export function tagged (device: Device, tags: Record<string, string>): Transitio
   return { next, outcome: next }
 }
 
-/** DESIGN rules 2, 4, 5: new assignment, tags cleared, inactive at the destination. */
+/** docs/distribution.md, "Rule 2", 4, 5: new assignment, tags cleared, inactive at the destination. */
 export function moved (device: Device, move: { from: string, to: string, jobId: string }): Transition<MoveOutcome> {
   if (device.lastJobId === move.jobId && device.instanceId === move.to) return { next: null, outcome: { result: 'already', device } }
   if (device.instanceId !== move.from) return { next: null, outcome: { result: 'not-at-source', device } }
@@ -68,7 +68,7 @@ export function moved (device: Device, move: { from: string, to: string, jobId: 
   return { next, outcome: { result: 'moved', device: next, wasOnline: device.online } }
 }
 
-/** DESIGN rule 7: under nearest access the device leaves its instance and waits for placement. */
+/** docs/distribution.md, "Rule 7": under nearest access the device leaves its instance and waits for placement. */
 export function awaitingPlacement (device: Device, move: { from: string, candidates: Candidate[], jobId: string }): Transition<MoveOutcome> {
   if (device.lastJobId === move.jobId && device.instanceId === null) return { next: null, outcome: { result: 'already', device } }
   if (device.instanceId !== move.from) return { next: null, outcome: { result: 'not-at-source', device } }

@@ -1,4 +1,4 @@
-// PROTOCOL 1 from the device's side: the exact bytes the Link SDK for C sends, over a raw socket, and
+// docs/protocol.md, "Bootstrap" from the device's side: the exact bytes the Link SDK for C sends, over a raw socket, and
 // a reader that reports every point of the answer a real device would choke on.
 import net from 'node:net'
 import tls from 'node:tls'
@@ -16,7 +16,7 @@ export interface RequestOptions {
   contentLength?: number
 }
 
-/** PROTOCOL 1: `Host` without a port, no `Connection` header, this header order. */
+/** docs/protocol.md, "Bootstrap": `Host` without a port, no `Connection` header, this header order. */
 export function sdkRequest (body: string | Buffer, opts: RequestOptions = {}): Buffer {
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body
   const lines = [
@@ -116,11 +116,11 @@ export interface StrictResponse {
   headers: Map<string, string>
   body: string
   json: unknown
-  /** Every PROTOCOL 1 point the answer breaks; empty for a good answer. */
+  /** Every docs/protocol.md, "Bootstrap" point the answer breaks; empty for a good answer. */
   violations: string[]
 }
 
-/** PROTOCOL 1 limits of the Link SDK for C. */
+/** docs/protocol.md, "Bootstrap" limits of the Link SDK for C. */
 export const MAX_HEADER_LINE = 128
 export const SDK_BODY_BUFFER = 192
 
