@@ -1,13 +1,13 @@
-// The `homing up` command: its options and its banner. The parts it starts (./up.js: Aedes, Koa,
+// The `homing up` command: its options and its banner. The parts it starts (bin/up.ts: Aedes, Koa,
 // the registry) are loaded only when it runs, so `homing --help` and the other commands start quickly.
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Option, type Command } from 'commander'
-import type { Config } from '../shared/config.js'
-import type { Everything } from './up.js'
+import type { Config } from '../../shared/config.js'
+import type { Everything } from '../up.js'
 
-/** The bundled demo config (docker/demo.json), from the sources (bin/) or the build (dist/bin/). */
-const DEMO_CONFIGS = ['../docker/demo.json', '../../docker/demo.json'].map(p => fileURLToPath(new URL(p, import.meta.url)))
+/** The bundled demo config (docker/demo.json), from the sources (bin/commands/) or the build (dist/bin/commands/). */
+const DEMO_CONFIGS = ['../../docker/demo.json', '../../../docker/demo.json'].map(p => fileURLToPath(new URL(p, import.meta.url)))
 
 function isBundledDemo (file: string): boolean {
   try {
@@ -29,7 +29,7 @@ export function withoutPassword (url: string): string {
   }
 }
 
-function banner (config: Config, everything: Everything, demo: boolean, { TRANSPORTS, WS_PATH }: typeof import('../broker/listeners.js')): string {
+function banner (config: Config, everything: Everything, demo: boolean, { TRANSPORTS, WS_PATH }: typeof import('../../broker/listeners.js')): string {
   const host = config.bootstrap.host === '0.0.0.0' ? '127.0.0.1' : config.bootstrap.host
   const lines = [
     '',
@@ -59,7 +59,7 @@ export function registerUp (program: Command): void {
     .option('--quiet', 'no banner')
     .action(async (flags: { config: string, quiet?: boolean }) => {
       const [{ ConfigError, loadConfig }, { createLogger }, { shutDown, stopSignal }, listeners, { up }] = await Promise.all([
-        import('../shared/config.js'), import('../shared/log.js'), import('../shared/shutdown.js'), import('../broker/listeners.js'), import('./up.js')])
+        import('../../shared/config.js'), import('../../shared/log.js'), import('../../shared/shutdown.js'), import('../../broker/listeners.js'), import('../up.js')])
       const config = loadConfig(flags.config)
       const log = createLogger('homing')
       const stop = stopSignal()

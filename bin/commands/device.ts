@@ -1,8 +1,8 @@
 // `homing credentials` and `homing device`: one device by hand, for the README walk-through and for
 // trying a deployment without firmware.
 import { Command, Option } from 'commander'
-import type { Certificate } from '../shared/types.js'
-import { credentials, type ClientIdForm } from './credentials.js'
+import type { Certificate } from '../../shared/types.js'
+import { credentials, type ClientIdForm } from '../../device/credentials.js'
 
 interface CertificateFlags {
   productKey: string
@@ -40,7 +40,7 @@ export function registerDevice (program: Command): void {
     .option('--keepalive <s>', 'MQTT keepalive, seconds', v => Number(v), 60)
     .action(async (flags: CertificateFlags & { bootstrap: string, keepalive: number }) => {
       // Loaded when the command runs (mqtt.js): `homing --help` and the other commands do not pay for it.
-      const { DeviceClient } = await import('./client.js')
+      const { DeviceClient } = await import('../../device/client.js')
       const device = new DeviceClient({ certificate: certificate(flags), bootstrapUrl: flags.bootstrap, keepalive: flags.keepalive })
       const say = (line: string): void => { process.stdout.write(`${line}\n`) }
       device.on('connected', e => say(`connected to ${e.endpoint.host}:${e.endpoint.port} (${e.reason})`))

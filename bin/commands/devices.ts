@@ -2,7 +2,7 @@
 //   homing devices disable PRODUCT_KEY DEVICE_NAME [--instance ID]   disconnect it now, refuse it until enabled
 //   homing devices enable PRODUCT_KEY DEVICE_NAME [--instance ID]
 import type { Command } from 'commander'
-import { action, callApi, withApiOptions, type ApiTarget } from './client.js'
+import { action, callApi, withApiOptions, type ApiTarget } from './api-client.js'
 
 interface DeviceOptions extends ApiTarget {
   instance?: string

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidArgumentError, Option, type Command } from 'commander'
-import { action, callApi, OperatorError, withApiOptions, type ApiTarget } from './client.js'
+import { action, callApi, OperatorError, withApiOptions, type ApiTarget } from './api-client.js'
 
 interface DistributeOptions extends ApiTarget {
   source: string

@@ -1,6 +1,6 @@
 // `homing broker`: a thin runner around the plugin: config, registry, one node, signals.
 import { Command, InvalidArgumentError, Option } from 'commander'
-import type { BrokerNode, PortName } from './node.js'
+import type { BrokerNode, PortName } from '../../broker/node.js'
 
 interface BrokerFlags {
   config: string
@@ -36,8 +36,8 @@ export function registerBroker (program: Command): void {
 async function runBroker (flags: BrokerFlags): Promise<void> {
   // Loaded when the command runs: `homing --help` and the other commands do not pay for them.
   const [{ ConfigError, loadConfig }, { createLogger }, { Metrics }, { shutDown, stopSignal }, { StoreUnavailableError }, { startBrokerNode }] = await Promise.all([
-    import('../shared/config.js'), import('../shared/log.js'), import('../shared/metrics/index.js'), import('../shared/shutdown.js'),
-    import('../shared/store/store.js'), import('./node.js')])
+    import('../../shared/config.js'), import('../../shared/log.js'), import('../../shared/metrics/index.js'), import('../../shared/shutdown.js'),
+    import('../../shared/store/store.js'), import('../../broker/node.js')])
   const config = loadConfig(flags.config)
   const log = createLogger('broker')
   // Signals are taken from the start: one arriving while the node starts stops it once it is up.

@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import type { Certificate } from '../../shared/types.js'
-import { ApiCallError, CertificateFileError, createCertificates, readCertificates, writeCertificates } from './certificates.js'
-import { checkOptions, loadtestCommand, workerCount, type LoadtestOptions } from './options.js'
-import { Progress, type Output } from './progress.js'
-import type { Summary } from './stats.js'
+import { ApiCallError, CertificateFileError, createCertificates, readCertificates, writeCertificates } from '../../bench/loadtest/certificates.js'
+import { checkOptions, loadtestCommand, workerCount, type LoadtestOptions } from '../../bench/loadtest/options.js'
+import { Progress, type Output } from '../../bench/loadtest/progress.js'
+import type { Summary } from '../../bench/loadtest/stats.js'
 
 async function certificatesFor (o: LoadtestOptions): Promise<Certificate[]> {
   if (o.certificates !== undefined) {
@@ -23,7 +23,7 @@ async function certificatesFor (o: LoadtestOptions): Promise<Certificate[]> {
 /** Runs the load test; progress and the closing table go to `out` (stdout by default). */
 export async function runLoadtestCommand (o: LoadtestOptions, out: Output = process.stdout): Promise<Summary> {
   // Loaded when the command runs (workers, histograms, mqtt.js): `homing --help` does not pay for them.
-  const [{ startLoadtest }, { summaryTable }] = await Promise.all([import('./run.js'), import('./stats.js')])
+  const [{ startLoadtest }, { summaryTable }] = await Promise.all([import('../../bench/loadtest/run.js'), import('../../bench/loadtest/stats.js')])
   const certificates = await certificatesFor(o)
   const devices = certificates.length
   const lt = await startLoadtest(certificates, {

@@ -1,10 +1,10 @@
 // `homing bootstrap --config FILE [--port N]`: the sidecar alone, next to brokers that share its Redis.
 import { InvalidArgumentError, Option, type Command } from 'commander'
-import type { Config } from '../shared/config.js'
-import type { Logger } from '../shared/log.js'
-import type { StopSignal } from '../shared/shutdown.js'
-import type { Store } from '../shared/store/index.js'
-import type { Sidecar } from './context.js'
+import type { Config } from '../../shared/config.js'
+import type { Logger } from '../../shared/log.js'
+import type { StopSignal } from '../../shared/shutdown.js'
+import type { Store } from '../../shared/store/index.js'
+import type { Sidecar } from '../../bootstrap/context.js'
 
 interface BootstrapOptions {
   config: string
@@ -28,8 +28,8 @@ function parsePort (value: string): number {
 async function runBootstrap (opts: BootstrapOptions): Promise<void> {
   // Loaded when the command runs: `homing --help` and the other commands do not pay for them.
   const [{ ConfigError, Topology, loadConfig }, { createLogger }, { Metrics, observedStore, observeJobs }, { shutDown, stopSignal }, { loadGeoData }, { loadTls }, { JobRunner }, { startSidecar }] = await Promise.all([
-    import('../shared/config.js'), import('../shared/log.js'), import('../shared/metrics/index.js'), import('../shared/shutdown.js'),
-    import('../shared/geo.js'), import('../shared/tls.js'), import('./jobs/runner.js'), import('./server.js')])
+    import('../../shared/config.js'), import('../../shared/log.js'), import('../../shared/metrics/index.js'), import('../../shared/shutdown.js'),
+    import('../../shared/geo.js'), import('../../shared/tls.js'), import('../../bootstrap/jobs/runner.js'), import('../../bootstrap/server.js')])
   const config = loadConfig(opts.config)
   if (config.redis === undefined) {
     throw new ConfigError('redis: "homing bootstrap" needs the shared registry: set "redis" in the config or REDIS_URL ' +
@@ -61,7 +61,7 @@ async function runBootstrap (opts: BootstrapOptions): Promise<void> {
 
 /** docs/operations.md, "Redis outage": a registry that is down at start is waited for, not a crash; null when stopped meanwhile. */
 async function openRegistry (config: Config, log: Logger, stop: StopSignal): Promise<Store | null> {
-  const { openStore, StoreUnavailableError } = await import('../shared/store/index.js')
+  const { openStore, StoreUnavailableError } = await import('../../shared/store/index.js')
   for (let attempt = 1; ; attempt++) {
     try {
       return await openStore(config)

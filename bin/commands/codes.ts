@@ -2,7 +2,7 @@
 //   homing code send --account ACCOUNT   ask for a code; it goes to that account's owner, not to you
 //   homing code list                     the codes addressed to your account that are still valid
 import type { Command } from 'commander'
-import { action, callApi, withApiOptions, type ApiTarget } from './client.js'
+import { action, callApi, withApiOptions, type ApiTarget } from './api-client.js'
 
 const print = (value: unknown): void => { process.stdout.write(`${JSON.stringify(value, null, 2)}\n`) }
 
