@@ -29,7 +29,7 @@ async function runBootstrap (opts: BootstrapOptions): Promise<void> {
   // Loaded when the command runs: `homing --help` and the other commands do not pay for them.
   const [{ ConfigError, Topology, loadConfig }, { createLogger }, { Metrics, observedStore, observeJobs }, { shutDown, stopSignal }, { loadGeoData }, { loadTls }, { JobRunner }, { startSidecar }] = await Promise.all([
     import('../../shared/config.js'), import('../../shared/log.js'), import('../../shared/metrics/index.js'), import('../../shared/shutdown.js'),
-    import('../../shared/geo.js'), import('../../shared/tls.js'), import('../../bootstrap/jobs/runner.js'), import('../../bootstrap/server.js')])
+    import('../../shared/geo.js'), import('../../shared/tls.js'), import('../../bootstrap/jobs/runner.js'), import('../../bootstrap/http/server.js')])
   const config = loadConfig(opts.config)
   if (config.redis === undefined) {
     throw new ConfigError('redis: "homing bootstrap" needs the shared registry: set "redis" in the config or REDIS_URL ' +

@@ -9,7 +9,7 @@
 import { RECORD_CODES } from '../../shared/records.js'
 import type { Store } from '../../shared/store/store.js'
 import type { Job, JobRecord } from '../../shared/types.js'
-import { conflict } from '../http-error.js'
+import { conflict } from '../http/http-error.js'
 import { countRecords, isFailure, recordsByName, withCounts } from './counts.js'
 import { wakeJobRunners } from './runner.js'
 

@@ -6,8 +6,8 @@
 // memory (rate-limiter-flexible): each sidecar counts on its own, and a restart forgets them.
 import { isIPv6 } from 'node:net'
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible'
-import type { Logger } from '../shared/log.js'
-import { limitMetrics, type LimitName, type Metrics } from '../shared/metrics/index.js'
+import type { Logger } from '../../shared/log.js'
+import { limitMetrics, type LimitName, type Metrics } from '../../shared/metrics/index.js'
 import { ApiError } from './http-error.js'
 
 export interface FailureLimitOptions {

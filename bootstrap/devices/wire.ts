@@ -1,13 +1,14 @@
 // docs/protocol.md, "Bootstrap": how an answer to a device's bootstrap request goes on the wire. The Link SDK's reader
-// is strict, so every answer on /auth/* (success or error) is written here and only here.
+// is strict, so every answer on the device face, /auth/* (success or error), is written here and only here.
 import type { Context } from 'koa'
+import type { ErrorWriter } from '../http/errors.js'
 
 export const WIRE_CONTENT_TYPE = 'application/json;charset=utf-8'
 
 /** docs/protocol.md, "Bootstrap": the SDK's default receive buffer; a longer body still works with a larger one. */
 export const SDK_BODY_BUFFER = 192
 
-/** Requests under /auth/ come from devices and are answered in the docs/protocol.md, "Bootstrap" form, errors included. */
+/** The device face's paths: requests under /auth/ come from devices and are answered in the docs/protocol.md, "Bootstrap" form, errors included. */
 export function isWirePath (path: string): boolean {
   return path.startsWith('/auth/')
 }
@@ -35,4 +36,9 @@ export function sendWire (ctx: Context, status: number, payload: WireSuccess | W
   ctx.set('Content-Type', WIRE_CONTENT_TYPE)
   ctx.set('Connection', 'close')
   ctx.body = wireBody(payload)
+}
+
+/** The device face's error writer: a non-200 status and a compact body whose code equals the status. */
+export const writeWireError: ErrorWriter = (ctx, error) => {
+  sendWire(ctx, error.status, { code: error.status, message: error.message })
 }

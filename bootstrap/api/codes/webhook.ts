@@ -2,8 +2,8 @@
 // the account's webhook when one is configured"). A few tries, then give up: the code is listed at
 // GET /distribution/verification-codes anyway. Logs name the account, never the code or the URL's
 // path and query (which may hold a secret).
-import type { Logger } from '../../shared/log.js'
-import type { Account, VerificationCode } from '../../shared/types.js'
+import type { Logger } from '../../../shared/log.js'
+import type { Account, VerificationCode } from '../../../shared/types.js'
 
 export interface CodeDelivery {
   code: VerificationCode

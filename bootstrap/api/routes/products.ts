@@ -2,16 +2,16 @@
 // is a read-only snapshot (docs/distribution.md, "Rule 3"): readable, never edited or deleted at the destination.
 import Router from '@koa/router'
 import { z } from 'zod'
-import { PRODUCT_KEY } from '../../shared/device.js'
-import type { Store } from '../../shared/store/store.js'
-import type { Account, Product } from '../../shared/types.js'
+import { PRODUCT_KEY } from '../../../shared/device.js'
+import type { Store } from '../../../shared/store/store.js'
+import type { Account, Product } from '../../../shared/types.js'
 import { homesOf, ownInstance, ownProduct, owns, writable } from '../access.js'
-import { parseBody } from '../body.js'
-import type { ApiState, Sidecar } from '../context.js'
-import { conflict } from '../http-error.js'
+import { parseBody } from '../../http/body.js'
+import type { ApiState, Sidecar } from '../../context.js'
+import { conflict } from '../../http/http-error.js'
 import { newProductKey } from '../identifiers.js'
 import { productDevices } from '../product-devices.js'
-import { parseQuery } from '../validate.js'
+import { parseQuery } from '../../http/validate.js'
 
 const name = z.string().trim().min(1).max(64).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
 /** Alibaba's topic categories: a topic template and who may use it. */

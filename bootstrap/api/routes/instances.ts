@@ -1,6 +1,6 @@
 // GET /instances: the caller's instances and their regions (README.md, "Management API").
 import Router from '@koa/router'
-import type { ApiState, Sidecar } from '../context.js'
+import type { ApiState, Sidecar } from '../../context.js'
 
 export function instanceRoutes (sidecar: Sidecar): Router<ApiState> {
   const router = new Router<ApiState>()

@@ -1,6 +1,6 @@
 // What the management API shows of a device. The secret is not part of it: it is returned when the
 // device is created and on an explicit certificate request, so listings and logs never carry it.
-import type { Device } from '../shared/types.js'
+import type { Device } from '../../shared/types.js'
 
 export type DeviceStatus = 'inactive' | 'online' | 'offline' | 'disabled'
 

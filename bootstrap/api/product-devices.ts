@@ -1,7 +1,7 @@
 // Every device of a product, at any instance: the registry indexes devices by product only, so
 // listings by instance read the product's devices and filter (a page costs one pass over them).
-import type { Store } from '../shared/store/store.js'
-import type { Device } from '../shared/types.js'
+import type { Store } from '../../shared/store/store.js'
+import type { Device } from '../../shared/types.js'
 
 const CHUNK = 1000
 

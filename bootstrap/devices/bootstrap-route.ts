@@ -8,12 +8,12 @@ import type { Logger } from '../../shared/log.js'
 import { DEVICE_NAME, PRODUCT_KEY } from '../../shared/device.js'
 import type { Topology } from '../../shared/config.js'
 import type { Device, Instance } from '../../shared/types.js'
-import { parseBody } from '../body.js'
+import { parseBody } from '../http/body.js'
 import type { Sidecar } from '../context.js'
-import type { FailureLimit } from '../failure-limit.js'
-import { ApiError } from '../http-error.js'
-import { placeNearest } from '../nearest-placement.js'
-import { SDK_BODY_BUFFER, sendWire, wireBody, type WireSuccess } from '../wire.js'
+import type { FailureLimit } from '../http/failure-limit.js'
+import { ApiError } from '../http/http-error.js'
+import { placeNearest } from './placement.js'
+import { SDK_BODY_BUFFER, sendWire, wireBody, type WireSuccess } from './wire.js'
 
 // docs/protocol.md, "Bootstrap": the fields the SDK sends; unknown fields are ignored (z.object, not strictObject).
 const bootstrapForm = z.object({

@@ -5,11 +5,11 @@
 import Router from '@koa/router'
 import { z } from 'zod'
 import { ownDevice, owns } from '../access.js'
-import type { ApiState, Sidecar } from '../context.js'
+import type { ApiState, Sidecar } from '../../context.js'
 import { deviceView } from '../device-view.js'
 import { disconnectDevice } from '../disconnect.js'
-import { notFound } from '../http-error.js'
-import { parseQuery } from '../validate.js'
+import { notFound } from '../../http/http-error.js'
+import { parseQuery } from '../../http/validate.js'
 
 const atInstance = z.object({ instanceId: z.string().min(1).optional() })
 

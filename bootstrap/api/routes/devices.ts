@@ -2,18 +2,18 @@
 // every instance, so a name stays taken wherever its device went (docs/distribution.md, "Rule 11").
 import Router from '@koa/router'
 import { z } from 'zod'
-import { DEVICE_NAME, PRODUCT_KEY, newDevice } from '../../shared/device.js'
-import type { Store } from '../../shared/store/store.js'
-import type { Account, Certificate, Device, Product } from '../../shared/types.js'
+import { DEVICE_NAME, PRODUCT_KEY, newDevice } from '../../../shared/device.js'
+import type { Store } from '../../../shared/store/store.js'
+import type { Account, Certificate, Device, Product } from '../../../shared/types.js'
 import { homesOf, ownDevice, ownInstance, ownProduct, owns, writable } from '../access.js'
-import { parseBody } from '../body.js'
-import type { ApiState, Sidecar } from '../context.js'
+import { parseBody } from '../../http/body.js'
+import type { ApiState, Sidecar } from '../../context.js'
 import { deviceView } from '../device-view.js'
 import { disconnectDevice } from '../disconnect.js'
-import { ApiError, conflict, notFound } from '../http-error.js'
+import { ApiError, conflict, notFound } from '../../http/http-error.js'
 import { newDeviceName } from '../identifiers.js'
 import { productDevices } from '../product-devices.js'
-import { parseQuery } from '../validate.js'
+import { parseQuery } from '../../http/validate.js'
 
 /** Alibaba's batch limit for one request. */
 export const MAX_DEVICES_PER_REQUEST = 1000

@@ -1,9 +1,9 @@
 // POST /distribution/verification-codes: a code for (caller, destination account), sent to the
 // destination's owner only (docs/distribution.md, "Rule 10"). The sender never sees it.
 import { randomBytes, randomInt } from 'node:crypto'
-import type { Account, VerificationCode } from '../../shared/types.js'
-import type { Sidecar } from '../context.js'
-import { nowOf } from '../clock.js'
+import type { Account, VerificationCode } from '../../../shared/types.js'
+import type { Sidecar } from '../../context.js'
+import { nowOf } from '../../clock.js'
 import { CODE_TTL_MS, MAX_PENDING } from './policy.js'
 import { tooManyRequests } from './too-many.js'
 import { deliverCode } from './webhook.js'

@@ -2,7 +2,7 @@
 // A failure becomes a 400 that names the first bad field.
 import type { Context } from 'koa'
 import type { z } from 'zod'
-import { formatPath } from '../shared/config.js'
+import { formatPath } from '../../shared/config.js'
 import { ApiError } from './http-error.js'
 
 export function validate<S extends z.ZodType> (schema: S, value: unknown, where = 'body'): z.output<S> {

@@ -1,10 +1,10 @@
 // What an account may see: its own instances, the product records those instances hold, and the
 // devices assigned to them (README.md, "Management API"). Anything else is "not found", so that the
 // existence of another account's instance, product or device does not leak.
-import { DEVICE_NAME, PRODUCT_KEY } from '../shared/device.js'
-import type { Account, Device, Instance, Product } from '../shared/types.js'
-import type { Sidecar } from './context.js'
-import { ApiError, conflict, notFound } from './http-error.js'
+import { DEVICE_NAME, PRODUCT_KEY } from '../../shared/device.js'
+import type { Account, Device, Instance, Product } from '../../shared/types.js'
+import type { Sidecar } from '../context.js'
+import { ApiError, conflict, notFound } from '../http/http-error.js'
 
 export function ownInstance (sidecar: Sidecar, account: Account, instanceId: string): Instance {
   const instance = sidecar.topology.instance(instanceId)

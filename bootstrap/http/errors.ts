@@ -1,15 +1,18 @@
-// The one place that turns errors into responses (Koa's ctx.onerror, but JSON): the management API
-// answers `{"error":{"code","message","field"?}}` (README.md, "Management API"), device paths the
-// docs/protocol.md, "Bootstrap" form `{"code":N,"message":"..."}`. Never a stack trace, never an HTML page.
+// How a face of the sidecar turns errors into responses (Koa's ctx.onerror, but JSON). Each face
+// has this middleware with its own writer: the management API and the ops paths answer
+// `{"error":{"code","message","field"?}}` (writeJsonError; README.md, "Management API"), the device
+// face the docs/protocol.md, "Bootstrap" form (devices/wire.ts). Never a stack trace, never an HTML page.
 import { STATUS_CODES } from 'node:http'
 import type { Context, Middleware } from 'koa'
-import type { Logger } from '../shared/log.js'
-import { StoreRefusedError, StoreUnavailableError } from '../shared/store/store.js'
+import type { Logger } from '../../shared/log.js'
+import { StoreRefusedError, StoreUnavailableError } from '../../shared/store/store.js'
 import { ApiError } from './http-error.js'
 import { REQUEST_ID_HEADER, type RequestState } from './request-id.js'
-import { isWirePath, sendWire } from './wire.js'
 
-export function errors (log: Logger): Middleware<RequestState> {
+/** Writes the answer for an error, once the headers a handler set are gone. */
+export type ErrorWriter = (ctx: Context, error: ApiError) => void
+
+export function errors (log: Logger, write: ErrorWriter): Middleware<RequestState> {
   return async (ctx, next) => {
     try {
       await next()
@@ -18,7 +21,7 @@ export function errors (log: Logger): Middleware<RequestState> {
     } catch (err) {
       const error = toApiError(err, ctx, log)
       if (ctx.headerSent || !ctx.writable) return
-      respond(ctx, error)
+      respond(ctx, error, write)
     }
   }
 }
@@ -69,17 +72,17 @@ function toApiError (err: unknown, ctx: Context, log: Logger): ApiError {
   return new ApiError(500, 'internal', `internal error (request ${requestId})`)
 }
 
-function respond (ctx: Context, error: ApiError): void {
+function respond (ctx: Context, error: ApiError, write: ErrorWriter): void {
   // Headers a handler set before failing (a download's Content-Disposition, say) must not survive.
   for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name)
   ctx.set(error.headers)
   // A body we did not read stays in the socket: close the connection rather than parse it as a request.
   if (!ctx.req.complete) ctx.set('Connection', 'close')
-  if (isWirePath(ctx.path)) {
-    // docs/protocol.md, "Bootstrap": a non-200 status and a compact body whose code equals the status.
-    sendWire(ctx, error.status, { code: error.status, message: error.message })
-    return
-  }
+  write(ctx, error)
+}
+
+/** README.md, "Management API": `{"error":{...}}`, with the request id the log line carries. */
+export const writeJsonError: ErrorWriter = (ctx, error) => {
   ctx.set(REQUEST_ID_HEADER, (ctx.state as RequestState).requestId)
   ctx.status = error.status
   ctx.body = error.body()

@@ -5,12 +5,12 @@
 import http from 'node:http'
 import https from 'node:https'
 import type { Duplex } from 'node:stream'
-import { ConfigError } from '../shared/config.js'
-import { listen } from '../shared/listen.js'
-import { loadTls, type TlsFiles } from '../shared/tls.js'
-import { createApp } from './app.js'
-import type { Sidecar } from './context.js'
-import { wireBody } from './wire.js'
+import { ConfigError } from '../../shared/config.js'
+import { listen } from '../../shared/listen.js'
+import { loadTls, type TlsFiles } from '../../shared/tls.js'
+import { createApp } from '../app.js'
+import type { Sidecar } from '../context.js'
+import { wireBody } from '../devices/wire.js'
 
 export interface SidecarServer {
   /** The bound port (useful with port 0). */

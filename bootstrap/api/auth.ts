@@ -1,20 +1,19 @@
-// Bearer token -> account, for every path of the management API however it is spelled (api-path.ts;
-// docs/architecture.md). Runs before any router, so no handler is reached without an account;
-// failed attempts count per client address (failure-limit.ts) and go over the limit as 429.
+// Bearer token -> account, for every request of the management API face, which takes every spelling
+// of its paths (api-path.ts; docs/architecture.md). Runs before the face's router, so no handler is
+// reached without an account; failed attempts count per client address (http/failure-limit.ts) and
+// go over the limit as 429.
 import type { Middleware } from 'koa'
-import { clientAddress } from '../shared/client-address.js'
-import { safeEqual } from '../shared/sign.js'
-import type { Account } from '../shared/types.js'
-import { isApiPath } from './api-path.js'
-import type { ApiState, Sidecar } from './context.js'
-import type { FailureLimit } from './failure-limit.js'
-import { unauthorized } from './http-error.js'
+import { clientAddress } from '../../shared/client-address.js'
+import { safeEqual } from '../../shared/sign.js'
+import type { Account } from '../../shared/types.js'
+import type { ApiState, Sidecar } from '../context.js'
+import type { FailureLimit } from '../http/failure-limit.js'
+import { unauthorized } from '../http/http-error.js'
 
 const BEARER = /^Bearer +(\S+) *$/i
 
 export function authenticate (sidecar: Sidecar, limit: FailureLimit): Middleware<Partial<ApiState>> {
   return async (ctx, next) => {
-    if (!isApiPath(ctx.path)) return next()
     const address = clientAddress(ctx.req.socket.remoteAddress, ctx.req.headers['x-forwarded-for'], sidecar.config.bootstrap.trustProxy) ?? 'unknown'
     await limit.check(address)
     const match = BEARER.exec(ctx.get('Authorization'))

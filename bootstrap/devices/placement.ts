@@ -1,10 +1,10 @@
 // Nearest access (docs/distribution.md, "Rule 7"): a device that a nearest job left waiting among candidates is placed
 // at its first bootstrap, in the candidate region nearest to its address. The placement is the same
 // atomic move as a region job (store.place): two bootstraps at the same moment place it once.
-import { choosePlacement } from '../shared/placement.js'
-import type { Candidate, Device } from '../shared/types.js'
-import type { Sidecar } from './context.js'
-import { nowOf } from './clock.js'
+import { choosePlacement } from '../../shared/placement.js'
+import type { Candidate, Device } from '../../shared/types.js'
+import type { Sidecar } from '../context.js'
+import { nowOf } from '../clock.js'
 
 /** What the job's record of the device gains, e.g. `placed at iot-de-1 (eu-central-1), nearest to 81.2.69.142`. */
 export function placementNote (placement: NonNullable<Device['placement']>): string {

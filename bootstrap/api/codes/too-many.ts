@@ -1,5 +1,5 @@
 // 429 with Retry-After, for a pair of accounts that must wait.
-import { ApiError } from '../http-error.js'
+import { ApiError } from '../../http/http-error.js'
 
 export function tooManyRequests (message: string, until: number, now: number, field?: string): ApiError {
   const seconds = Math.max(1, Math.ceil((until - now) / 1000))

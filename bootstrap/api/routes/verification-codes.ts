@@ -2,11 +2,11 @@
 // account; the destination's owner lists the codes addressed to it. Codes never reach the sender.
 import Router from '@koa/router'
 import { z } from 'zod'
-import { parseBody } from '../body.js'
+import { parseBody } from '../../http/body.js'
 import { issueCode } from '../codes/issue.js'
-import { nowOf } from '../clock.js'
-import type { ApiState, Sidecar } from '../context.js'
-import { badRequest, notFound } from '../http-error.js'
+import { nowOf } from '../../clock.js'
+import type { ApiState, Sidecar } from '../../context.js'
+import { badRequest, notFound } from '../../http/http-error.js'
 
 const createBody = z.strictObject({
   /** The destination account, by id or by name. */

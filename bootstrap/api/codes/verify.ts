@@ -1,7 +1,7 @@
 // A cross-account job carries the destination owner's code; it is used up when the job is accepted
 // (docs/distribution.md, "Rule 10"). Wrong, expired and used codes get one answer, so that no reply tells them apart.
-import type { Store } from '../../shared/store/store.js'
-import { ApiError } from '../http-error.js'
+import type { Store } from '../../../shared/store/store.js'
+import { ApiError } from '../../http/http-error.js'
 import { codeCheck, MAX_FAILURES } from './policy.js'
 import { tooManyRequests } from './too-many.js'
 

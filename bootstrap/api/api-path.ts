@@ -1,5 +1,6 @@
-// Which request paths belong to the management API: one rule, used by the bearer-token gate (auth.ts)
-// and by the request metrics, so that no spelling of a path reaches a handler unauthenticated.
+// Which request paths belong to the management API: one rule, by which the sidecar's app hands a
+// request to the API face (bootstrap/app.ts), whose first step is the bearer token (auth.ts), so
+// that no spelling of a path reaches a handler unauthenticated.
 // The rule is wider than the router: every spelling the router takes (it ignores letter case and a
 // trailing slash) and every other that reads as an API path (doubled slashes, percent-encoding, dot
 // segments) needs the token; with it, a spelling the router does not take is a 404.

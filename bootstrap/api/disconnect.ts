@@ -1,8 +1,8 @@
 // Taking a device offline wherever it is connected: the sidecar writes the order into the log of
 // the instance the device is assigned to, and the node holding it acts on it (broker/disconnect.ts).
 // The log is durable, so a node that was stalled catches up; the others ignore it.
-import type { Store } from '../shared/store/store.js'
-import type { Device, DisconnectReason } from '../shared/types.js'
+import type { Store } from '../../shared/store/store.js'
+import type { Device, DisconnectReason } from '../../shared/types.js'
 
 /** After the registry write (disable, delete): a node reading the event checks the registry, which must say so already. */
 export async function disconnectDevice (store: Store, device: Device, reason: DisconnectReason, now = Date.now()): Promise<void> {
