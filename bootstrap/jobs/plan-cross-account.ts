@@ -4,8 +4,7 @@
 // leaves the code pending.
 import { consumeCode } from '../api/codes/verify.js'
 import { badRequest } from '../http/http-error.js'
-import type { Destination, JobRequest, PlanContext } from './plan.js'
-import { refuseFields } from './plan-fields.js'
+import { refuseFields, type Destination, type JobRequest, type PlanContext } from './plan-request.js'
 
 export async function crossAccountRegion (request: JobRequest, { account, topology, store, now }: PlanContext): Promise<Destination> {
   refuseFields(request, ['targets'], 'is for policy "nearest", which cross-account distribution cannot use')

@@ -3,8 +3,7 @@
 // bootstrap (bootstrap/devices/placement.ts).
 import type { Candidate } from '../../shared/types.js'
 import { ApiError, badRequest } from '../http/http-error.js'
-import type { Destination, JobRequest, PlanContext } from './plan.js'
-import { refuseFields } from './plan-fields.js'
+import { refuseFields, type Destination, type JobRequest, type PlanContext } from './plan-request.js'
 
 export async function thisAccountNearest (request: JobRequest, { account, topology }: PlanContext): Promise<Destination> {
   refuseFields(request, ['targetInstanceId'], 'is for policy "region"; nearest access takes targets: [{region, instanceId}]')

@@ -5,6 +5,7 @@
 import Router from '@koa/router'
 import { z } from 'zod'
 import { ownDevice, owns } from '../access.js'
+import { nowOf } from '../../clock.js'
 import type { ApiState, Sidecar } from '../../context.js'
 import { deviceView } from '../device-view.js'
 import { disconnectDevice } from '../disconnect.js'
@@ -27,7 +28,7 @@ export function deviceStateRoutes (sidecar: Sidecar): Router<ApiState> {
       // Deleted or distributed away since it was read: as for any device the caller cannot see.
       if (outcome.result === 'not-found' || outcome.result === 'not-here') throw notFound(`device "${productKey}/${deviceName}"`)
       // On every disable, changed or not: repeating it takes a connection that outlived the first one offline.
-      if (action === 'disable') await disconnectDevice(sidecar.store, outcome.device, 'disabled')
+      if (action === 'disable') await disconnectDevice(sidecar.store, outcome.device, 'disabled', nowOf(sidecar))
       const changed = outcome.result === 'changed'
       if (changed) sidecar.metrics?.deviceStateChanges.inc({ action })
       sidecar.log.info({ account: account.id, productKey, deviceName, instanceId: own.instanceId, changed }, action === 'disable' ? 'device disabled' : 'device enabled')

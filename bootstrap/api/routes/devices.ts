@@ -7,6 +7,7 @@ import type { Store } from '../../../shared/store/store.js'
 import type { Account, Certificate, Device, Product } from '../../../shared/types.js'
 import { homesOf, ownDevice, ownInstance, ownProduct, owns, writable } from '../access.js'
 import { parseBody } from '../../http/body.js'
+import { nowOf } from '../../clock.js'
 import type { ApiState, Sidecar } from '../../context.js'
 import { deviceView } from '../device-view.js'
 import { disconnectDevice } from '../disconnect.js'
@@ -14,6 +15,7 @@ import { ApiError, conflict, notFound } from '../../http/http-error.js'
 import { newDeviceName } from '../identifiers.js'
 import { productDevices } from '../product-devices.js'
 import { parseQuery } from '../../http/validate.js'
+import { pagingQuery, pageWindow } from '../paging.js'
 
 /** Alibaba's batch limit for one request. */
 export const MAX_DEVICES_PER_REQUEST = 1000
@@ -40,10 +42,9 @@ const tagsBody = z.record(
 ).refine(tags => Object.keys(tags).length <= 100, 'at most 100 tags')
 
 const atInstance = z.object({ instanceId: z.string().min(1).optional() })
-const page = atInstance.extend({
-  offset: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(1000).default(100)
-})
+const page = atInstance.extend(pagingQuery)
+/** A product's devices listing's page when the query names no size. */
+const DEFAULT_LIMIT = 100
 
 export function deviceRoutes (sidecar: Sidecar): Router<ApiState> {
   const router = new Router<ApiState>()
@@ -55,22 +56,23 @@ export function deviceRoutes (sidecar: Sidecar): Router<ApiState> {
     const body = await parseBody(ctx, createBody, { limit, accept: ['json'] })
     const product = writable(await ownProduct(sidecar, ctx.state.account, ctx.params.pk as string, body.instanceId))
     const names = body.deviceNames ?? await freeNames(sidecar.store, product.productKey, body.count ?? 0)
-    const devices = await createAll(sidecar.store, product, names)
+    const devices = await createAll(sidecar.store, product, names, nowOf(sidecar))
     ctx.status = 201
     ctx.body = { productKey: product.productKey, instanceId: product.instanceId, certificates: devices.map(certificate) }
   })
 
   router.get('/products/:pk/devices', async ctx => {
     const query = parseQuery(ctx, page)
+    const { offset, limit } = pageWindow(query, DEFAULT_LIMIT)
     const product = await ownProduct(sidecar, ctx.state.account, ctx.params.pk as string, query.instanceId)
     const here = (await productDevices(sidecar.store, product.productKey)).filter(d => homesOf(d).includes(product.instanceId))
     ctx.body = {
       productKey: product.productKey,
       instanceId: product.instanceId,
       total: here.length,
-      offset: query.offset,
-      limit: query.limit,
-      devices: here.slice(query.offset, query.offset + query.limit).map(d => deviceView(d, mine(ctx.state.account)))
+      offset,
+      limit,
+      devices: here.slice(offset, offset + limit).map(d => deviceView(d, mine(ctx.state.account)))
     }
   })
 
@@ -93,7 +95,7 @@ export function deviceRoutes (sidecar: Sidecar): Router<ApiState> {
     const device = await deletable(sidecar, ctx.state.account, ctx.params.pk as string, ctx.params.dn as string, instanceId)
     await sidecar.store.deleteDevice(device.productKey, device.deviceName)
     // An online device is disconnected at once, not left connected until its next CONNECT.
-    await disconnectDevice(sidecar.store, device, 'deleted')
+    await disconnectDevice(sidecar.store, device, 'deleted', nowOf(sidecar))
     ctx.status = 204
   })
 
@@ -127,12 +129,11 @@ async function freeNames (store: Store, productKey: string, count: number): Prom
 }
 
 /** All or nothing: any taken name refuses the whole request and creates nothing. */
-async function createAll (store: Store, product: Product, names: string[]): Promise<Device[]> {
+async function createAll (store: Store, product: Product, names: string[], now: number): Promise<Device[]> {
   // docs/distribution.md, "Rule 11": taken anywhere, including by a device distributed away from this instance.
   const existing = await store.getDevices(product.productKey, names)
   const taken = names.filter((_, i) => existing[i] !== null)
   if (taken.length > 0) throw nameTaken(taken)
-  const now = Date.now()
   const devices = names.map(dn => newDevice(product.productKey, dn, product.instanceId, now))
   const lost = new Set(await store.createDevices(devices))
   if (lost.size > 0) {

@@ -16,30 +16,20 @@ import { retryJob } from '../../jobs/retry.js'
 import { wakeJobRunners } from '../../jobs/runner.js'
 import { formFields, isMultipart, readUpload } from '../../jobs/upload.js'
 import { parseQuery } from '../../http/validate.js'
+import { pagingQuery, pageWindow } from '../paging.js'
 
 const CSV_TYPE = 'text/csv; charset=utf-8'
 
-const paging = {
-  offset: z.coerce.number().int().min(0).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
-  page: z.coerce.number().int().min(1).optional(),
-  pageSize: z.coerce.number().int().min(1).max(1000).optional()
-}
+/** The distribution listings' page when the query names no size. */
+const DEFAULT_LIMIT = 20
 
 const jobListQuery = z.strictObject({
   status: z.enum(['initializing', 'distributing', 'distributed', 'failed']).optional(),
   productKey: z.string().min(1).optional(),
-  ...paging
+  ...pagingQuery
 })
 
-const distributedQuery = z.strictObject({ productKey: z.string().min(1).optional(), ...paging })
-
-/** offset/limit, or page/pageSize (1-based); 20 per page unless told. */
-function window (q: { offset?: number, limit?: number, page?: number, pageSize?: number }): { offset: number, limit: number } {
-  const limit = q.limit ?? q.pageSize ?? 20
-  const offset = q.offset ?? ((q.page ?? 1) - 1) * limit
-  return { offset, limit }
-}
+const distributedQuery = z.strictObject({ productKey: z.string().min(1).optional(), ...pagingQuery })
 
 /** A job as the API shows it: everything but the device list (the records hold it). */
 function jobView (job: Job): Record<string, unknown> {
@@ -102,7 +92,7 @@ export function distributionRoutes (sidecar: Sidecar): Router<ApiState> {
 
   router.get('/jobs', async ctx => {
     const q = parseQuery(ctx, jobListQuery)
-    const { offset, limit } = window(q)
+    const { offset, limit } = pageWindow(q, DEFAULT_LIMIT)
     const { jobs, total } = await store.listJobs({ accountId: ctx.state.account.id, status: q.status, productKey: q.productKey, offset, limit })
     ctx.body = { jobs: jobs.map(j => jobView(j)), total, offset, limit }
   })
@@ -114,7 +104,7 @@ export function distributionRoutes (sidecar: Sidecar): Router<ApiState> {
   })
 
   router.post('/jobs/:id/retry', async ctx => {
-    const job = await retryJob(store, await ownJob(ctx))
+    const job = await retryJob(store, await ownJob(ctx), nowOf(sidecar))
     ctx.status = 202
     ctx.body = { jobId: job.id, status: job.status }
   })
@@ -129,14 +119,14 @@ export function distributionRoutes (sidecar: Sidecar): Router<ApiState> {
 
   router.get('/devices', async ctx => {
     const q = parseQuery(ctx, distributedQuery)
-    const { offset, limit } = window(q)
+    const { offset, limit } = pageWindow(q, DEFAULT_LIMIT)
     const all = await distributedDevices(store, topology, ctx.state.account, q.productKey)
     ctx.body = { devices: all.slice(offset, offset + limit), total: all.length, offset, limit }
   })
 
   router.get('/products', async ctx => {
     const q = parseQuery(ctx, distributedQuery)
-    const { offset, limit } = window(q)
+    const { offset, limit } = pageWindow(q, DEFAULT_LIMIT)
     const all = await distributedProducts(store, topology, ctx.state.account, q.productKey)
     ctx.body = { products: all.slice(offset, offset + limit), total: all.length, offset, limit }
   })

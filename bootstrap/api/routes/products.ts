@@ -7,6 +7,7 @@ import type { Store } from '../../../shared/store/store.js'
 import type { Account, Product } from '../../../shared/types.js'
 import { homesOf, ownInstance, ownProduct, owns, writable } from '../access.js'
 import { parseBody } from '../../http/body.js'
+import { nowOf } from '../../clock.js'
 import type { ApiState, Sidecar } from '../../context.js'
 import { conflict } from '../../http/http-error.js'
 import { newProductKey } from '../identifiers.js'
@@ -59,7 +60,7 @@ export function productRoutes (sidecar: Sidecar): Router<ApiState> {
     const body = await parseBody(ctx, createBody, { limit, accept: ['json'] })
     const instance = ownInstance(sidecar, ctx.state.account, body.instanceId)
     const productKey = body.productKey ?? await unusedProductKey(sidecar.store)
-    const now = Date.now()
+    const now = nowOf(sidecar)
     const product: Product = {
       productKey,
       instanceId: instance.id,
@@ -87,7 +88,7 @@ export function productRoutes (sidecar: Sidecar): Router<ApiState> {
     const { instanceId } = parseQuery(ctx, atInstance)
     const product = writable(await ownProduct(sidecar, ctx.state.account, ctx.params.pk as string, instanceId))
     const patch = await parseBody(ctx, patchBody, { limit, accept: ['json'] })
-    const next: Product = { ...product, ...patch, updatedAt: Date.now() }
+    const next: Product = { ...product, ...patch, updatedAt: nowOf(sidecar) }
     await sidecar.store.updateProduct(next)
     ctx.body = next
   })
