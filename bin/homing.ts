@@ -1,19 +1,20 @@
-// `homing <command>`: each part registers its own commands; this file only wires them together.
+// `homing <command>`: every command group lives in bin/commands/, one file each; this file only
+// wires them together. Each loads its heavy parts when it runs, so `homing --help` starts quickly.
 import { Command } from 'commander'
-import { registerLoadtest } from '../bench/loadtest/command.js'
-import { registerBroker } from '../broker/command.js'
-import { registerBootstrap } from '../bootstrap/command.js'
-import { registerDistribution } from '../bootstrap/operator/distribution.js'
-import { registerCodes } from '../bootstrap/operator/codes.js'
-import { registerDevices } from '../bootstrap/operator/devices.js'
-import { registerUp } from './up-command.js'
-import { registerDevice } from '../device/command.js'
+import { registerBootstrap } from './commands/bootstrap.js'
+import { registerBroker } from './commands/broker.js'
+import { registerCodes } from './commands/codes.js'
+import { registerDevice } from './commands/device.js'
+import { registerDevices } from './commands/devices.js'
+import { registerDistribution } from './commands/distribution.js'
+import { registerLoadtest } from './commands/loadtest.js'
+import { registerUp } from './commands/up.js'
 
 const program = new Command('homing')
   .description('Self-hosted device distribution for MQTT fleets')
   .showHelpAfterError()
 
-// Each part adds its commands here (one line per part).
+// In the order `homing --help` lists them.
 const parts: ((program: Command) => void)[] = [registerLoadtest, registerBroker, registerBootstrap, registerUp, registerDistribution, registerCodes, registerDevices, registerDevice]
 
 for (const register of parts) register(program)

@@ -1,7 +1,7 @@
 // `homing up`: the sidecar and one broker node per instance in one process, on the memory store
 // unless the config names a Redis. `npm start` runs it on docker/demo.json. The command itself (its
-// options, the banner) is in up-command.ts, which loads this file only when it runs.
-import { startSidecar, type SidecarServer } from '../bootstrap/server.js'
+// options, the banner) is in commands/up.ts, which loads this file only when it runs.
+import { startSidecar, type SidecarServer } from '../bootstrap/http/server.js'
 import { JobRunner } from '../bootstrap/jobs/runner.js'
 import { TRANSPORTS, WS_PATH } from '../broker/listeners.js'
 import { startBrokerNode, type BrokerNode, type PortName } from '../broker/node.js'

@@ -1,67 +1,38 @@
-// The sidecar's HTTP application: the device-facing bootstrap and the management API, as Koa
-// middleware and routers composed in one place.
-import Router from '@koa/router'
+// The sidecar's HTTP application: three faces, each a Koa app with its own middleware stack and its
+// own error writer (http/mount.ts), handed requests by path here and nowhere else:
+//   api/      the management API, for operators: every spelling of an /api path (api/api-path.ts)
+//   devices/  the bootstrap, for devices: /auth/*, answered in the device byte format (devices/wire.ts)
+//   http/ops  health, readiness and metrics, and the 404 for any other path
 import Koa from 'koa'
-import { API_PREFIX, isApiPath } from './api-path.js'
-import { authenticate } from './auth.js'
-import type { ApiState, Sidecar } from './context.js'
-import { errors } from './errors.js'
-import { createLimits } from './failure-limit.js'
-import { requireHost } from './host.js'
-import { observe } from './observe.js'
-import { requestId } from './request-id.js'
-import { bootstrapRoutes } from './routes/bootstrap.js'
-import { deviceRoutes } from './routes/devices.js'
-import { deviceStateRoutes } from './routes/device-state.js'
-import { distributionRoutes } from './routes/distribution.js'
-import { instanceRoutes } from './routes/instances.js'
-import { opsRoutes } from './routes/ops.js'
-import { productRoutes } from './routes/products.js'
-import { verificationCodeRoutes } from './routes/verification-codes.js'
+import { isApiPath } from './api/api-path.js'
+import { apiFace } from './api/face.js'
+import type { Sidecar } from './context.js'
+import { deviceFace } from './devices/face.js'
+import { isWirePath } from './devices/wire.js'
+import { createLimits } from './http/failure-limit.js'
+import { mount } from './http/mount.js'
+import { opsFace } from './http/ops.js'
 
+export interface Faces {
+  api: ReturnType<typeof apiFace>
+  devices: ReturnType<typeof deviceFace>
+  ops: ReturnType<typeof opsFace>
+}
 
-/**
- * Routers of the management API: each is `(sidecar) => Router<ApiState>` with paths relative to
- * /api/v1, mounted behind the bearer token (auth.ts; ctx.state.account is the caller).
- */
-const apiRoutes: ((sidecar: Sidecar) => Router<ApiState>)[] = [
-  instanceRoutes,
-  productRoutes,
-  deviceRoutes,
-  deviceStateRoutes,
-  distributionRoutes,
-  verificationCodeRoutes
-]
-
-export function createApp (sidecar: Sidecar): Koa {
-  const app = new Koa()
-  // Only reached by failures after the answer started (a streamed download); errors.ts answers the rest.
-  app.on('error', (err: Error) => sidecar.log.error({ err }, 'response failed'))
-
-  // Outside errors(): it sees the status that was finally answered.
-  app.use(observe(sidecar.log, sidecar.metrics, isApiPath))
-  app.use(errors(sidecar.log))
-  app.use(requestId())
-  app.use(requireHost())
-
+export function createFaces (sidecar: Sidecar): Faces {
   // Per client address, in this process's memory: failed authentications, unknown-device look-ups.
   const limits = createLimits(sidecar.config, sidecar.log, sidecar.metrics)
-  // Every spelling of a management path needs the token, before any router sees it (api-path.ts).
-  app.use(authenticate(sidecar, limits.apiAuth))
+  return { api: apiFace(sidecar, limits.apiAuth), devices: deviceFace(sidecar, limits.bootstrap), ops: opsFace(sidecar) }
+}
 
-  // docs/protocol.md, "Bootstrap": devices. First, as the hot path: a bootstrap runs no other router's matcher.
-  const devices = bootstrapRoutes(sidecar, limits.bootstrap)
-  app.use(devices.routes())
-  app.use(devices.allowedMethods())
-
-  // Health, readiness and metrics for load balancers and Prometheus.
-  app.use(opsRoutes(sidecar).routes())
-
-  // The management API (docs/architecture.md): operators, authenticated above for every spelling the router takes.
-  const api = new Router<ApiState>({ prefix: API_PREFIX })
-  for (const routes of apiRoutes) api.use(routes(sidecar).routes())
-  app.use(api.routes())
-  app.use(api.allowedMethods())
-
+export function createApp (sidecar: Sidecar, faces = createFaces(sidecar)): Koa {
+  const app = new Koa()
+  // Only reached by failures after the answer started (a streamed download); each face's errors() answers the rest.
+  app.on('error', (err: Error) => sidecar.log.error({ err }, 'response failed'))
+  // First: every spelling of a management path needs the token, whatever else it looks like
+  // (a bootstrap pays one string comparison here).
+  app.use(mount(isApiPath, faces.api))
+  app.use(mount(isWirePath, faces.devices))
+  app.use(mount(() => true, faces.ops))
   return app
 }

@@ -1,6 +1,6 @@
 // The operations endpoints of every process: /healthz (the process answers), /readyz (it can do
 // its work: the registry answers and it is not shutting down) and /metrics (Prometheus text).
-// The sidecar serves them on its own port (bootstrap/routes/ops.ts), a broker node on listen.http.
+// The sidecar serves them on its own port (bootstrap/http/ops.ts), a broker node on listen.http.
 import http from 'node:http'
 import { listen } from './listen.js'
 import type { Metrics } from './metrics/metrics.js'

@@ -3,7 +3,7 @@
 // asked by another account: what it names answers 404 (403 for a target instance that exists but is
 // not the caller's), listings show nothing of it, and the owner's own request proves each row can tell.
 import t from 'tap'
-import { createApp } from '../bootstrap/app.js'
+import { createFaces } from '../bootstrap/app.js'
 import { Topology } from '../shared/config.js'
 import { silentLogger } from '../shared/log.js'
 import { MemoryStore } from '../shared/store/memory.js'
@@ -85,8 +85,8 @@ const rows: Row[] = [
   { route: 'GET /distribution/verification-codes', what: 'lists only codes addressed to the caller', other: () => acme('GET', '/distribution/verification-codes'), status: 200 }
 ]
 
-t.test('the table covers every /api/v1 route the app mounts', async t => {
-  const app = createApp({ config, topology: new Topology(config), store: new MemoryStore(), log: silentLogger })
+t.test('the table covers every /api/v1 route the API face mounts', async t => {
+  const app = createFaces({ config, topology: new Topology(config), store: new MemoryStore(), log: silentLogger }).api
   const mounted = new Set<string>()
   // @koa/router keeps its layers on the dispatch middleware it hands to Koa.
   for (const mw of app.middleware as { router?: { stack: { methods: string[], path: string }[] } }[]) {

@@ -4,7 +4,7 @@ import t from 'tap'
 import { JobRunner } from '../bootstrap/jobs/runner.js'
 import { retryJob } from '../bootstrap/jobs/retry.js'
 import { countRecords, recordsInJobOrder } from '../bootstrap/jobs/counts.js'
-import { ApiError } from '../bootstrap/http-error.js'
+import { ApiError } from '../bootstrap/http/http-error.js'
 import { newDevice } from '../shared/device.js'
 import { moveMessage } from '../shared/records.js'
 import type { Store } from '../shared/store/store.js'
@@ -130,7 +130,7 @@ export function runnerContract (name: string, open: () => Promise<Store>): void 
       t.match(await store.getJob(j.id), { status: 'failed', error: /product pkGone no longer exists at instance a/ })
       t.notOk((await store.unfinishedJobs()).includes(j.id))
       await store.createProduct(product(pk, 'a'))
-      const retried = await retryJob(store, await store.getJob(j.id) as Job)
+      const retried = await retryJob(store, await store.getJob(j.id) as Job, Date.now())
       t.equal(retried.status, 'distributing')
       await runOnce(store)
       t.match(await store.getJob(j.id), { status: 'distributed', succeeded: 1, error: null })
@@ -145,13 +145,13 @@ export function runnerContract (name: string, open: () => Promise<Store>): void 
       await runOnce(store)
       t.match(await store.getJob(j.id), { status: 'distributed', succeeded: 1, failed: 1 })
       await store.createDevices([newDevice(pk, 'late1', 'a')])
-      const retried = await retryJob(store, await store.getJob(j.id) as Job)
+      const retried = await retryJob(store, await store.getJob(j.id) as Job, Date.now())
       t.match(retried, { status: 'distributing', succeeded: 1, failed: 0 })
       t.same(countRecords(j, await store.getRecords(j.id)), { total: 2, succeeded: 1, failed: 0, pending: 1 }, 'the failed device is pending again')
       await runOnce(store)
       t.match(await store.getJob(j.id), { status: 'distributed', succeeded: 2, failed: 0 })
       t.equal((await store.getDevice(pk, 'late1'))?.instanceId, 'b')
-      const err = await retryJob(store, await store.getJob(j.id) as Job).catch((e: unknown) => e)
+      const err = await retryJob(store, await store.getJob(j.id) as Job, Date.now()).catch((e: unknown) => e)
       t.ok(err instanceof ApiError && err.status === 409, 'nothing to retry: 409')
     })
 

@@ -4,7 +4,7 @@
 import t from 'tap'
 import { startBrokerNode } from '../broker/node.js'
 import { JobRunner } from '../bootstrap/jobs/runner.js'
-import { startSidecar } from '../bootstrap/server.js'
+import { startSidecar } from '../bootstrap/http/server.js'
 import { credentials } from '../device/credentials.js'
 import { messageId, notifyReplyPayload } from '../shared/alink.js'
 import { parseConfig, Topology } from '../shared/config.js'

@@ -1,8 +1,8 @@
 // One rule decides both routing and authentication: every spelling of every management route (letter
 // case, doubled or trailing slashes, percent-encoding, dot segments) without a valid token is a 401,
-// and with one is never a 500. The routes are read from the live app, so a new route is covered.
+// and with one is never a 500. The routes are read from the live API face, so a new route is covered.
 import t from 'tap'
-import { createApp } from '../bootstrap/app.js'
+import { createFaces } from '../bootstrap/app.js'
 import { Topology } from '../shared/config.js'
 import { silentLogger } from '../shared/log.js'
 import { MemoryStore } from '../shared/store/memory.js'
@@ -14,9 +14,9 @@ const config = testConfig({ limits: { apiAuthFailures: { points: 1_000_000 } } }
 const sidecar = await startTestSidecar(new MemoryStore(), config)
 t.teardown(() => sidecar.close())
 
-/** `METHOD /path/:param` under /api/v1, from the routers the app mounts. */
+/** `METHOD /path/:param` under /api/v1, from the routers the API face mounts. */
 function mountedRoutes (): string[] {
-  const app = createApp({ config, topology: new Topology(config), store: new MemoryStore(), log: silentLogger })
+  const app = createFaces({ config, topology: new Topology(config), store: new MemoryStore(), log: silentLogger }).api
   const routes = new Set<string>()
   // @koa/router keeps its layers on the dispatch middleware it hands to Koa.
   for (const mw of app.middleware as { router?: { stack: { methods: string[], path: string }[] } }[]) {

@@ -4,7 +4,7 @@
 // summarises refusals instead of a line each; the counts are in /metrics.
 import t from 'tap'
 import type { Sidecar } from '../bootstrap/context.js'
-import { startSidecar } from '../bootstrap/server.js'
+import { startSidecar } from '../bootstrap/http/server.js'
 import { ConfigError, Topology } from '../shared/config.js'
 import { Metrics } from '../shared/metrics/index.js'
 import { MemoryStore } from '../shared/store/memory.js'

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { withoutPassword } from '../bin/up-command.js'
+import { withoutPassword } from '../bin/commands/up.js'
 import { freePort } from './helpers/free-port.js'
 
 const TOKEN = 'token-of-the-banner-test-account'

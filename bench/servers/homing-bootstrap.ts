@@ -2,7 +2,7 @@
 import { Topology, loadConfig } from '../../shared/config.js'
 import { silentLogger } from '../../shared/log.js'
 import { openStore } from '../../shared/store/index.js'
-import { startSidecar } from '../../bootstrap/server.js'
+import { startSidecar } from '../../bootstrap/http/server.js'
 import { JobRunner } from '../../bootstrap/jobs/runner.js'
 import { applyExperiments } from './experiment.js'
 import { arg, serve } from './serve.js'

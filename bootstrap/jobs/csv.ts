@@ -4,7 +4,7 @@ import { CsvError, parse } from 'csv-parse/sync'
 import { stringify } from 'csv-stringify/sync'
 import { DEVICE_NAME } from '../../shared/device.js'
 import type { JobRecord } from '../../shared/types.js'
-import { badRequest } from '../http-error.js'
+import { badRequest } from '../http/http-error.js'
 
 /** docs/distribution.md, "Rule 8": an upload holds at most 1,000 rows. */
 export const MAX_CSV_ROWS = 1000

@@ -3,7 +3,7 @@
 import type { Topology } from '../../shared/config.js'
 import type { Store } from '../../shared/store/store.js'
 import type { Account } from '../../shared/types.js'
-import { homesOf } from '../access.js'
+import { homesOf } from '../api/access.js'
 
 export interface DistributedDevice {
   productKey: string

@@ -2,10 +2,9 @@
 // instance must be given, nearest access is refused (see plan.ts), and the job carries a code from
 // the destination's owner, used up here: the last check, so that a job refused for any other reason
 // leaves the code pending.
-import { consumeCode } from '../codes/verify.js'
-import { badRequest } from '../http-error.js'
-import type { Destination, JobRequest, PlanContext } from './plan.js'
-import { refuseFields } from './plan-fields.js'
+import { consumeCode } from '../api/codes/verify.js'
+import { badRequest } from '../http/http-error.js'
+import { refuseFields, type Destination, type JobRequest, type PlanContext } from './plan-request.js'
 
 export async function crossAccountRegion (request: JobRequest, { account, topology, store, now }: PlanContext): Promise<Destination> {
   refuseFields(request, ['targets'], 'is for policy "nearest", which cross-account distribution cannot use')

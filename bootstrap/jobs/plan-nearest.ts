@@ -1,10 +1,9 @@
 // docs/distribution.md, "Rule 7": nearest access. One instance per chosen region, each the caller's and in its region;
 // the job needs devices (product data alone cannot go "nearest"). Each device is placed at its first
-// bootstrap (bootstrap/nearest-placement.ts).
+// bootstrap (bootstrap/devices/placement.ts).
 import type { Candidate } from '../../shared/types.js'
-import { ApiError, badRequest } from '../http-error.js'
-import type { Destination, JobRequest, PlanContext } from './plan.js'
-import { refuseFields } from './plan-fields.js'
+import { ApiError, badRequest } from '../http/http-error.js'
+import { refuseFields, type Destination, type JobRequest, type PlanContext } from './plan-request.js'
 
 export async function thisAccountNearest (request: JobRequest, { account, topology }: PlanContext): Promise<Destination> {
   refuseFields(request, ['targetInstanceId'], 'is for policy "region"; nearest access takes targets: [{region, instanceId}]')

@@ -1,49 +1,17 @@
 // A job request is validated as a whole before anything is stored (docs/operations.md, "Redis outage"): it becomes
 // a Job record, or is refused with the one problem that stops it.
 import { randomBytes } from 'node:crypto'
-import { z } from 'zod'
-import type { Topology } from '../../shared/config.js'
 import { DEVICE_NAME } from '../../shared/device.js'
-import type { Store } from '../../shared/store/store.js'
-import type { Account, Candidate, Job, JobMethod, JobPolicy } from '../../shared/types.js'
-import { ApiError, badRequest, forbidden, notFound } from '../http-error.js'
-import { validate } from '../validate.js'
+import type { Job, JobMethod, JobPolicy } from '../../shared/types.js'
+import { ApiError, badRequest, notFound } from '../http/http-error.js'
+import { validate } from '../http/validate.js'
 import { crossAccountRegion } from './plan-cross-account.js'
-import { refuseFields } from './plan-fields.js'
 import { thisAccountNearest } from './plan-nearest.js'
+import { thisAccountRegion } from './plan-region.js'
+import { jobRequestSchema, type JobRequest, type PlanContext, type Planner } from './plan-request.js'
 
 /** docs/distribution.md, "Rule 8". */
 export const MAX_JOB_DEVICES = 10_000
-
-export const jobRequestSchema = z.strictObject({
-  method: z.enum(['this-account', 'cross-account']),
-  policy: z.enum(['region', 'nearest']),
-  sourceInstanceId: z.string().min(1),
-  productKey: z.string().min(1),
-  deviceNames: z.array(z.string()).optional(),
-  targetInstanceId: z.string().min(1).optional(),
-  targets: z.array(z.strictObject({ region: z.string().min(1), instanceId: z.string().min(1) })).optional(),
-  targetAccount: z.string().min(1).optional(),
-  verificationCode: z.string().min(1).optional()
-})
-export type JobRequest = z.infer<typeof jobRequestSchema>
-
-export interface PlanContext {
-  account: Account
-  topology: Topology
-  store: Store
-  /** The sidecar's clock: verification codes expire. */
-  now: number
-}
-
-/** Where a job sends its devices; one planner per (method, policy) the sidecar supports. */
-export interface Destination {
-  targetInstanceId: string | null
-  targets: Candidate[]
-  targetAccountId: string | null
-}
-/** Runs last, once the rest of the request is known good: a planner may use something up (a code). */
-type Planner = (request: JobRequest, ctx: PlanContext) => Promise<Destination>
 
 const planners: Record<`${JobMethod}/${JobPolicy}`, Planner | string> = {
   'this-account/region': thisAccountRegion,
@@ -53,8 +21,9 @@ const planners: Record<`${JobMethod}/${JobPolicy}`, Planner | string> = {
   'cross-account/nearest': 'cross-account distribution cannot use policy "nearest"'
 }
 
-export function newJobId (): string {
-  return `j${Date.now().toString(36)}${randomBytes(4).toString('hex')}`
+/** `now`: the sidecar's clock; the id sorts by creation time. */
+export function newJobId (now: number): string {
+  return `j${now.toString(36)}${randomBytes(4).toString('hex')}`
 }
 
 /** Validates a request (JSON body, or the fields of a CSV upload with its device list) into a new Job. */
@@ -68,9 +37,9 @@ export async function planJob (raw: unknown, ctx: PlanContext): Promise<Job> {
     throw badRequest(`product ${request.productKey} does not exist at instance ${request.sourceInstanceId}`, 'productKey')
   }
   const destination = await planner(request, ctx)
-  const now = Date.now()
+  const now = ctx.now
   return {
-    id: newJobId(),
+    id: newJobId(now),
     accountId: ctx.account.id,
     method: request.method,
     policy: request.policy,
@@ -114,16 +83,4 @@ function checkSource (request: JobRequest, { account, topology }: PlanContext): 
   const source = topology.instance(request.sourceInstanceId)
   // The same answer for an instance that does not exist and one of another account's.
   if (source === undefined || source.account !== account.id) throw notFound(`instance ${request.sourceInstanceId}`)
-}
-
-async function thisAccountRegion (request: JobRequest, { account, topology }: PlanContext): Promise<Destination> {
-  refuseFields(request, ['targets'], 'is for policy "nearest"; policy "region" takes targetInstanceId')
-  refuseFields(request, ['targetAccount', 'verificationCode'], 'is for method "cross-account"')
-  const id = request.targetInstanceId
-  if (id === undefined) throw badRequest('targetInstanceId is required with policy "region"', 'targetInstanceId')
-  const target = topology.instance(id)
-  if (target === undefined) throw badRequest(`unknown instance ${id}`, 'targetInstanceId')
-  if (id === request.sourceInstanceId) throw badRequest('targetInstanceId is the source instance', 'targetInstanceId')
-  if (target.account !== account.id) throw forbidden(`instance ${id} belongs to another account; use method "cross-account"`)
-  return { targetInstanceId: id, targets: [], targetAccountId: null }
 }

@@ -9,11 +9,12 @@
 import { RECORD_CODES } from '../../shared/records.js'
 import type { Store } from '../../shared/store/store.js'
 import type { Job, JobRecord } from '../../shared/types.js'
-import { conflict } from '../http-error.js'
+import { conflict } from '../http/http-error.js'
 import { countRecords, isFailure, recordsByName, withCounts } from './counts.js'
 import { wakeJobRunners } from './runner.js'
 
-export async function retryJob (store: Store, job: Job): Promise<Job> {
+/** `now`: the sidecar's clock (bootstrap/clock.ts). */
+export async function retryJob (store: Store, job: Job, now: number): Promise<Job> {
   if (job.status === 'initializing' || job.status === 'distributing') {
     wakeJobRunners()
     return job
@@ -29,7 +30,7 @@ export async function retryJob (store: Store, job: Job): Promise<Job> {
   // Records first: a crash in between leaves a finished job that a second retry picks up again.
   await store.putRecords(job.id, failed)
   for (const r of failed) records.set(r.deviceName, r)
-  const next: Job = { ...withCounts(job, countRecords(job, records.values())), status: 'distributing', error: null, updatedAt: Date.now() }
+  const next: Job = { ...withCounts(job, countRecords(job, records.values())), status: 'distributing', error: null, updatedAt: now }
   await store.updateJob(next)
   wakeJobRunners()
   return next

@@ -24,6 +24,8 @@ export interface JobRunnerOptions {
   maxAttempts?: number
   /** Lease owner id; unique per runner by default. */
   owner?: string
+  /** The sidecar's clock (bootstrap/clock.ts): Date.now unless a test controls time. */
+  clock?: () => number
 }
 
 /** In-process wake-up: the jobs API calls `wakeJobRunners()` so a new job starts without waiting a poll. */
@@ -43,6 +45,7 @@ export class JobRunner {
   private readonly leaseMs: number
   private readonly batchSize: number
   private readonly maxAttempts: number
+  private readonly clock: () => number
   private readonly attempts = new Map<string, number>()
   private timer: NodeJS.Timeout | null = null
   private current: Promise<void> | null = null
@@ -58,6 +61,7 @@ export class JobRunner {
     this.leaseMs = options.leaseMs ?? 5000
     this.batchSize = options.batchSize ?? 1000
     this.maxAttempts = options.maxAttempts ?? 5
+    this.clock = options.clock ?? Date.now
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
   }
 
@@ -163,7 +167,7 @@ export class JobRunner {
     try {
       const job = await this.store.getJob(id)
       if (job === null || job.status === 'distributed') return
-      await this.store.updateJob({ ...job, status: 'failed', error: (err as Error).message, updatedAt: Date.now() })
+      await this.store.updateJob({ ...job, status: 'failed', error: (err as Error).message, updatedAt: this.clock() })
       this.attempts.delete(id)
     } catch (updateErr) {
       this.log.warn({ err: updateErr, jobId: id }, 'cannot mark job failed')

@@ -1,7 +1,7 @@
 // The multipart/form-data form of a job request: text fields for the job, one CSV file for its devices.
 import type { IncomingMessage } from 'node:http'
 import busboy from 'busboy'
-import { ApiError, badRequest, tooLarge } from '../http-error.js'
+import { ApiError, badRequest, tooLarge } from '../http/http-error.js'
 
 export interface Upload {
   fields: Record<string, string>
@@ -47,7 +47,7 @@ export async function readUpload (req: IncomingMessage, limit: number): Promise<
     let settled = false
     let problem: ApiError | null = null
     const fail = (err: ApiError): void => { problem ??= err }
-    // Stops reading at once: the rest of the body stays unread and the error answer closes the connection (errors.ts).
+    // Stops reading at once: the rest of the body stays unread and the error answer closes the connection (bootstrap/http/errors.ts).
     const finish = (err: ApiError | null): void => {
       if (settled) return
       settled = true

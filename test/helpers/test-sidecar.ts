@@ -5,7 +5,7 @@ import { parseConfig, Topology, type Config } from '../../shared/config.js'
 import { REDACT, type Logger } from '../../shared/log.js'
 import type { Store } from '../../shared/store/store.js'
 import type { Sidecar } from '../../bootstrap/context.js'
-import { startSidecar } from '../../bootstrap/server.js'
+import { startSidecar } from '../../bootstrap/http/server.js'
 import { JobRunner } from '../../bootstrap/jobs/runner.js'
 
 export const TOKENS = {

@@ -1,0 +1,22 @@
+// Verification codes for cross-account distribution (docs/distribution.md, "Rule 10"), as operator commands:
+//   homing code send --account ACCOUNT   ask for a code; it goes to that account's owner, not to you
+//   homing code list                     the codes addressed to your account that are still valid
+import type { Command } from 'commander'
+import { action, callApi, withApiOptions, type ApiTarget } from './api-client.js'
+
+const print = (value: unknown): void => { process.stdout.write(`${JSON.stringify(value, null, 2)}\n`) }
+
+export function registerCodes (program: Command): void {
+  const code = program.command('code').description('verification codes for cross-account distribution: send, list')
+  withApiOptions(code.command('send'))
+    .description('send a verification code to the owner of another account (valid 5 minutes); ask them for it, then `homing distribute --to-account ... --code ...`')
+    .requiredOption('--account <account>', 'the destination account, by id or name')
+    .action(action(async (opts: ApiTarget & { account: string }) => {
+      print(JSON.parse((await callApi(opts, 'POST', '/distribution/verification-codes', { targetAccount: opts.account })).text))
+    }))
+  withApiOptions(code.command('list'))
+    .description('codes other accounts asked for, addressed to yours, still valid: give one to the sender you trust')
+    .action(action(async (opts: ApiTarget) => {
+      print(JSON.parse((await callApi(opts, 'GET', '/distribution/verification-codes')).text))
+    }))
+}

@@ -1,0 +1,139 @@
+// Operator commands for distribution jobs; each calls the REST API (docs/architecture.md, "Processes"):
+//   homing distribute --source ID --target ID --product PK [--devices a,b | --csv FILE] [--wait]
+//   homing distribute --source ID --nearest REGION=ID,... --product PK --devices a,b     (nearest access)
+//   homing distribute --source ID --target ID --to-account ACCOUNT --code 123456 ...   (cross-account)
+//   homing job show ID | homing job records ID | homing job list | homing job retry ID
+import { readFile } from 'node:fs/promises'
+import { basename } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { InvalidArgumentError, Option, type Command } from 'commander'
+import { action, callApi, OperatorError, withApiOptions, type ApiTarget } from './api-client.js'
+
+interface DistributeOptions extends ApiTarget {
+  source: string
+  target?: string
+  nearest?: { region: string, instanceId: string }[]
+  toAccount?: string
+  code?: string
+  product: string
+  devices?: string[]
+  csv?: string
+  wait?: boolean
+}
+
+interface ListOptions extends ApiTarget {
+  status?: string
+  product?: string
+  page?: number
+  pageSize?: number
+}
+
+const print = (value: unknown): void => { process.stdout.write(`${JSON.stringify(value, null, 2)}\n`) }
+
+const deviceList = (value: string): string[] => value.split(',').map(s => s.trim()).filter(s => s !== '')
+
+/** `eu-central-1=iot-de-1,us-west-1=iot-us-1`: one instance per chosen region (docs/distribution.md, "Rule 7"). */
+function nearestTargets (value: string): { region: string, instanceId: string }[] {
+  return deviceList(value).map(pair => {
+    const [region = '', instanceId = '', ...rest] = pair.split('=').map(s => s.trim())
+    if (region === '' || instanceId === '' || rest.length > 0) throw new InvalidArgumentError(`"${pair}" is not REGION=INSTANCE`)
+    return { region, instanceId }
+  })
+}
+
+function positive (value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('a positive whole number')
+  return n
+}
+
+export function registerDistribution (program: Command): void {
+  withApiOptions(program.command('distribute'))
+    .description('start a distribution job: to one instance (--target; without devices the product alone is copied), ' +
+      'to the nearest of several regions (--nearest), or to another account (--to-account with its owner\'s --code)')
+    .requiredOption('--source <instanceId>', 'instance the devices leave')
+    .addOption(new Option('--target <instanceId>', 'instance they go to (region policy)').conflicts('nearest'))
+    .addOption(new Option('--nearest <region=instance,...>', 'nearest access: one instance per chosen region; each device is placed at its first bootstrap').argParser(nearestTargets))
+    .addOption(new Option('--to-account <account>', 'cross-account: the destination account (id or name); needs --target and --code').conflicts('nearest'))
+    .option('--code <digits>', 'cross-account: the verification code the destination account\'s owner received (homing code send)')
+    .requiredOption('--product <productKey>', 'their product')
+    .addOption(new Option('--devices <names>', 'comma-separated DeviceNames').argParser(deviceList).conflicts('csv'))
+    .addOption(new Option('--csv <file>', 'CSV device list (template: productKey,deviceName; at most 1,000 rows)'))
+    .option('--wait', 'wait until the job is distributed or failed, then print it')
+    .action(action(async (opts: DistributeOptions) => {
+      const started = JSON.parse((await callApi(opts, 'POST', '/distribution/jobs', await jobBody(opts))).text) as { jobId: string, status: string }
+      if (opts.wait !== true) return print(started)
+      print(await waitForJob(opts, started.jobId))
+    }))
+
+  const job = program.command('job').description('distribution jobs: show, records, list, retry')
+  withApiOptions(job.command('show <id>'))
+    .description('a job\'s status and counts (total, succeeded, failed, pending)')
+    .action(action(async (id: string, opts: ApiTarget) => { print(await getJob(opts, id)) }))
+  withApiOptions(job.command('records <id>'))
+    .description('per-device results as CSV: productKey,deviceName,code,message')
+    .action(action(async (id: string, opts: ApiTarget) => {
+      process.stdout.write((await callApi(opts, 'GET', `/distribution/jobs/${encodeURIComponent(id)}/records`)).text)
+    }))
+  withApiOptions(job.command('list'))
+    .description('the batch list, newest first')
+    .option('--status <status>', 'initializing, distributing, distributed or failed')
+    .option('--product <productKey>', 'only jobs of this product')
+    .option('--page <n>', 'page, from 1', positive)
+    .option('--page-size <n>', 'jobs per page', positive)
+    .action(action(async (opts: ListOptions) => {
+      const query = new URLSearchParams()
+      if (opts.status !== undefined) query.set('status', opts.status)
+      if (opts.product !== undefined) query.set('productKey', opts.product)
+      if (opts.page !== undefined) query.set('page', String(opts.page))
+      if (opts.pageSize !== undefined) query.set('pageSize', String(opts.pageSize))
+      const q = query.toString()
+      print(JSON.parse((await callApi(opts, 'GET', `/distribution/jobs${q === '' ? '' : `?${q}`}`)).text))
+    }))
+  withApiOptions(job.command('retry <id>'))
+    .description('run a failed or stuck job again, or the failed devices of a distributed one')
+    .action(action(async (id: string, opts: ApiTarget) => {
+      print(JSON.parse((await callApi(opts, 'POST', `/distribution/jobs/${encodeURIComponent(id)}/retry`)).text))
+    }))
+}
+
+/** JSON with a device list, or the form with the CSV file (the API checks the file, line by line). */
+async function jobBody (opts: DistributeOptions): Promise<unknown> {
+  if (opts.target === undefined && opts.nearest === undefined) throw new OperatorError('give --target INSTANCE, or --nearest REGION=INSTANCE,...')
+  const job: Record<string, string> = {
+    method: opts.toAccount === undefined ? 'this-account' : 'cross-account',
+    policy: opts.nearest === undefined ? 'region' : 'nearest',
+    sourceInstanceId: opts.source,
+    productKey: opts.product,
+    ...(opts.target === undefined ? {} : { targetInstanceId: opts.target }),
+    ...(opts.nearest === undefined ? {} : { targets: JSON.stringify(opts.nearest) }),
+    ...(opts.toAccount === undefined ? {} : { targetAccount: opts.toAccount }),
+    ...(opts.code === undefined ? {} : { verificationCode: opts.code })
+  }
+  if (opts.csv === undefined) {
+    const body = { ...job, ...(opts.nearest === undefined ? {} : { targets: opts.nearest }) }
+    return opts.devices === undefined ? body : { ...body, deviceNames: opts.devices }
+  }
+  let csv: string
+  try {
+    csv = await readFile(opts.csv, 'utf8')
+  } catch (err) {
+    throw new OperatorError(`cannot read ${opts.csv}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  const form = new FormData()
+  for (const [k, v] of Object.entries(job)) form.set(k, v)
+  form.set('file', new Blob([csv], { type: 'text/csv' }), basename(opts.csv))
+  return form
+}
+
+async function getJob (target: ApiTarget, id: string): Promise<{ status: string }> {
+  return JSON.parse((await callApi(target, 'GET', `/distribution/jobs/${encodeURIComponent(id)}`)).text) as { status: string }
+}
+
+async function waitForJob (target: ApiTarget, id: string): Promise<unknown> {
+  for (;;) {
+    const job = await getJob(target, id)
+    if (job.status === 'distributed' || job.status === 'failed') return job
+    await sleep(200)
+  }
+}

@@ -1,0 +1,38 @@
+// The device face: POST /auth/bootstrap (docs/protocol.md, "Bootstrap"), every answer on /auth/* in
+// the device byte format, no request-id header. bootstrap/app.ts hands it the paths under /auth/.
+import Koa from 'koa'
+import type { Logger } from '../../shared/log.js'
+import type { Metrics } from '../../shared/metrics/metrics.js'
+import type { Sidecar } from '../context.js'
+import { errors } from '../http/errors.js'
+import type { FailureLimit } from '../http/failure-limit.js'
+import { requireHost } from '../http/host.js'
+import { observe, requestFields, statusCounter, type Report } from '../http/observe.js'
+import { requestId, type RequestState } from '../http/request-id.js'
+import { bootstrapRoutes } from './bootstrap-route.js'
+import { writeWireError } from './wire.js'
+
+/** `lookupFailures`: look-ups of unknown devices per client address; over the limit, 429 with Retry-After. */
+export function deviceFace (sidecar: Sidecar, lookupFailures: FailureLimit): Koa<RequestState> {
+  const app = new Koa<RequestState>()
+  app.use(observe(reportBootstrap(sidecar.log, sidecar.metrics)))
+  app.use(errors(sidecar.log, writeWireError))
+  app.use(requestId({ echo: false }))
+  app.use(requireHost())
+  const routes = bootstrapRoutes(sidecar, lookupFailures)
+  app.use(routes.routes())
+  app.use(routes.allowedMethods())
+  return app
+}
+
+/** By status, with its latency; a fleet's worth of bootstraps are logged at debug only. */
+function reportBootstrap (log: Logger, metrics: Metrics | undefined): Report<RequestState> {
+  const count = metrics === undefined ? undefined : statusCounter(metrics.bootstrapRequests)
+  return (ctx, seconds) => {
+    if (metrics !== undefined) {
+      count?.(ctx.status)
+      metrics.bootstrapSeconds.observe(seconds)
+    }
+    log.debug(requestFields(ctx, seconds), 'bootstrap')
+  }
+}
