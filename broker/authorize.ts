@@ -38,7 +38,8 @@ export function createAuthorizePublish (ctx: HomingContext, observe: (s: DeviceS
     // The first refusal of each connection is logged (under `disconnect` there is only one).
     if (!ctx.deniedLogged.has(client)) {
       ctx.deniedLogged.add(client)
-      const fields = { productKey: s?.productKey, deviceName: s?.deviceName, topic: packet.topic, qos: packet.qos }
+      // The topic is the client's: bounded in the log.
+      const fields = { productKey: s?.productKey, deviceName: s?.deviceName, topic: packet.topic.slice(0, 256), qos: packet.qos }
       ctx.log.info(fields, disconnect ? 'publish outside the fences: closing' : 'publish outside the fences: dropped (further ones on this connection are not logged)')
     }
     if (disconnect) return done(new Error(`publish to ${packet.topic} is not allowed`))

@@ -84,12 +84,12 @@ t.test('over MQTT', async t => {
 
   t.test('a PUBLISH outside the fences is acknowledged and dropped (broker.deniedPublish ignore, the default)', async t => {
     const victim = await connectDevice(port, d2!)
-    t.teardown(() => victim.endAsync())
+    t.teardown(() => victim.end(true))
     await victim.subscribeAsync('/pkT/dev2/user/update')
     const received: string[] = []
     victim.on('message', (_topic, payload) => received.push(payload.toString()))
     const client = await connectDevice(port, d1!)
-    t.teardown(() => client.endAsync())
+    t.teardown(() => client.end(true))
     for (const topic of ['/pkT/dev2/user/update', '/broadcast/pkT/x', '$SYS/homing/takeover', 'plain']) {
       await within(WAIT_MS, client.publishAsync(topic, 'intruder', { qos: 1 }), `a PUBACK for the refused PUBLISH to ${topic}`)
       t.ok(client.connected, `still connected after publishing to ${topic}`)
