@@ -1,12 +1,14 @@
-// docs/protocol.md, "CONNECT authentication": MQTT CONNECT authentication, as a list of named steps (like Aedes' connectActions).
+// docs/protocol.md, "CONNECT authentication": MQTT CONNECT authentication, as plain awaited checks in order.
+// Each check returns what the next one needs or throws a Refusal (its CONNACK code and a reason).
 import { randomUUID } from 'node:crypto'
 import type { AuthenticateError, Client, ConnectPacket } from 'aedes'
-import { IdentityError, parseIdentity as parse, type ConnectIdentity } from '../shared/client-id.js'
+import { IdentityError, parseIdentity, sdkOf, type ConnectIdentity } from '../shared/client-id.js'
 import { verify } from '../shared/sign.js'
 import { StoreUnavailableError } from '../shared/store/store.js'
 import type { Device } from '../shared/types.js'
 import type { DeviceSession } from './connections.js'
 import type { HomingContext } from './context.js'
+import { transportOf } from './listeners.js'
 import { addressOf, hold, markOnline } from './presence.js'
 import { announce } from './takeover.js'
 
@@ -21,106 +23,144 @@ export class Refusal extends Error {
   }
 }
 
-interface Attempt {
-  client: Client
-  /** From the CONNECT packet, kept by preConnect (the authenticate hook only sees username and password). */
-  connect: { clientId: string, keepalive: number } | undefined
-  username: string | undefined
-  password: Buffer | undefined
-  identity?: ConnectIdentity
-  device?: Device
-  session?: DeviceSession
-  /** The registry's online mark named another connection when this one took it. */
-  replaced?: boolean
+/** From the CONNECT packet, kept by preConnect (the authenticate hook only sees username and password). */
+interface ConnectFields {
+  clientId: string
+  keepalive: number
 }
 
-type Step = (ctx: HomingContext, a: Attempt) => Promise<void>
-
-const connectSteps: Step[] = [
-  checkAddressLockout,
-  checkKeepalive,
-  parseIdentity,
-  checkDeviceLockout,
-  findDevice,
-  verifySignature,
-  checkAssignment,
-  holdSession,
-  markDeviceOnline,
-  takeOver
-]
+/** What the log may say of an attempt, filled as the checks learn it: never the password. */
+interface Known {
+  identity?: ConnectIdentity
+  session?: DeviceSession
+}
 
 export type PreConnect = (client: Client, packet: ConnectPacket, done: (err: Error | null, ok: boolean) => void) => void
 export type Authenticate = (client: Client, username: Readonly<string | undefined>, password: Readonly<Buffer | undefined>,
   done: (err: AuthenticateError | null, ok: boolean | null) => void) => void
 
 export function createAuthenticate (ctx: HomingContext): { preConnect: PreConnect, authenticate: Authenticate } {
-  const connects = new WeakMap<Client, Attempt['connect']>()
+  const connects = new WeakMap<Client, ConnectFields>()
 
   const preConnect: PreConnect = (client, packet, done) => {
+    noteProtocol(ctx, client, packet)
     // The raw clientId: Aedes replaces an empty one with a generated id before authenticate runs.
     connects.set(client, { clientId: packet.clientId ?? '', keepalive: packet.keepalive ?? 0 })
     done(null, true)
   }
 
   const authenticate: Authenticate = (client, username, password, done) => {
-    const attempt: Attempt = { client, connect: connects.get(client), username, password }
+    const connect = connects.get(client)
     connects.delete(client)
-    run(ctx, attempt).then(
+    const known: Known = {}
+    admit(ctx, client, connect, username, password, known).then(
       () => {
         ctx.authenticated.add(client)
         done(null, true)
       },
-      (err: unknown) => done(refuse(ctx, attempt, err), false)
+      (err: unknown) => done(refuse(ctx, client, connect, known, err), false)
     )
   }
 
   return { preConnect, authenticate }
 }
 
-async function run (ctx: HomingContext, attempt: Attempt): Promise<void> {
-  for (const step of connectSteps) await step(ctx, attempt)
-  ctx.log.debug(fields(attempt), 'device connected')
+/** Every check in order; resolves once the device is held here and marked online. */
+async function admit (ctx: HomingContext, client: Client, connect: ConnectFields | undefined,
+  username: string | undefined, password: Buffer | undefined, known: Known): Promise<void> {
+  await checkAddressLockout(ctx, client)
+  checkKeepalive(ctx, connect?.keepalive ?? 0)
+  const identity = known.identity = readIdentity(connect?.clientId ?? '', username ?? '')
+  await checkDeviceLockout(ctx, identity)
+  const device = await findDevice(ctx, identity)
+  verifySignature(device, identity, password)
+  checkAssignment(ctx, device)
+  const session = known.session = holdSession(ctx, client, identity)
+  const replaced = await markDeviceOnline(ctx, session, device)
+  if (replaced) await takeOver(ctx, session, connect)
+  logAccepted(ctx, client, identity, session)
 }
 
-function refuse (ctx: HomingContext, a: Attempt, err: unknown): AuthenticateError {
+/** docs/devices.md, "What the broker logs": each accepted CONNECT at info, with how the device connected. */
+function logAccepted (ctx: HomingContext, client: Client, identity: ConnectIdentity, session: DeviceSession): void {
+  const { sdk, sdkVersion } = sdkOf(identity)
+  const transport = transportOf(client.conn) ?? 'other'
+  ctx.onDeviceConnect?.(sdk, transport)
+  ctx.log.info({
+    productKey: identity.productKey,
+    deviceName: identity.deviceName,
+    session: session.session,
+    transport,
+    secureMode: identity.secureMode,
+    signMethod: identity.signMethod,
+    sdk,
+    sdkVersion,
+    address: addressOf(client)
+  }, 'device connected')
+}
+
+/**
+ * docs/protocol.md, "MQTT": the brokers speak MQTT 3.1.1 (Aedes 1.x). Aedes answers a CONNECT of
+ * another protocol level with CONNACK 1 (MQTT 5 included) and an MQTT 3.1 one with a clientId over
+ * 23 characters (every signed one) with 2, after this hook and without a log line: say it here.
+ */
+function noteProtocol (ctx: HomingContext, client: Client, packet: ConnectPacket): void {
+  const level = packet.protocolVersion
+  const maxIdLength = (ctx.aedes as unknown as { maxClientsIdLength?: number }).maxClientsIdLength ?? 23
+  let reason: string
+  let returnCode: number
+  if (level === 4) return
+  if (level === 3) {
+    if ((packet.clientId ?? '').length <= maxIdLength) return
+    returnCode = 2
+    reason = `MQTT 3.1 allows a clientId of at most ${maxIdLength} characters; this broker speaks MQTT 3.1.1`
+  } else {
+    returnCode = 1
+    reason = `protocol level ${String(level)} (${level === 5 ? 'MQTT 5' : 'unknown'}) is not supported; this broker speaks MQTT 3.1.1`
+  }
+  const address = addressOf(client)
+  ctx.refusals.note(`protocol ${String(level)} ${address ?? ''}`, 'connection refused', { address, protocolLevel: level, returnCode, reason })
+}
+
+function refuse (ctx: HomingContext, client: Client, connect: ConnectFields | undefined, known: Known, err: unknown): AuthenticateError {
   let refusal: Refusal
   if (err instanceof Refusal) refusal = err
   // docs/protocol.md, "CONNECT authentication": CONNACK 3 when the registry is unreachable.
   else if (err instanceof StoreUnavailableError) refusal = new Refusal(3, 'registry unavailable')
   else {
-    ctx.log.error({ ...fields(a), err }, 'authentication failed unexpectedly')
+    ctx.log.error({ ...fields(connect, known), err }, 'authentication failed unexpectedly')
     refusal = new Refusal(3, 'internal error')
   }
-  const address = addressOf(a.client)
-  const device = a.identity === undefined ? null : deviceKey(a.identity)
+  const address = addressOf(client)
+  const device = known.identity === undefined ? null : deviceKey(known.identity)
   // Bad identity or credentials count against the device and the address; 3 and 5 are not the device's fault.
   if (refusal.returnCode === 2 || refusal.returnCode === 4) void ctx.connectLimits.failed(device, address)
-  ctx.refusals.note(`${refusal.returnCode} ${device ?? address ?? ''}`, 'connection refused', { ...fields(a), address, returnCode: refusal.returnCode, reason: refusal.message })
+  ctx.refusals.note(`${refusal.returnCode} ${device ?? address ?? ''}`, 'connection refused', { ...fields(connect, known), address, returnCode: refusal.returnCode, reason: refusal.message })
   return Object.assign(new Error(refusal.message), { returnCode: refusal.returnCode }) as unknown as AuthenticateError
 }
 
 /** What the log may say about an attempt: never the password. */
-function fields (a: Attempt): Record<string, unknown> {
+function fields (connect: ConnectFields | undefined, known: Known): Record<string, unknown> {
   return {
-    clientId: a.connect?.clientId,
-    productKey: a.identity?.productKey,
-    deviceName: a.identity?.deviceName,
-    session: a.session?.session
+    clientId: connect?.clientId,
+    productKey: known.identity?.productKey,
+    deviceName: known.identity?.deviceName,
+    session: known.session?.session
   }
 }
 
 const deviceKey = (identity: ConnectIdentity): string => `${identity.productKey}/${identity.deviceName}`
 
 /** Too many failed CONNECTs from this address: refused with 3 for a short lockout (broker/connect-limits.ts). */
-async function checkAddressLockout (ctx: HomingContext, a: Attempt): Promise<void> {
-  if (!await ctx.connectLimits.addressLocked(addressOf(a.client))) return
+async function checkAddressLockout (ctx: HomingContext, client: Client): Promise<void> {
+  if (!await ctx.connectLimits.addressLocked(addressOf(client))) return
   ctx.onLockout?.('address')
   throw new Refusal(3, 'too many failed CONNECTs from this address: try again later')
 }
 
 /** Too many failed CONNECTs of this device: refused with 3 for a short lockout, before the registry is read. */
-async function checkDeviceLockout (ctx: HomingContext, a: Attempt): Promise<void> {
-  if (!await ctx.connectLimits.deviceLocked(deviceKey(a.identity as ConnectIdentity))) return
+async function checkDeviceLockout (ctx: HomingContext, identity: ConnectIdentity): Promise<void> {
+  if (!await ctx.connectLimits.deviceLocked(deviceKey(identity))) return
   ctx.onLockout?.('device')
   throw new Refusal(3, 'too many failed CONNECTs of this device: try again later')
 }
@@ -130,16 +170,15 @@ async function checkDeviceLockout (ctx: HomingContext, a: Attempt): Promise<void
  * included) the CONNECT is refused with 2: a malformed request for this broker, and unlike 5 it
  * does not send the device back to bootstrap.
  */
-async function checkKeepalive (ctx: HomingContext, a: Attempt): Promise<void> {
-  const keepalive = a.connect?.keepalive ?? 0
+function checkKeepalive (ctx: HomingContext, keepalive: number): void {
   const { min, max } = ctx.keepalive
   if (keepalive < min || keepalive > max) throw new Refusal(2, `keepalive ${keepalive}s outside ${min}-${max}s`)
 }
 
 /** docs/protocol.md, "CONNECT authentication": CONNACK 2 when the clientId or username cannot be parsed. */
-async function parseIdentity (_ctx: HomingContext, a: Attempt): Promise<void> {
+function readIdentity (clientId: string, username: string): ConnectIdentity {
   try {
-    a.identity = parse(a.connect?.clientId ?? '', a.username ?? '')
+    return parseIdentity(clientId, username)
   } catch (err) {
     if (err instanceof IdentityError) throw new Refusal(2, err.message)
     throw err
@@ -147,44 +186,41 @@ async function parseIdentity (_ctx: HomingContext, a: Attempt): Promise<void> {
 }
 
 /** docs/protocol.md, "CONNECT authentication": CONNACK 4 when the device is unknown. */
-async function findDevice (ctx: HomingContext, a: Attempt): Promise<void> {
-  const { productKey, deviceName } = a.identity as ConnectIdentity
-  const device = await ctx.store.getDevice(productKey, deviceName)
+async function findDevice (ctx: HomingContext, identity: ConnectIdentity): Promise<Device> {
+  const device = await ctx.store.getDevice(identity.productKey, identity.deviceName)
   if (device === null) throw new Refusal(4, 'unknown device')
-  a.device = device
+  return device
 }
 
 /** docs/protocol.md, "CONNECT authentication": hex of HMAC(deviceSecret, content), any case, compared in constant time; else 4. */
-async function verifySignature (_ctx: HomingContext, a: Attempt): Promise<void> {
-  const identity = a.identity as ConnectIdentity
-  const device = a.device as Device
-  if (a.password === undefined) throw new Refusal(4, 'no password')
+function verifySignature (device: Device, identity: ConnectIdentity, password: Buffer | undefined): void {
+  if (password === undefined) throw new Refusal(4, 'no password')
   const signed = { clientId: identity.id, deviceName: identity.deviceName, productKey: identity.productKey, timestamp: identity.timestamp }
-  if (!verify(device.deviceSecret, signed, identity.signMethod, a.password.toString('latin1'))) throw new Refusal(4, 'bad signature')
+  if (!verify(device.deviceSecret, signed, identity.signMethod, password.toString('latin1'))) throw new Refusal(4, 'bad signature')
 }
 
 /** docs/protocol.md, "CONNECT authentication": CONNACK 5 when the device is known but assigned elsewhere, disabled, or not yet placed. */
-async function checkAssignment (ctx: HomingContext, a: Attempt): Promise<void> {
-  const device = a.device as Device
+function checkAssignment (ctx: HomingContext, device: Device): void {
   if (!device.enabled) throw new Refusal(5, 'device disabled')
   if (device.instanceId === null) throw new Refusal(5, 'device not yet placed')
   if (device.instanceId !== ctx.instanceId) throw new Refusal(5, 'device assigned to another instance')
 }
 
 /** Held before the registry mark, so a move that lands in between still finds the connection to kick. */
-async function holdSession (ctx: HomingContext, a: Attempt): Promise<void> {
-  const { productKey, deviceName } = a.identity as ConnectIdentity
-  a.session = { client: a.client, productKey, deviceName, session: randomUUID(), marked: false, closed: false }
-  hold(ctx, a.session)
+function holdSession (ctx: HomingContext, client: Client, identity: ConnectIdentity): DeviceSession {
+  const session: DeviceSession = { client, productKey: identity.productKey, deviceName: identity.deviceName, session: randomUUID(), marked: false, closed: false }
+  hold(ctx, session)
+  return session
 }
 
-async function markDeviceOnline (ctx: HomingContext, a: Attempt): Promise<void> {
-  const { result, replaced } = await markOnline(ctx, a.session as DeviceSession, a.device)
-  a.replaced = replaced
+/** Resolves whether the registry's online mark named another connection, which this one replaced. */
+async function markDeviceOnline (ctx: HomingContext, session: DeviceSession, device: Device): Promise<boolean> {
+  const { result, replaced } = await markOnline(ctx, session, device)
   // The device moved away (or was disabled or deleted) after findDevice read it.
   if (result === 'not-assigned') throw new Refusal(5, 'device assigned to another instance')
   if (result === 'disabled') throw new Refusal(5, 'device disabled')
   if (result === 'not-found') throw new Refusal(4, 'unknown device')
+  return replaced
 }
 
 /**
@@ -193,12 +229,11 @@ async function markDeviceOnline (ctx: HomingContext, a: Attempt): Promise<void> 
  * of two the later one sees the earlier's mark and announces (and a device's ordinary CONNECT costs
  * no message to every node of the instance).
  */
-async function takeOver (ctx: HomingContext, a: Attempt): Promise<void> {
-  if (a.replaced !== true) return
+async function takeOver (ctx: HomingContext, session: DeviceSession, connect: ConnectFields | undefined): Promise<void> {
   try {
-    await announce(ctx, a.session as DeviceSession)
+    await announce(ctx, session)
   } catch (err) {
     // The emitter is down (so is the cluster's Redis): accept, the older connection cannot be told.
-    ctx.log.warn({ ...fields(a), err: (err as Error).message }, 'could not announce the takeover')
+    ctx.log.warn({ clientId: connect?.clientId, productKey: session.productKey, deviceName: session.deviceName, session: session.session, err: (err as Error).message }, 'could not announce the takeover')
   }
 }

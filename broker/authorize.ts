@@ -8,8 +8,12 @@ export type AuthorizePublish = (client: Client | null, packet: PublishPacket, do
 export type AuthorizeSubscribe = (client: Client, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void) => void
 
 /**
- * A refused PUBLISH closes the connection (MQTT 3.1.1 has no negative PUBACK): Aedes does so on
- * error. `observe` sees each allowed one as it arrives, in the device's packet order.
+ * docs/protocol.md, "Topics": a PUBLISH outside the fences is dropped and still acknowledged under
+ * broker.deniedPublish `ignore` (the default, as Mosquitto; a client that resends an in-flight QoS 1
+ * PUBLISH after a reconnect is not kicked forever), or closes the connection under `disconnect`
+ * (MQTT 3.1.1 has no negative PUBACK). A dropped packet is put in `ctx.dropped`: Aedes acknowledges
+ * it and the plugin's publish wrapper forwards it to no one. `observe` sees each allowed one as it
+ * arrives, in the device's packet order.
  */
 export function createAuthorizePublish (ctx: HomingContext, observe: (s: DeviceSession, packet: PublishPacket) => void): AuthorizePublish {
   return (client, packet, done) => {
@@ -29,8 +33,18 @@ export function createAuthorizePublish (ctx: HomingContext, observe: (s: DeviceS
       }, (err: unknown) => done(err as Error))
       return
     }
-    ctx.log.info({ productKey: s?.productKey, deviceName: s?.deviceName, topic: packet.topic }, 'publish outside the fences: closing')
-    done(new Error(`publish to ${packet.topic} is not allowed`))
+    const disconnect = ctx.deniedPublish === 'disconnect'
+    ctx.onDeniedPublish?.(disconnect ? 'disconnected' : 'ignored')
+    // The first refusal of each connection is logged (under `disconnect` there is only one).
+    if (!ctx.deniedLogged.has(client)) {
+      ctx.deniedLogged.add(client)
+      // The topic is the client's: bounded in the log.
+      const fields = { productKey: s?.productKey, deviceName: s?.deviceName, topic: packet.topic.slice(0, 256), qos: packet.qos }
+      ctx.log.info(fields, disconnect ? 'publish outside the fences: closing' : 'publish outside the fences: dropped (further ones on this connection are not logged)')
+    }
+    if (disconnect) return done(new Error(`publish to ${packet.topic} is not allowed`))
+    ctx.dropped.add(packet)
+    done(null)
   }
 }
 

@@ -1,9 +1,10 @@
 // What every hook of one broker node is handed: who the node is, the registry, and its live devices.
-import type { Aedes, Client } from 'aedes'
+import type { Aedes, Client, PublishPacket } from 'aedes'
 import type { Logger } from '../shared/log.js'
 import type { KickReport } from '../shared/records.js'
 import type { Store } from '../shared/store/store.js'
 import type { DisconnectReason } from '../shared/types.js'
+import type { DeniedAction, SdkFamily } from '../shared/metrics/devices.js'
 import type { LimitReason } from '../shared/metrics/metrics.js'
 import type { ConnectLimits, LockoutScope } from './connect-limits.js'
 import type { Connections } from './connections.js'
@@ -56,6 +57,17 @@ export interface HomingContext {
   publishLimits: PublishLimits
   /** Repeated log lines (CONNECT refusals, limit closes, move-stream read errors): one per key per window. */
   refusals: LogSummary
+  /** config broker.deniedPublish: what a PUBLISH outside the fences does (broker/authorize.ts). */
+  deniedPublish: 'ignore' | 'disconnect'
+  /** PUBLISHes refused under `ignore`: acknowledged by Aedes, forwarded to no one (plugin.ts wraps publish). */
+  dropped: WeakSet<PublishPacket>
+  /** Connections whose first refused PUBLISH was logged. */
+  deniedLogged: WeakSet<Client>
+  onDeniedPublish?: (action: DeniedAction) => void
+  /** An accepted device CONNECT, by SDK family and transport (metrics). */
+  onDeviceConnect?: (sdk: SdkFamily, transport: string) => void
+  /** A thing-model _reply sent, by Alink code (metrics). */
+  onThingReply?: (code: number) => void
   /** Metrics hooks: a connection closed on a limit, a CONNECT refused by a lockout, a failed move-stream read. */
   onLimit?: (reason: LimitReason) => void
   onLockout?: (scope: LockoutScope) => void

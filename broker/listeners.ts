@@ -72,6 +72,13 @@ export function connectionId (stream: Duplex): string | undefined {
   return connectionIds.get(stream)
 }
 
+/** The transport a device connection came in on; set when the transport accepts it. */
+const transports = new WeakMap<Duplex, Transport>()
+
+export function transportOf (stream: Duplex): Transport | undefined {
+  return transports.get(stream)
+}
+
 /** Binds every transport given (all first: a port that is taken fails the node before it runs), in TRANSPORTS order. */
 export async function openListeners (options: ListenOptions): Promise<Listener[]> {
   const opened: Listener[] = []
@@ -199,6 +206,7 @@ const PROCESS_TAG = `${process.pid.toString(36)}.`
 function track (stream: Duplex, transport: Transport, log: Logger, sockets: Gauge.Internal<'transport'> | undefined, req: IncomingMessage | undefined): void {
   const id = PROCESS_TAG + (++connections).toString(36)
   connectionIds.set(stream, id)
+  transports.set(stream, transport)
   sockets?.inc()
   stream.once('close', () => {
     sockets?.dec()

@@ -6,6 +6,7 @@ import { Aedes, type Client } from 'aedes'
 import { ConfigError, type Config } from '../shared/config.js'
 import { silentLogger, type Logger } from '../shared/log.js'
 import { observedStore } from '../shared/metrics/store.js'
+import { deviceMetrics } from '../shared/metrics/devices.js'
 import type { LimitReason, Metrics, Transport } from '../shared/metrics/metrics.js'
 import { startProbeServer, type ProbeServer } from '../shared/probes.js'
 import { openStore } from '../shared/store/index.js'
@@ -124,9 +125,13 @@ export async function startBrokerNode (options: BrokerNodeOptions): Promise<Brok
       keepaliveMin: config.broker.keepaliveMin,
       keepaliveMax: config.broker.keepaliveMax,
       limits: config.broker,
+      deniedPublish: config.broker.deniedPublish,
       ...(metrics === undefined
         ? {}
         : {
+            onDeniedPublish: action => deviceMetrics(metrics).deniedPublishes.inc({ instance: instanceId, action }),
+            onDeviceConnect: (sdk, transport) => deviceMetrics(metrics).deviceConnects.inc({ instance: instanceId, sdk, transport }),
+            onThingReply: code => deviceMetrics(metrics).thingReplies.inc({ instance: instanceId, code: String(code) }),
             onKick: report => metrics.kicked(instanceId, report),
             onDisconnect: reason => metrics.disconnected(instanceId, reason),
             onLimit: reason => metrics.limitCloses.inc({ instance: instanceId, reason }),

@@ -1,9 +1,10 @@
 // Homing as an Aedes plugin: attaches Homing's hooks to an Aedes instance the caller created
 // (docs/architecture.md, "Parts"). The caller's own hooks keep running: theirs decide first on CONNECT, ours
 // first on publish and subscribe.
-import type { Aedes, Client } from 'aedes'
+import type { Aedes, Client, PublishPacket } from 'aedes'
 import { BROKER_LIMIT_DEFAULTS } from '../shared/config.js'
 import { silentLogger, type Logger } from '../shared/log.js'
+import type { DeniedAction, SdkFamily } from '../shared/metrics/devices.js'
 import type { LimitReason } from '../shared/metrics/metrics.js'
 import type { KickReport } from '../shared/records.js'
 import type { Store } from '../shared/store/store.js'
@@ -21,6 +22,7 @@ import { keepProperties } from './properties.js'
 import { PublishLimits } from './publish-limits.js'
 import { sweepConnections } from './sweep.js'
 import { listenTakeovers } from './takeover.js'
+import { answerPosts } from './thing-replies.js'
 
 export interface HomingOptions {
   /** The instance this broker serves (config `instances[].id`). */
@@ -44,6 +46,12 @@ export interface HomingOptions {
   onLimit?: (reason: LimitReason) => void
   onLockout?: (scope: LockoutScope) => void
   onMoveStreamError?: (kind: 'nogroup' | 'read', recreated: boolean) => void
+  /** docs/protocol.md, "Topics": a PUBLISH outside the fences is dropped and acknowledged (`ignore`, default) or closes (`disconnect`). */
+  deniedPublish?: 'ignore' | 'disconnect'
+  /** Metrics hooks: a refused PUBLISH, an accepted device CONNECT (SDK family, transport), a thing-model reply sent. */
+  onDeniedPublish?: (action: DeniedAction) => void
+  onDeviceConnect?: (sdk: SdkFamily, transport: string) => void
+  onThingReply?: (code: number) => void
 }
 
 export type BrokerLimits = typeof BROKER_LIMIT_DEFAULTS
@@ -93,6 +101,12 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
     onLimit: options.onLimit,
     onLockout: options.onLockout,
     onMoveStreamError: options.onMoveStreamError,
+    deniedPublish: options.deniedPublish ?? 'ignore',
+    dropped: new WeakSet(),
+    deniedLogged: new WeakSet(),
+    onDeniedPublish: options.onDeniedPublish,
+    onDeviceConnect: options.onDeviceConnect,
+    onThingReply: options.onThingReply,
     background: work => {
       pending.add(work)
       const done = (): void => { pending.delete(work) }
@@ -103,6 +117,7 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
   const kicker = new Kicker(ctx)
   const hooks = attachHooks(ctx, kicker)
   const stopProperties = keepProperties(ctx)
+  const stopReplies = answerPosts(ctx)
   const moves = consumeMoves(ctx, kicker)
   const takeovers = listenTakeovers(ctx)
   const stopSweep = sweepConnections(ctx, limits.sweepIntervalMs)
@@ -126,6 +141,7 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
       await moves.close()
       await takeovers.close()
       stopProperties()
+      stopReplies()
       hooks.detach()
       await Promise.allSettled(pending)
     }
@@ -139,7 +155,8 @@ function attachHooks (ctx: HomingContext, kicker: Kicker): { detach: () => void 
     preConnect: aedes.preConnect,
     authenticate: aedes.authenticate,
     authorizePublish: aedes.authorizePublish,
-    authorizeSubscribe: aedes.authorizeSubscribe
+    authorizeSubscribe: aedes.authorizeSubscribe,
+    publish: Object.prototype.hasOwnProperty.call(aedes, 'publish') ? aedes.publish : undefined
   }
   const ours = createAuthenticate(ctx)
   const authorizePublish = createAuthorizePublish(ctx, (s, packet) => kicker.observe(s, packet))
@@ -157,14 +174,37 @@ function attachHooks (ctx: HomingContext, kicker: Kicker): { detach: () => void 
   aedes.authorizePublish = (client, packet, done) => {
     authorizePublish(client, packet, err => {
       if (err) return done(err)
+      // Refused under broker.deniedPublish `ignore`: acknowledged, and dropped by the wrapper below.
+      if (ctx.dropped.has(packet)) return done(null)
       theirs.authorizePublish.call(aedes, client, packet, done)
     })
   }
+  // Aedes acknowledges an authorized PUBLISH, then hands the same packet object to publish(): a
+  // dropped one stops here (no retained store, no subscriber, no 'publish' event). Aedes has no
+  // documented way to acknowledge and skip, short of this.
+  const publish = aedes.publish
+  const wrapped = function (this: Aedes, packet: PublishPacket, ...rest: unknown[]): void {
+    if (ctx.dropped.has(packet)) {
+      ctx.dropped.delete(packet)
+      const done = rest.find(r => typeof r === 'function') as ((err?: Error) => void) | undefined
+      done?.()
+      return
+    }
+    ;(publish as (...args: unknown[]) => void).call(this, packet, ...rest)
+  }
+  aedes.publish = wrapped as Aedes['publish']
   aedes.authorizeSubscribe = (client, sub, done) => {
     authorizeSubscribe(client, sub, (err, granted) => {
       if (err || !granted) return done(err, granted)
       theirs.authorizeSubscribe.call(aedes, client, granted, done)
     })
   }
-  return { detach: () => { Object.assign(aedes, theirs) } }
+  return {
+    detach: () => {
+      const { publish: own, ...hooks } = theirs
+      Object.assign(aedes, hooks)
+      if (own === undefined) delete (aedes as Partial<Aedes>).publish
+      else aedes.publish = own
+    }
+  }
 }

@@ -1,6 +1,7 @@
 // What one device may publish: a payload size and a rate (PUBLISH packets per window, per node).
-// Past either the connection is closed, as for a publish outside the fences: MQTT 3.1.1 has no
-// negative PUBACK, and dropping would be silent (a QoS 1 message would even be acknowledged). The
+// Past either the connection is closed (unlike a publish outside the fences, which is dropped and
+// acknowledged by default, broker.deniedPublish): MQTT 3.1.1 has no negative PUBACK, and dropping
+// would be silent (a QoS 1 message would even be acknowledged). The
 // Link SDK reconnects with its back-off, which slows a runaway loop further; the close is counted in
 // homing_mqtt_limit_closes_total. docs/operations.md, "Hardening".
 import type { PublishPacket } from 'aedes'

@@ -2,7 +2,7 @@
 import { SIGN_METHODS, type SignMethod } from './sign.js'
 
 export interface ConnectIdentity {
-  /** Everything before the first "|", trimmed; may be empty (MQTT 5 assigned clientid). */
+  /** Everything before the first "|", trimmed; may be empty (signed as empty). */
   id: string
   params: Record<string, string>
   signMethod: SignMethod
@@ -55,4 +55,22 @@ export function parseIdentity (clientId: string, username: string): ConnectIdent
     productKey,
     deviceName
   }
+}
+
+/** The SDK a clientId names, mapped to a small set (a bounded metrics label). */
+export type SdkFamily = 'c' | 'python' | 'js' | 'other'
+
+/**
+ * The SDK family and version a device's clientId names (`_v`, `lan`; the Node SDK also in the id):
+ * Link SDK for C `_v=sdk-c-4.1.0`, linkkit for C `lan=C`, Python linkkit `lan=Python`, the Node SDK `lan=JS`.
+ */
+export function sdkOf (identity: Pick<ConnectIdentity, 'id' | 'params'>): { sdk: SdkFamily, sdkVersion: string | undefined } {
+  const version = identity.params._v?.slice(0, 64)
+  const lan = (identity.params.lan ?? '').toLowerCase()
+  const v = (version ?? '').toLowerCase()
+  let sdk: SdkFamily = 'other'
+  if (v.startsWith('sdk-c') || lan === 'c') sdk = 'c'
+  else if (lan === 'python' || v.startsWith('sdk-python')) sdk = 'python'
+  else if (lan === 'js' || lan === 'node' || identity.id.includes('sdk-js')) sdk = 'js'
+  return { sdk, sdkVersion: version }
 }

@@ -104,8 +104,13 @@ export const configSchema = z.strictObject({
     /** docs/protocol.md, "CONNECT authentication": accepted keepalive range, seconds. */
     keepaliveMin: z.number().int().min(0).default(30),
     keepaliveMax: z.number().int().min(1).default(1200),
+    /**
+     * docs/protocol.md, "Topics": a PUBLISH outside the device's topics is dropped and still acknowledged
+     * (`ignore`, as Mosquitto and EMQX by default) or closes the connection (`disconnect`).
+     */
+    deniedPublish: z.enum(['ignore', 'disconnect']).default('ignore'),
     ...brokerLimits
-  }).default({ notifyTimeoutMs: 2000, keepaliveMin: 30, keepaliveMax: 1200, ...BROKER_LIMIT_DEFAULTS }),
+  }).default({ notifyTimeoutMs: 2000, keepaliveMin: 30, keepaliveMax: 1200, deniedPublish: 'ignore', ...BROKER_LIMIT_DEFAULTS }),
   limits,
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).optional(),
   regions: z.array(z.strictObject({

@@ -39,7 +39,7 @@ t.test('Node SDK one-line form with lan and _v', async t => {
   t.equal(id.params._v, '1.2.8')
 })
 
-t.test('an empty id (MQTT 5 assigned clientid variant) is accepted', async t => {
+t.test('an empty id (the clientId starts with "|") is accepted', async t => {
   const id = parseIdentity('|securemode=3,signmethod=hmacsha1,timestamp=789|', 'dn&pk')
   t.equal(id.id, '')
   t.equal(id.timestamp, '789')

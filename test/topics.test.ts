@@ -1,4 +1,5 @@
-// docs/protocol.md, "Topics": the topic fences, as a table and over MQTT (SUBACK 0x80, a refused PUBLISH closes).
+// docs/protocol.md, "Topics": the topic fences, as a table and over MQTT (SUBACK 0x80; a refused PUBLISH is
+// acknowledged and dropped under broker.deniedPublish `ignore`, the default, and closes under `disconnect`).
 import t from 'tap'
 import { startBrokerNode } from '../broker/node.js'
 import { MemoryStore } from '../shared/store/memory.js'
@@ -81,24 +82,32 @@ t.test('over MQTT', async t => {
     t.equal((await within(WAIT_MS, message, 'its own message back')).toString(), 'hello')
   })
 
-  t.test('a PUBLISH outside the fences closes the connection', async t => {
+  t.test('a PUBLISH outside the fences is acknowledged and dropped (broker.deniedPublish ignore, the default)', async t => {
+    const victim = await connectDevice(port, d2!)
+    t.teardown(() => victim.end(true))
+    await victim.subscribeAsync('/pkT/dev2/user/update')
+    const received: string[] = []
+    victim.on('message', (_topic, payload) => received.push(payload.toString()))
+    const client = await connectDevice(port, d1!)
+    t.teardown(() => client.end(true))
     for (const topic of ['/pkT/dev2/user/update', '/broadcast/pkT/x', '$SYS/homing/takeover', 'plain']) {
-      const client = await connectDevice(port, d1!)
-      const gone = closed(client)
-      client.publish(topic, 'x', { qos: 0 })
-      await within(WAIT_MS, gone, `the broker to close the connection after a PUBLISH to ${topic}`).finally(() => client.end(true))
-      t.pass(`closed after publishing to ${topic}`)
-      client.end(true)
+      await within(WAIT_MS, client.publishAsync(topic, 'intruder', { qos: 1 }), `a PUBACK for the refused PUBLISH to ${topic}`)
+      t.ok(client.connected, `still connected after publishing to ${topic}`)
     }
+    // Sent after the refused one was acknowledged: had that one been forwarded, it would come first.
+    const first = nextMessage(victim, '/pkT/dev2/user/update')
+    await victim.publishAsync('/pkT/dev2/user/update', 'own', { qos: 1 })
+    await within(WAIT_MS, first, 'the victim to get its own message')
+    t.same(received, ['own'], 'the refused PUBLISH reached no one')
   })
 
   t.test('a device cannot reach another device through the internal takeover topic', async t => {
     const victim = await connectDevice(port, d2!)
     t.teardown(() => victim.endAsync())
     const intruder = await connectDevice(port, d1!)
-    const gone = closed(intruder)
-    intruder.publish('$SYS/homing/takeover', JSON.stringify({ productKey: 'pkT', deviceName: 'dev2', session: 'x', nodeId: 'x' }))
-    await within(WAIT_MS, gone, 'the broker to close the connection after a PUBLISH to $SYS/homing/takeover').finally(() => intruder.end(true))
+    t.teardown(() => intruder.end(true))
+    await within(WAIT_MS, intruder.publishAsync('$SYS/homing/takeover', JSON.stringify({ productKey: 'pkT', deviceName: 'dev2', session: 'x', nodeId: 'x' }), { qos: 1 }),
+      'a PUBACK for the refused PUBLISH to $SYS/homing/takeover')
     // A round trip through the broker proves the victim's connection is still the live one.
     await victim.subscribeAsync('/pkT/dev2/user/ping')
     const message = nextMessage(victim, '/pkT/dev2/user/ping')
@@ -106,4 +115,18 @@ t.test('over MQTT', async t => {
     t.equal((await within(WAIT_MS, message, 'the victim to get its own message: its connection was replaced')).toString(), 'still here')
     t.ok(victim.connected)
   })
+})
+
+t.test('over MQTT with broker.deniedPublish disconnect', async t => {
+  const store = new MemoryStore()
+  const node = await startBrokerNode({ config: brokerConfig('unused:', { redis: false, broker: { deniedPublish: 'disconnect' } }), instanceId: 'a', store, nodeId: 'topics-disconnect' })
+  t.teardown(() => node.close())
+  const [d1] = await makeDevices(store, 'pkT', ['dev1', 'dev2'], 'a')
+  for (const topic of ['/pkT/dev2/user/update', '/broadcast/pkT/x', '$SYS/homing/takeover', 'plain']) {
+    const client = await connectDevice(node.ports.mqtt, d1!)
+    const gone = closed(client)
+    client.publish(topic, 'x', { qos: 0 })
+    await within(WAIT_MS, gone, `the broker to close the connection after a PUBLISH to ${topic}`).finally(() => client.end(true))
+    t.pass(`closed after publishing to ${topic}`)
+  }
 })

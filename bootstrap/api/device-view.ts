@@ -28,6 +28,12 @@ export interface DeviceView {
   tags: Record<string, string>
   createdAt: number
   placement: Device['placement']
+  /**
+   * docs/distribution.md, "Rule 4": the last posted properties (`params` of thing.event.property.post) kept
+   * as runtime data by each of the caller's instances the device has posted at, by instance id: a device
+   * that comes back to an instance finds them again.
+   */
+  properties: Record<string, unknown>
 }
 
 /** `owns` says whether an instance is the caller's (another account's instance ids are not shown). */
@@ -55,6 +61,25 @@ export function deviceView (device: Device, owns: (instanceId: string) => boolea
     ipAddress: runtime?.lastAddress ?? null,
     tags: device.tags,
     createdAt: device.createdAt,
-    placement: device.placement
+    placement: device.placement,
+    properties: propertiesOf(device, owns)
   }
+}
+
+function propertiesOf (device: Device, owns: (instanceId: string) => boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [instanceId, runtime] of Object.entries(device.runtime)) {
+    if (runtime.properties === null || !owns(instanceId)) continue
+    out[instanceId] = postedParams(runtime.properties)
+  }
+  return out
+}
+
+/** The `params` of a stored property post; the raw text when it is not an Alink request. */
+function postedParams (payload: string): unknown {
+  try {
+    const parsed: unknown = JSON.parse(payload)
+    if (typeof parsed === 'object' && parsed !== null && 'params' in parsed) return (parsed as { params: unknown }).params
+  } catch {}
+  return payload
 }
