@@ -17,6 +17,9 @@ import { TOKENS } from './test-sidecar.js'
 /** Cases per property: a few hundred in the suite, `npm run fuzz` sets HOMING_FUZZ_RUNS=10000. */
 export const FUZZ_RUNS = Number(process.env.HOMING_FUZZ_RUNS ?? 200)
 
+/** A quarter of the runs, at least 20: for properties that are slower or narrower. */
+export const FEWER_RUNS = Math.max(20, Math.floor(FUZZ_RUNS / 4))
+
 /** fast-check parameters for one property; HOMING_FUZZ_SEED replays a failing run. */
 export function fuzzParams<T> (runs = FUZZ_RUNS): fc.Parameters<T> {
   const seed = process.env.HOMING_FUZZ_SEED
@@ -24,10 +27,11 @@ export function fuzzParams<T> (runs = FUZZ_RUNS): fc.Parameters<T> {
 }
 
 /**
- * Keys that may change on a refused input by design (counters of refusals kept in Redis, e.g. a
- * rate limiter): never part of the snapshot. Matched against the key without the prefix.
+ * Keys that change on a refused input by design, counters of refusals kept in Redis (a rate
+ * limiter's, a verification code's wrong guesses): never part of the snapshot. Matched against the
+ * key without the prefix.
  */
-const VOLATILE = /^(rl|ratelimit|rate-limit|limits?)[:_]/i
+const VOLATILE = /^(rl|ratelimit|rate-limit|limits?)[:_]|(^|:)failures$/i
 
 export type Snapshot = Map<string, string>
 
@@ -200,8 +204,9 @@ export interface Answer {
 }
 
 /** One HTTP request with a body of any bytes; the answer, or a rejection after `ms`. */
-export async function send (url: string, init: { method: string, headers?: Record<string, string>, body?: string | Buffer }, ms = 10_000): Promise<Answer> {
-  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(ms) })
+export async function send (url: string, init: { method: string, headers?: Record<string, string>, body?: string | Uint8Array }, ms = 10_000): Promise<Answer> {
+  const body = typeof init.body === 'string' || init.body === undefined ? init.body : new Uint8Array(init.body)
+  const res = await fetch(url, { ...init, body, signal: AbortSignal.timeout(ms) })
   return { status: res.status, text: await res.text() }
 }
 
@@ -219,9 +224,10 @@ export function isJson (text: string): boolean {
  * Runs `check` over FUZZ_RUNS (or `runs`) generated inputs; `check` throws saying what went wrong.
  * One tap assertion: passes, or fails with fast-check's shrunk counterexample and its seed.
  */
-export async function property<T> (t: Test, what: string, arbitrary: fc.Arbitrary<T>, check: (input: T) => Promise<void>, runs = FUZZ_RUNS): Promise<void> {
+export async function property<T> (t: Test, what: string, arbitrary: fc.Arbitrary<T>, check: (input: T) => Promise<void>, opts: { runs?: number, examples?: T[] } = {}): Promise<void> {
   const started = Date.now()
-  const details = await fc.check(fc.asyncProperty(arbitrary, async input => { await check(input) }), fuzzParams<[T]>(runs))
+  const params = { ...fuzzParams<[T]>(opts.runs), examples: (opts.examples ?? []).map(e => [e] as [T]) }
+  const details = await fc.check(fc.asyncProperty(arbitrary, async input => { await check(input) }), params)
   if (!details.failed) {
     t.pass(`${what}: ${details.numRuns} cases in ${Date.now() - started} ms`)
     return
