@@ -253,7 +253,12 @@ export function expect (ok: boolean, message: string): void {
  */
 export async function httpCase (d: FuzzDeployment, request: () => Promise<Answer | null>): Promise<Answer | null> {
   const before = await d.snapshot()
-  const answer = await request()
+  const answer = await request().catch(async (err: unknown) => {
+    // A connection reset by a process that died: say so rather than "fetch failed".
+    await new Promise(resolve => setTimeout(resolve, 100))
+    if (d.alive()) throw err
+    return null
+  })
   expect(d.alive(), `a process exited:\n${d.sidecar.stderr().slice(-2000)}${d.broker?.stderr().slice(-2000) ?? ''}`)
   if (answer !== null) {
     expect(answer.status < 500, `answered ${answer.status}: ${answer.text.slice(0, 300)}`)
