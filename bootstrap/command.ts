@@ -48,7 +48,7 @@ async function runBootstrap (opts: BootstrapOptions): Promise<void> {
   const server = await startSidecar(sidecar, { ...(opts.port === undefined ? {} : { port: opts.port }), ...(tls === null ? {} : { tls }) })
   log.info({ host: config.bootstrap.host, port: server.port, httpsPort: server.httpsPort }, 'listening')
   // The distribution job runner, beside the server: it resumes any job a stopped sidecar left.
-  const runner = new JobRunner({ store, log: log.child({ part: 'jobs' }), topology: sidecar.topology, pollMs: config.bootstrap.jobPollMs })
+  const runner = new JobRunner({ store, log: log.child({ part: 'jobs' }), topology: sidecar.topology, pollMs: config.bootstrap.jobPollMs, batchSize: config.bootstrap.jobBatchSize })
   runner.start()
 
   await shutDown(log, await stop.signalled, async () => {
