@@ -50,7 +50,7 @@ export async function up (config: Config, log: Logger, metrics = new Metrics()):
   const topology = new Topology(config)
   const brokers = new Map<string, BrokerNode>()
   let sidecar: SidecarServer | undefined
-  const runner = new JobRunner({ store, log: log.child({ part: 'jobs' }), topology, pollMs: config.bootstrap.jobPollMs })
+  const runner = new JobRunner({ store, log: log.child({ part: 'jobs' }), topology, pollMs: config.bootstrap.jobPollMs, batchSize: config.bootstrap.jobBatchSize })
   const close = async (): Promise<void> => {
     await sidecar?.close()
     await runner.close()

@@ -95,9 +95,11 @@ export const configSchema = z.strictObject({
     bodyLimit: z.number().int().min(256).max(16 * 1024 * 1024).default(1024 * 1024),
     /** How often the job runner looks for unfinished jobs (ms). */
     jobPollMs: z.number().int().min(10).default(1000),
+    /** Devices the job runner moves per batch (the job's counts advance once per batch). */
+    jobBatchSize: z.number().int().min(1).max(10_000).default(1000),
     /** Nearest access: region used for private or unknown addresses (default: the job's first target). */
     defaultRegion: z.string().optional()
-  }).default({ host: '0.0.0.0', port: 8080, trustProxy: false, bodyLimit: 1024 * 1024, jobPollMs: 1000 }),
+  }).default({ host: '0.0.0.0', port: 8080, trustProxy: false, bodyLimit: 1024 * 1024, jobPollMs: 1000, jobBatchSize: 1000 }),
   broker: z.strictObject({
     /** docs/protocol.md, "Notify and reply": how long the old broker waits for notify_reply before the kick (ms). */
     notifyTimeoutMs: z.number().int().min(0).max(60_000).default(2000),

@@ -49,7 +49,7 @@ async function runBootstrap (opts: BootstrapOptions): Promise<void> {
   const server = await startSidecar(sidecar, { ...(opts.port === undefined ? {} : { port: opts.port }), ...(tls === null ? {} : { tls }) })
   log.info({ host: config.bootstrap.host, port: server.port, httpsPort: server.httpsPort }, 'listening')
   // The distribution job runner, beside the server: it resumes any job a stopped sidecar left.
-  const runner = new JobRunner({ store, log: log.child({ part: 'jobs' }), topology: sidecar.topology, pollMs: config.bootstrap.jobPollMs, clock: sidecar.clock })
+  const runner = new JobRunner({ store, log: log.child({ part: 'jobs' }), topology: sidecar.topology, pollMs: config.bootstrap.jobPollMs, batchSize: config.bootstrap.jobBatchSize, clock: sidecar.clock })
   runner.start()
 
   await shutDown(log, await stop.signalled, async () => {
