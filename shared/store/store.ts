@@ -193,6 +193,11 @@ export interface Store {
    * record (the runner's, the old broker's) never lose it; getRecords appends it to the message.
    */
   notePlacement: (jobId: string, productKey: string, deviceName: string, note: string) => Promise<void>
+  /**
+   * The runner has published these devices' move events: kept beside their records (the old broker's
+   * later write of a record cannot lose it); getRecords reads it as `move.announced`.
+   */
+  markAnnounced: (jobId: string, devices: Array<{ productKey: string, deviceName: string }>) => Promise<void>
 
   // Verification codes (docs/distribution.md, "Rule 10"). `now` comes from the caller, so tests control the clock.
   /** Stores a new code unless the pair is locked or already has `maxPending` valid codes. */
