@@ -52,7 +52,7 @@ export function readRecord (raw: string): JobRecord | null {
 }
 
 // `moved to <to>`, then `; offline`, or `; online[; notified]; answered|no answer[; disconnected]`.
-const LEGACY = /^moved to (.+?)(?:; (offline)|; online(; notified)?; (answered|no answer)(; disconnected)?)?$/
+const LEGACY = /^moved to ([^;]+)(?:; (offline)|; online(; notified)?; (answered|no answer)(; disconnected)?)?$/
 
 /** The stage of a record written before stages were stored, read off its message. */
 export function legacyMove (message: string): MoveProgress | null {
