@@ -168,13 +168,13 @@ export function runnerContract (name: string, open: () => Promise<Store>): void 
       for (const dn of all.slice(0, 10)) await store.moveDevice(pk, dn, { from: 'a', to: 'b', jobId: j.id })
       const message = (dn: string): string => dn === 'r00003' ? 'moved to b' : dn === 'r00000' ? 'moved to b; online; notified; answered; disconnected' : 'moved to b; offline'
       await store.putRecords(j.id, all.slice(0, 5).map(dn => ({ productKey: pk, deviceName: dn, code: 'success', message: message(dn) })))
-      t.ok(await store.leaseJob(j.id, 'dead-runner', 100), 'the dead runner held the lease')
+      t.ok(await store.leaseJob(j.id, 'dead-runner', 1000), 'the dead runner held the lease')
       const events: string[] = []
       const sub = await store.consumeMoves('a', 'jobs-test-resume', async e => { if (e.productKey === pk) events.push(e.deviceName) })
       t.teardown(() => sub.close())
       await runOnce(store, { owner: 'live-runner' })
       t.equal((await store.getJob(j.id))?.status, 'distributing', 'nothing happens while the dead runner\'s lease lasts')
-      await new Promise(resolve => setTimeout(resolve, 150))
+      await new Promise(resolve => setTimeout(resolve, 1050))
       await runOnce(store, { owner: 'live-runner', batchSize: 7 })
       t.match(await store.getJob(j.id), { status: 'distributed', succeeded: 30, failed: 0 })
       const devices = await store.getDevices(pk, all)
