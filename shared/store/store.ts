@@ -190,7 +190,7 @@ export interface Store {
   getRecords: (jobId: string) => Promise<JobRecord[]>
   /**
    * Nearest access: where a device was placed, kept beside its record so that later writes of the
-   * record (the runner's, the old broker's) never lose it; getRecords appends it to the message.
+   * record (the runner's, the old broker's) never lose it; getRecords reads it as `move.placement` (and so in the message).
    */
   notePlacement: (jobId: string, productKey: string, deviceName: string, note: string) => Promise<void>
   /**
