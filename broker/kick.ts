@@ -8,31 +8,11 @@ import { notifyReplyTopic, notifyTopic } from '../shared/topics.js'
 import type { DeviceSession } from './connections.js'
 import type { HomingContext } from './context.js'
 
-interface Kick {
-  s: DeviceSession
-  id: string
-  report: KickReport
-  reply?: Reply
-}
-
-type Step = (kicker: Kicker, k: Kick) => Promise<boolean>
-
-/** Each step answers whether the kick goes on. */
-const kickSteps: Step[] = [
-  untilConnected,
-  notify,
-  awaitReply,
-  disconnect
-]
-
-/** A disabled or deleted device has nowhere to go: no notify, just the disconnect. */
-const cutSteps: Step[] = [
-  untilConnected,
-  disconnect
-]
-
 /** Bound on the wait for a connection that is still between CONNECT and CONNACK. */
 const CONNECTING_MS = 30_000
+
+/** A connection that never got as far as CONNACK, or was gone before anything was sent. */
+const NOT_ONLINE: KickReport = { online: false, notified: false, answered: false, disconnected: false }
 
 interface Reply {
   answered: Promise<void>
@@ -40,6 +20,9 @@ interface Reply {
   seen: () => boolean
   cancel: () => void
 }
+
+/** How the wait for a notify_reply ended. */
+type ReplyOutcome = 'answered' | 'closed' | 'timeout'
 
 export class Kicker {
   /** Pending notifies by session and message id. */
@@ -60,40 +43,14 @@ export class Kicker {
 
   /** Kicks every connection of one device held here; `online` is false when none got as far as CONNACK. */
   async kick (sessions: DeviceSession[]): Promise<KickReport> {
-    const reports = await Promise.all(sessions.map(s => this.kickOne(s)))
-    const report = {
-      online: reports.some(r => r.online),
-      notified: reports.some(r => r.notified),
-      answered: reports.some(r => r.answered),
-      disconnected: reports.some(r => r.online) && reports.every(r => !r.online || r.disconnected)
-    }
+    const report = merged(await Promise.all(sessions.map(s => this.kickOne(s))))
     if (report.online) this.ctx.onKick?.(report)
     return report
   }
 
-  /** Disconnects every connection of one device held here, without a notify; `online` as for kick(). */
+  /** A disabled or deleted device has nowhere to go: every connection held here is disconnected, without a notify. */
   async cut (sessions: DeviceSession[]): Promise<KickReport> {
-    const reports = await Promise.all(sessions.map(s => this.run(s, cutSteps)))
-    return {
-      online: reports.some(r => r.online),
-      notified: false,
-      answered: false,
-      disconnected: reports.some(r => r.online) && reports.every(r => !r.online || r.disconnected)
-    }
-  }
-
-  private async run (s: DeviceSession, steps: Step[]): Promise<KickReport> {
-    const k: Kick = { s, id: newMessageId(), report: { online: false, notified: false, answered: false, disconnected: false } }
-    for (const step of steps) {
-      if (!await step(this, k)) break
-    }
-    return k.report
-  }
-
-  private async kickOne (s: DeviceSession): Promise<KickReport> {
-    const report = await this.run(s, kickSteps)
-    if (report.online) this.ctx.log.info({ productKey: s.productKey, deviceName: s.deviceName, clientId: s.client.id, ...report }, 'device moved away: kicked')
-    return report
+    return merged(await Promise.all(sessions.map(s => this.cutOne(s))))
   }
 
   /** Resolves when the device answers notify `id`; `cancel` forgets it. */
@@ -108,14 +65,50 @@ export class Kicker {
     })
     return { answered, seen: () => seen, cancel: () => { this.replies.delete(key) } }
   }
+
+  private async kickOne (s: DeviceSession): Promise<KickReport> {
+    if (!await untilConnected(s)) return NOT_ONLINE
+    const id = newMessageId()
+    // Listening before sending: a fast device must not answer before anyone waits for it.
+    const reply = this.expectReply(s, id)
+    let notified = false
+    let answered = false
+    try {
+      notified = await notify(s, id)
+      if (notified) answered = await awaitReply(s, reply, this.ctx.notifyTimeoutMs) === 'answered' || reply.seen()
+    } finally {
+      reply.cancel()
+    }
+    await disconnect(s)
+    const report: KickReport = { online: true, notified, answered, disconnected: true }
+    this.ctx.log.info({ productKey: s.productKey, deviceName: s.deviceName, clientId: s.client.id, ...report }, 'device moved away: kicked')
+    return report
+  }
+
+  private async cutOne (s: DeviceSession): Promise<KickReport> {
+    if (!await untilConnected(s)) return NOT_ONLINE
+    await disconnect(s)
+    return { online: true, notified: false, answered: false, disconnected: true }
+  }
 }
 
 const replyKey = (s: DeviceSession, id: string): string => `${s.session}\n${id}`
 
-/** A connection still authenticating is kicked once it is up (or forgotten if it never comes up). */
-async function untilConnected (_kicker: Kicker, k: Kick): Promise<boolean> {
-  const { client } = k.s
-  if (!client.connected && !k.s.closed) {
+/** One report for a device from those of its connections. */
+function merged (reports: KickReport[]): KickReport {
+  const online = reports.some(r => r.online)
+  return {
+    online,
+    notified: reports.some(r => r.notified),
+    answered: reports.some(r => r.answered),
+    disconnected: online && reports.every(r => !r.online || r.disconnected)
+  }
+}
+
+/** Whether the connection is up: one still authenticating is waited for (bounded), one that never comes up is not. */
+async function untilConnected (s: DeviceSession): Promise<boolean> {
+  const { client } = s
+  if (!client.connected && !s.closed) {
     const ac = new AbortController()
     await Promise.race([
       once(client, 'connected', { signal: ac.signal }),
@@ -124,15 +117,14 @@ async function untilConnected (_kicker: Kicker, k: Kick): Promise<boolean> {
     ]).catch(() => {})
     ac.abort()
   }
-  k.report.online = client.connected && !k.s.closed
-  return k.report.online
+  return client.connected && !s.closed
 }
 
-/** docs/protocol.md, "Notify and reply": QoS 0, straight to the client: the Link SDK never subscribes to this topic. */
-async function notify (kicker: Kicker, k: Kick): Promise<boolean> {
-  const { s, id } = k
-  // Listening before sending: a fast device must not answer before anyone waits for it.
-  k.reply = kicker.expectReply(s, id)
+/**
+ * docs/protocol.md, "Notify and reply": QoS 0, straight to the client: the Link SDK never subscribes to this topic.
+ * Whether the notify went out (false when the connection closed meanwhile).
+ */
+async function notify (s: DeviceSession, id: string): Promise<boolean> {
   await new Promise<void>(resolve => s.client.publish({
     cmd: 'publish',
     topic: notifyTopic(s.productKey, s.deviceName),
@@ -141,32 +133,25 @@ async function notify (kicker: Kicker, k: Kick): Promise<boolean> {
     retain: false,
     dup: false
   }, () => resolve()))
-  k.report.notified = !s.closed
-  return true
+  return !s.closed
 }
 
 /** docs/protocol.md, "Notify and reply": the device answers notify_reply with the same id; wait for it, bounded. */
-async function awaitReply (kicker: Kicker, k: Kick): Promise<boolean> {
-  const reply = k.reply
-  if (reply === undefined) return true
-  if (k.report.notified) {
-    let timer: NodeJS.Timeout | undefined
-    const ac = new AbortController()
-    const outcome = await Promise.race([
+async function awaitReply (s: DeviceSession, reply: Reply, timeoutMs: number): Promise<ReplyOutcome> {
+  let timer: NodeJS.Timeout | undefined
+  const ac = new AbortController()
+  try {
+    return await Promise.race([
       reply.answered.then(() => 'answered' as const),
-      once(k.s.client.conn, 'close', { signal: ac.signal }).then(() => 'closed' as const, () => 'closed' as const),
-      new Promise<'timeout'>(resolve => { timer = setTimeout(resolve, kicker.ctx.notifyTimeoutMs, 'timeout') })
+      once(s.client.conn, 'close', { signal: ac.signal }).then(() => 'closed' as const, () => 'closed' as const),
+      new Promise<'timeout'>(resolve => { timer = setTimeout(resolve, timeoutMs, 'timeout') })
     ])
+  } finally {
     clearTimeout(timer)
     ac.abort()
-    k.report.answered = outcome === 'answered' || reply.seen()
   }
-  reply.cancel()
-  return true
 }
 
-async function disconnect (_kicker: Kicker, k: Kick): Promise<boolean> {
-  await new Promise<void>(resolve => k.s.client.close(() => resolve()))
-  k.report.disconnected = true
-  return true
+async function disconnect (s: DeviceSession): Promise<void> {
+  await new Promise<void>(resolve => s.client.close(() => resolve()))
 }

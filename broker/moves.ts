@@ -2,7 +2,7 @@
 // events come from the instance's durable log, read by this node under its stable id, so a node
 // that was stalled or cut off from the registry still acts on the moves it missed. Disabling and
 // deleting a device use the same log to take it offline (broker/disconnect.ts).
-import { moveMessage, RECORD_CODES } from '../shared/records.js'
+import { kickedRecord } from '../shared/records.js'
 import { StoreUnavailableError, type MoveSubscription } from '../shared/store/store.js'
 import type { DeviceDisconnect, DeviceMoved, MoveEvent } from '../shared/types.js'
 import type { DeviceSession } from './connections.js'
@@ -63,12 +63,7 @@ export function consumeMoves (ctx: HomingContext, kicker: Kicker): MoveConsumer 
   async function kickAndRecord (event: DeviceMoved, held: DeviceSession[]): Promise<void> {
     const report = await kicker.kick(held)
     if (!report.online) return
-    const record = {
-      productKey: event.productKey,
-      deviceName: event.deviceName,
-      code: RECORD_CODES.success,
-      message: moveMessage(event.toInstanceId ?? 'nearest placement', report)
-    }
+    const record = kickedRecord(event.productKey, event.deviceName, event.toInstanceId, report)
     await registry(() => ctx.store.putRecords(event.jobId, [record]))
   }
 

@@ -137,7 +137,42 @@ export interface JobRecord {
   productKey: string
   deviceName: string
   code: string
+  /** For a moved device, derived from `move` (shared/records.ts, `moveMessage`); otherwise the failure's words. */
   message: string
+  /** How far a moved device's move got (code `success`); absent for failures and pending devices. */
+  move?: MoveProgress
+}
+
+/**
+ * The stages of a device's move, as the job's record keeps them:
+ * - `moved`: the runner moved it, the registry had it online (or could not tell), its old broker has not reported yet;
+ * - `offline`: the runner moved it while the registry had it offline at the source;
+ * - `kicked`: its old broker found it online and told it (how far that got: `kick`);
+ * - `placed`: nearest access, a bootstrap placed it before the runner's record was written (only `placement` is known).
+ */
+export type MoveStage = 'moved' | 'offline' | 'kicked' | 'placed'
+
+/** What the old broker did to a device it held when the move reached it (docs/protocol.md, "Notify and reply"). */
+export interface KickProgress {
+  notified: boolean
+  answered: boolean
+  disconnected: boolean
+}
+
+export interface MoveProgress {
+  stage: MoveStage
+  /** The destination instance, or null under nearest access (the device waits among candidates). */
+  to: string | null
+  /** Stage `kicked` only. */
+  kick?: KickProgress
+  /** Nearest access: where its first bootstrap placed it, in words (bootstrap/nearest-placement.ts, `placementNote`). */
+  placement?: string
+  /**
+   * The runner has published the device's move event (or knows none is due). Kept beside the record, not in
+   * it (a set per job), so that the old broker's write of the record never loses it. A record at `moved`,
+   * `offline` or `placed` that is not announced gets its event again when the job resumes.
+   */
+  announced?: boolean
 }
 
 /**

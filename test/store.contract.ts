@@ -180,6 +180,7 @@ export function storeContract (name: string, open: () => Promise<Store>): void {
       await store.putRecords('jp', [{ productKey: 'pkP', deviceName: 'd1', code: 'success', message: 'moved to nearest placement; online; notified' }])
       await store.notePlacement('jp', 'pkP', 'd2', 'placed at c in r2 (fallback)')
       const records = (await store.getRecords('jp')).sort((a, b) => a.deviceName.localeCompare(b.deviceName))
+        .map(({ productKey, deviceName, code, message }) => ({ productKey, deviceName, code, message }))
       t.same(records, [
         { productKey: 'pkP', deviceName: 'd1', code: 'success', message: 'moved to nearest placement; online; notified; placed at b in r1' },
         { productKey: 'pkP', deviceName: 'd2', code: 'success', message: 'placed at c in r2 (fallback)' }
@@ -290,6 +291,25 @@ export function storeContract (name: string, open: () => Promise<Store>): void {
       await until(() => seen.length === 3)
       t.same(seen.map(e => e.kind === 'disconnect' ? `${e.deviceName}:${e.reason}` : e.deviceName), ['d1', 'd2:disabled', 'd3:deleted'])
       await sub.close()
+    })
+
+    t.test('records keep a move\'s stage as data; old-form records read with their stage; published marks survive rewrites', async t => {
+      const moved = { productKey: 'pkS', deviceName: 'd1', code: 'success', message: 'moved to b', move: { stage: 'moved' as const, to: 'b' } }
+      await store.putRecords('js', [
+        moved,
+        // As written before stages were stored: code and message only.
+        { productKey: 'pkS', deviceName: 'd2', code: 'success', message: 'moved to nearest placement; online; no answer; disconnected' },
+        { productKey: 'pkS', deviceName: 'd3', code: 'device_not_found', message: 'device d3 does not exist in product pkS' }
+      ])
+      await store.markAnnounced('js', [{ productKey: 'pkS', deviceName: 'd1' }])
+      // The old broker completes d1's record after the runner marked its event published.
+      await store.putRecords('js', [{ ...moved, message: 'moved to b; online; notified; answered; disconnected', move: { stage: 'kicked', to: 'b', kick: { notified: true, answered: true, disconnected: true } } }])
+      const records = (await store.getRecords('js')).sort((a, b) => a.deviceName.localeCompare(b.deviceName))
+      t.same(records, [
+        { productKey: 'pkS', deviceName: 'd1', code: 'success', message: 'moved to b; online; notified; answered; disconnected', move: { stage: 'kicked', to: 'b', kick: { notified: true, answered: true, disconnected: true }, announced: true } },
+        { productKey: 'pkS', deviceName: 'd2', code: 'success', message: 'moved to nearest placement; online; no answer; disconnected', move: { stage: 'kicked', to: null, kick: { notified: false, answered: false, disconnected: true } } },
+        { productKey: 'pkS', deviceName: 'd3', code: 'device_not_found', message: 'device d3 does not exist in product pkS' }
+      ])
     })
 
     t.test('jobs: stored, listed per account, leased, records upserted', async t => {

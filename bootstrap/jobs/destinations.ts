@@ -4,10 +4,6 @@
 import type { MoveOutcome, Store } from '../../shared/store/store.js'
 import type { Device, Job } from '../../shared/types.js'
 
-/** What the records call the destination: `moved to iot-b`, `moved to nearest placement`. */
-export const NEAREST_LABEL = 'nearest placement'
-export const destinationLabel = (job: Job): string => job.targetInstanceId ?? NEAREST_LABEL
-
 /** Every instance that gets the product's read-only snapshot (docs/distribution.md, "Rule 3" and "Rule 7"). */
 export function destinationInstances (job: Job): string[] {
   if (job.policy === 'nearest') return job.targets.map(c => c.instanceId)

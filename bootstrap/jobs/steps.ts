@@ -4,11 +4,11 @@
 import { setImmediate } from 'node:timers/promises'
 import type { Topology } from '../../shared/config.js'
 import type { Logger } from '../../shared/log.js'
-import { moveMessage, RECORD_CODES, type KickReport } from '../../shared/records.js'
+import { awaitsAnnouncement, moveRecord, RECORD_CODES } from '../../shared/records.js'
 import type { MoveOutcome, Store } from '../../shared/store/store.js'
 import type { Device, Job, JobRecord } from '../../shared/types.js'
 import { countRecords, recordsByName, withCounts } from './counts.js'
-import { destinationInstances, destinationLabel, moveAll, movedByThisJob } from './destinations.js'
+import { destinationInstances, moveAll, movedByThisJob } from './destinations.js'
 
 /** Everything a running job needs. */
 export interface JobRun {
@@ -86,7 +86,7 @@ async function startDistributing (run: JobRun): Promise<StepResult> {
 async function distributeDevices (run: JobRun): Promise<StepResult> {
   const { job, store } = run
   const prior = recordsByName(job, await store.getRecords(job.id))
-  const todo = job.deviceNames.filter(name => needsWork(prior.get(name), job))
+  const todo = job.deviceNames.filter(name => needsWork(prior.get(name)))
   for (let i = 0; i < todo.length; i += run.batchSize) {
     // Let the sidecar's other work in between batches (the memory store never waits on I/O).
     await setImmediate()
@@ -114,13 +114,13 @@ async function finish (run: JobRun): Promise<StepResult> {
 }
 
 /**
- * A device still needs work unless its record is final. A success whose message is still the runner's
- * own (the device was online and no broker has completed the record) gets its move event again: the
- * runner may have died between writing the record and publishing the event.
+ * A device still needs work unless its record is final. A moved device whose event the runner has not
+ * published yet (an attempt ended between writing its record and publishing: a crash, a registry
+ * outage) gets its move event now: online or not, an old broker may still hold it.
  */
-function needsWork (record: JobRecord | undefined, job: Job): boolean {
+function needsWork (record: JobRecord | undefined): boolean {
   if (record === undefined || record.code === RECORD_CODES.pending) return true
-  return record.code === RECORD_CODES.success && record.message === moveMessage(destinationLabel(job), null)
+  return awaitsAnnouncement(record)
 }
 
 // Device steps: each works on a whole batch, so every registry call is one pipelined round.
@@ -145,7 +145,7 @@ interface DeviceBatch {
 
 type DeviceStep = (batch: DeviceBatch) => Promise<void>
 
-export const deviceSteps: DeviceStep[] = [validate, moveAssignment, recordResult, emitMove]
+export const deviceSteps: DeviceStep[] = [validate, moveAssignment, recordResult, emitMove, markAnnounced]
 
 const record = (job: Job, deviceName: string, code: string, message: string): JobRecord =>
   ({ productKey: job.productKey, deviceName, code, message })
@@ -165,8 +165,6 @@ async function validate ({ job, store, items }: DeviceBatch): Promise<void> {
   })
 }
 
-const OFFLINE: KickReport = { online: false, notified: false, answered: false, disconnected: false }
-
 /**
  * docs/distribution.md, "Rule 2": copy the certificate and move the assignment in one atomic step, which also clears
  * tags (rule 4) and marks the device inactive at the destination (rule 5). `store.moveDevice` is that
@@ -176,7 +174,7 @@ const OFFLINE: KickReport = { online: false, notified: false, answered: false, d
  */
 async function moveAssignment ({ job, store, items }: DeviceBatch): Promise<void> {
   if (destinationInstances(job).length === 0) return
-  const target = destinationLabel(job)
+  const to = job.targetInstanceId
   const work = items.filter(i => i.result === undefined && i.device !== null)
   // Recorded as moved in an earlier attempt: only its event may be missing, and only while the device
   // is still where this job put it.
@@ -191,11 +189,11 @@ async function moveAssignment ({ job, store, items }: DeviceBatch): Promise<void
     switch (outcome.result) {
       case 'moved':
         // The broker of the old instance completes the record of an online device once it has told it.
-        item.result = record(job, item.deviceName, RECORD_CODES.success, moveMessage(target, outcome.wasOnline === null ? OFFLINE : null))
+        item.result = moveRecord(job.productKey, item.deviceName, { stage: outcome.wasOnline === null ? 'offline' : 'moved', to })
         item.emit = true
         break
       case 'already':
-        item.result = record(job, item.deviceName, RECORD_CODES.success, moveMessage(target, null))
+        item.result = moveRecord(job.productKey, item.deviceName, { stage: 'moved', to })
         item.emit = true
         break
       case 'not-found':
@@ -209,7 +207,7 @@ async function moveAssignment ({ job, store, items }: DeviceBatch): Promise<void
 }
 
 /**
- * Written BEFORE the move event, so the broker's fuller message (online, answered, disconnected)
+ * Written BEFORE the move event, so the broker's fuller record (online, answered, disconnected)
  * lands after it and wins. A record that is already final is never rewritten.
  */
 async function recordResult ({ job, store, items }: DeviceBatch): Promise<void> {
@@ -234,4 +232,13 @@ async function emitMove ({ job, store, items }: DeviceBatch): Promise<void> {
     fromInstanceId: job.sourceInstanceId,
     toInstanceId: job.targetInstanceId
   })))
+}
+
+/**
+ * After the events: the moved devices of this batch owe nothing more, so a resumed job leaves them alone.
+ * Devices this job no longer holds (moved on since) are marked too: no event is due for them.
+ */
+async function markAnnounced ({ job, store, items }: DeviceBatch): Promise<void> {
+  const done = items.filter(i => i.result?.code === RECORD_CODES.success || i.prior?.code === RECORD_CODES.success)
+  await store.markAnnounced(job.id, done.map(i => ({ productKey: job.productKey, deviceName: i.deviceName })))
 }

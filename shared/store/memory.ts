@@ -1,7 +1,8 @@
 // The memory backend: for `homing up` without `redis`, where every component shares one process.
 import type { Device, Job, JobRecord, MoveEvent, Product, VerificationCode } from '../types.js'
 import { byAge, isValid, matching, samePair } from './codes.js'
-import { placementNoteKey, withPlacementNotes } from './placement-notes.js'
+import { readRecord, storedRecord } from './record-form.js'
+import { placementNoteKey, withAnnouncements, withPlacementNotes } from './placement-notes.js'
 import type { CheckCodeOutcome, CodeCheck, CodePair, EnabledOutcome, IssueCodeOutcome, JobFilter, MoveSubscription, Store } from './store.js'
 import * as t from './transitions.js'
 
@@ -26,6 +27,7 @@ export class MemoryStore implements Store {
   private readonly logs = new Map<string, MoveEvent[]>()
   private readonly consumers = new Map<string, Consumer>()
   private readonly placementNotes = new Map<string, Map<string, string>>()
+  private readonly announced = new Map<string, Set<string>>()
   private readonly codes = new Map<string, VerificationCode>()
   private readonly codeFailures = new Map<string, { count: number, first: number }>()
   private readonly codeLocks = new Map<string, number>()
@@ -231,13 +233,24 @@ export class MemoryStore implements Store {
 
   async putRecords (jobId: string, records: JobRecord[]): Promise<void> {
     const map = this.records.get(jobId) ?? new Map<string, JobRecord>()
-    for (const r of records) map.set(deviceKey(r.productKey, r.deviceName), copy(r))
+    // Stored as the Redis backend stores it: the stage without the marks kept beside it.
+    for (const r of records) {
+      const stored = readRecord(storedRecord(r))
+      if (stored !== null) map.set(deviceKey(r.productKey, r.deviceName), stored)
+    }
     this.records.set(jobId, map)
   }
 
   async getRecords (jobId: string): Promise<JobRecord[]> {
     const records = [...(this.records.get(jobId)?.values() ?? [])].map(copy)
-    return withPlacementNotes(records, this.placementNotes.get(jobId) ?? new Map())
+    return withAnnouncements(withPlacementNotes(records, this.placementNotes.get(jobId) ?? new Map()), this.announced.get(jobId) ?? new Set())
+  }
+
+  async markAnnounced (jobId: string, devices: Array<{ productKey: string, deviceName: string }>): Promise<void> {
+    if (devices.length === 0) return
+    const marks = this.announced.get(jobId) ?? new Set<string>()
+    for (const d of devices) marks.add(placementNoteKey(d.productKey, d.deviceName))
+    this.announced.set(jobId, marks)
   }
 
   async notePlacement (jobId: string, productKey: string, deviceName: string, note: string): Promise<void> {

@@ -3,7 +3,8 @@
 import { Redis, ReplyError, type RedisOptions } from 'ioredis'
 import type { Device, Job, JobRecord, MoveEvent, Product, VerificationCode } from '../types.js'
 import { byAge, isValid, matching } from './codes.js'
-import { placementNoteKey, withPlacementNotes } from './placement-notes.js'
+import { placementNoteKey, withAnnouncements, withPlacementNotes } from './placement-notes.js'
+import { readRecord, storedRecord } from './record-form.js'
 import { StoreRefusedError, StoreUnavailableError, type MoveOutcome, type CheckCodeOutcome, type EnabledOutcome, type CodeCheck, type CodePair, type IssueCodeOutcome, type JobFilter, type MoveReadError, type MoveSubscription, type Store } from './store.js'
 import * as t from './transitions.js'
 
@@ -128,6 +129,7 @@ export class RedisStore implements Store {
   private jobsOf (accountId: string): string { return `${this.p}jobs:${accountId}` }
   private get unfinished (): string { return `${this.p}jobs:unfinished` }
   private placements (id: string): string { return `${this.p}job:{${id}}:placements` }
+  private announcedKey (id: string): string { return `${this.p}job:{${id}}:announced` }
   // One pair's codes, tries and lock share a hash tag; the index of senders per destination stands alone.
   private codes (pair: CodePair): string { return `${this.p}codes:{${pair.sourceAccountId}/${pair.targetAccountId}}` }
   private codeFailures (pair: CodePair): string { return `${this.codes(pair)}:failures` }
@@ -499,13 +501,23 @@ export class RedisStore implements Store {
   async putRecords (jobId: string, records: JobRecord[]): Promise<void> {
     if (records.length === 0) return
     const fields: string[] = []
-    for (const r of records) fields.push(`${r.productKey}/${r.deviceName}`, JSON.stringify(r))
+    for (const r of records) fields.push(`${r.productKey}/${r.deviceName}`, storedRecord(r))
     await this.run(() => this.redis.hset(this.records(jobId), ...fields))
   }
 
   async getRecords (jobId: string): Promise<JobRecord[]> {
-    const [all, notes] = await this.run(() => Promise.all([this.redis.hvals(this.records(jobId)), this.redis.hgetall(this.placements(jobId))]))
-    return withPlacementNotes(all.map(raw => JSON.parse(raw) as JobRecord), new Map(Object.entries(notes)))
+    const [all, notes, announced] = await this.run(() => Promise.all([
+      this.redis.hvals(this.records(jobId)),
+      this.redis.hgetall(this.placements(jobId)),
+      this.redis.smembers(this.announcedKey(jobId))
+    ]))
+    const records = all.flatMap(raw => readRecord(raw) ?? [])
+    return withAnnouncements(withPlacementNotes(records, new Map(Object.entries(notes))), new Set(announced))
+  }
+
+  async markAnnounced (jobId: string, devices: Array<{ productKey: string, deviceName: string }>): Promise<void> {
+    if (devices.length === 0) return
+    await this.run(() => this.redis.sadd(this.announcedKey(jobId), ...devices.map(d => placementNoteKey(d.productKey, d.deviceName))))
   }
 
   async notePlacement (jobId: string, productKey: string, deviceName: string, note: string): Promise<void> {

@@ -190,9 +190,14 @@ export interface Store {
   getRecords: (jobId: string) => Promise<JobRecord[]>
   /**
    * Nearest access: where a device was placed, kept beside its record so that later writes of the
-   * record (the runner's, the old broker's) never lose it; getRecords appends it to the message.
+   * record (the runner's, the old broker's) never lose it; getRecords reads it as `move.placement` (and so in the message).
    */
   notePlacement: (jobId: string, productKey: string, deviceName: string, note: string) => Promise<void>
+  /**
+   * The runner has published these devices' move events: kept beside their records (the old broker's
+   * later write of a record cannot lose it); getRecords reads it as `move.announced`.
+   */
+  markAnnounced: (jobId: string, devices: Array<{ productKey: string, deviceName: string }>) => Promise<void>
 
   // Verification codes (docs/distribution.md, "Rule 10"). `now` comes from the caller, so tests control the clock.
   /** Stores a new code unless the pair is locked or already has `maxPending` valid codes. */
