@@ -4,6 +4,7 @@ import Router from '@koa/router'
 import Koa from 'koa'
 import { API_PREFIX, isApiPath } from './api-path.js'
 import { authenticate } from './auth.js'
+import { serveConsole } from './console.js'
 import type { ApiState, Sidecar } from './context.js'
 import { errors } from './errors.js'
 import { createLimits } from './failure-limit.js'
@@ -56,6 +57,8 @@ export function createApp (sidecar: Sidecar): Koa {
 
   // Health, readiness and metrics for load balancers and Prometheus.
   app.use(opsRoutes(sidecar).routes())
+  // The operator console's static files (console.ts); it calls /api/v1 like any client.
+  app.use(serveConsole())
 
   // The management API (docs/architecture.md): operators, authenticated above for every spelling the router takes.
   const api = new Router<ApiState>({ prefix: API_PREFIX })

@@ -3,7 +3,7 @@
 // move, no event, and a cross-account code stays pending.
 import t, { type Test } from 'tap'
 import { MemoryStore } from '../shared/store/memory.js'
-import type { MoveEvent } from '../shared/store/store.js'
+import type { MoveEvent } from '../shared/types.js'
 import { untilAsync } from './jobs-runner.contract.js'
 import { apiClient, startTestSidecar, TOKENS } from './helpers/test-sidecar.js'
 
