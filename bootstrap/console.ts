@@ -30,10 +30,11 @@ const TYPES: Record<string, string> = {
 
 interface File { type: string, body: Buffer }
 
-/** dist/console beside the compiled sidecar (dist/bootstrap), or from the sources (bootstrap/). */
+/** dist/console, seen from the sources (bootstrap/) or from the compiled sidecar (dist/bootstrap). */
 function consoleDir (): string | null {
   const here = fileURLToPath(new URL('.', import.meta.url))
-  const dir = [join(here, '..', 'console'), join(here, '..', 'dist', 'console')].find(d => existsSync(join(d, 'index.html')))
+  // Built files only: console/ in the sources holds an index.html too, but no app.js.
+  const dir = [join(here, '..', 'dist', 'console'), join(here, '..', 'console')].find(d => existsSync(join(d, 'app.js')))
   return dir ?? null
 }
 

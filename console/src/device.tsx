@@ -20,9 +20,11 @@ async function timeline (device: Device): Promise<Event[]> {
   }
   const p = device.placement
   if (p !== null) events.push({ at: p.at, what: `bootstrapped${p.address === null ? '' : ` from ${p.address}`}, sent to ${p.instanceId} (${p.region}${p.fallback ? ', fallback' : ', nearest'})` })
-  if (device.firstConnectAt !== null) events.push({ at: device.firstConnectAt, what: `first connected at ${device.instanceId ?? '?'} (activated)` })
-  if (device.lastConnectAt !== null && device.lastConnectAt !== device.firstConnectAt) events.push({ at: device.lastConnectAt, what: `connected at ${device.instanceId ?? '?'}${device.ipAddress === null ? '' : ` from ${device.ipAddress}`}` })
-  if (device.lastDisconnectAt !== null) events.push({ at: device.lastDisconnectAt, what: 'disconnected' })
+  const from = device.ipAddress === null ? '' : ` from ${device.ipAddress}`
+  const at = device.instanceId ?? '?'
+  if (device.firstConnectAt !== null) events.push({ at: device.firstConnectAt, what: `first connected at ${at}${device.lastConnectAt === device.firstConnectAt ? from : ''} (activated there)` })
+  if (device.lastConnectAt !== null && device.lastConnectAt !== device.firstConnectAt) events.push({ at: device.lastConnectAt, what: `connected at ${at}${from}` })
+  if (device.lastDisconnectAt !== null) events.push({ at: device.lastDisconnectAt, what: `disconnected from ${at}` })
   if (!device.enabled) events.push({ at: Number.MAX_SAFE_INTEGER, what: 'disabled (now)' })
   return events.sort((a, b) => a.at - b.at)
 }

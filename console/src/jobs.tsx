@@ -58,11 +58,12 @@ async function progress (id: string): Promise<Progress> {
   return { job, records, reconnected }
 }
 
-/** Still worth polling: the job runs, a record is pending, or a moved online device has not come back yet. */
+/** Still worth polling: the job runs, a record is not final yet, or a moved online device has not come back yet. */
 function stillMoving ({ job, records, reconnected }: Progress): boolean {
   if (job.status === 'initializing' || job.status === 'distributing') return true
   const wasOnline = records.filter(r => r.code === 'success' && /; online/.test(r.message)).length
-  return records.some(r => r.code === 'pending') || reconnected < wasOnline
+  // A moved device's record without "; offline" or "; online ..." waits for the old broker to tell the device.
+  return records.some(r => r.code === 'pending' || (r.code === 'success' && !r.message.includes(';'))) || reconnected < wasOnline
 }
 
 export function JobPage ({ id }: { id: string }) {

@@ -72,7 +72,7 @@ function WorldMap ({ fleet, byRegion, placed }: { fleet: Fleet, byRegion: Map<st
           return (
             <g key={r.id} class="map-region">
               <circle cx={x(r.lon)} cy={y(r.lat)} r={6 + Math.sqrt(c.total) * 2} />
-              <text x={x(r.lon) + 10} y={y(r.lat) - 8}>{r.id}: {c.online}/{c.total} online{n > 0 ? `, ${n} placed` : ''}</text>
+              <text x={x(r.lon) + (x(r.lon) > 540 ? -10 : 10)} y={y(r.lat) - 8} text-anchor={x(r.lon) > 540 ? 'end' : 'start'}>{r.id}: {c.online}/{c.total} online{n > 0 ? `, ${n} placed` : ''}</text>
             </g>
           )
         })}
