@@ -10,6 +10,7 @@ import { errors } from './errors.js'
 import { createLimits } from './failure-limit.js'
 import { requireHost } from './host.js'
 import { observe } from './observe.js'
+import { liveRoutes, openApiDocument } from './openapi.js'
 import { requestId } from './request-id.js'
 import { bootstrapRoutes } from './routes/bootstrap.js'
 import { deviceRoutes } from './routes/devices.js'
@@ -63,6 +64,12 @@ export function createApp (sidecar: Sidecar): Koa {
   // The management API (docs/architecture.md): operators, authenticated above for every spelling the router takes.
   const api = new Router<ApiState>({ prefix: API_PREFIX })
   for (const routes of apiRoutes) api.use(routes(sidecar).routes())
+  // The document describes the routes of this very router (openapi.ts), itself included.
+  let document: unknown = null
+  api.get('/openapi.json', ctx => {
+    document ??= openApiDocument(liveRoutes(api), '1')
+    ctx.body = document
+  })
   app.use(api.routes())
   app.use(api.allowedMethods())
 

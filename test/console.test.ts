@@ -25,7 +25,7 @@ const SHOTS = process.env.HOMING_SCREENSHOTS === 'docs' ? join(import.meta.dirna
 const STEP_MS = 10_000
 
 if (!existsSync(CHROMIUM)) {
-  t.skip(`no Chromium at ${CHROMIUM}: install Debian's "chromium" package (.ci/run does) to run the console test`)
+  t.test('the console in a real browser', { skip: `no Chromium at ${CHROMIUM}: install Debian's "chromium" package (.ci/run does) to run the console test` }, () => {})
 } else if (!existsSync(BUILT)) {
   t.fail(`the console is not built (${BUILT} is missing): run npm run build`)
 } else {

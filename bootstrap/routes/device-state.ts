@@ -36,3 +36,5 @@ export function deviceStateRoutes (sidecar: Sidecar): Router<ApiState> {
   }
   return router
 }
+
+export { atInstance as deviceStateQuery }

@@ -152,3 +152,5 @@ export function distributionRoutes (sidecar: Sidecar): Router<ApiState> {
 
   return router
 }
+
+export { distributedQuery, jobListQuery }
