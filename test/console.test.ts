@@ -22,7 +22,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const TOKEN = 'console-token-0123456789abcdef'
 const BUILT = join(import.meta.dirname, '..', 'dist', 'console', 'index.html')
 const SHOTS = process.env.HOMING_SCREENSHOTS === 'docs' ? join(import.meta.dirname, '..', 'docs') : null
-const STEP_MS = 10_000
+const STEP_MS = 15_000
 
 if (!existsSync(CHROMIUM)) {
   t.test('the console in a real browser', { skip: `no Chromium at ${CHROMIUM}: install Debian's "chromium" package (.ci/run does) to run the console test` }, () => {})
@@ -133,6 +133,8 @@ async function run (): Promise<void> {
     await page.getByRole('link', { name: 'Instances' }).click()
     await page.locator('tr[data-instance="iot-sh"] td.count', { hasText: '2 / 3' }).waitFor()
     t.pass('iot-sh: 2 online of 3')
+    t.ok(await page.getByRole('img', { name: 'Online devices per instance over time' }).isVisible(), 'the connections chart is drawn')
+    t.ok(await page.getByRole('img', { name: 'Map of the regions' }).isVisible(), 'the map of the regions is drawn')
     await shoot('console-instances.png')
     await page.getByRole('link', { name: 'Devices' }).click()
     await page.getByLabel('Status').selectOption('online')

@@ -1,14 +1,24 @@
 // Instances and regions with online / total devices, and a map of the regions with the devices placed
 // there by nearest access.
+import { useCallback } from 'preact/hooks'
+import { ConnectionsChart, sample } from './chart'
 import { loadFleet, countsByInstance, type Fleet } from './fleet'
-import { useLoad } from './hooks'
+import { useInterval, useLoad } from './hooks'
 import { Page, Status } from './ui'
 
 export function Overview () {
-  const fleet = useLoad(loadFleet, [])
+  const fleet = useLoad(async () => ({ fleet: await loadFleet(), at: Date.now() }), [])
+  const reload = useCallback(() => fleet.reload(), [fleet.reload])
+  useInterval(reload, fleet.loading ? null : 15_000)
   return (
     <Page title="Instances" actions={<button type="button" onClick={fleet.reload}>Refresh</button>}>
-      <Status loaded={fleet}>{f => <OverviewBody fleet={f} />}</Status>
+      <Status loaded={fleet}>{({ fleet: f, at }) => (
+        <>
+          <OverviewBody fleet={f} />
+          <h2>Connections over time</h2>
+          <ConnectionsChart instances={f.instances.map(i => i.id)} data={sample(f, at)} />
+        </>
+      )}</Status>
     </Page>
   )
 }
