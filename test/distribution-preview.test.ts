@@ -64,8 +64,22 @@ t.test('nearest access: every device goes to nearest placement among the targets
     deviceNames: ['lamp-0001'], targets: [{ region: 'eu-central-1', instanceId: 'iot-de-1' }]
   })
   t.equal(res.status, 200, res.text)
-  t.same(res.json.devices, [{ deviceName: 'lamp-0001', ok: true, destination: 'nearest placement', candidates: ['iot-de-1'], online: false }])
+  t.same(res.json.devices, [{
+    deviceName: 'lamp-0001', ok: true, destination: 'nearest placement', candidates: ['iot-de-1'], online: false,
+    likely: { instanceId: 'iot-de-1', region: 'eu-central-1', fallback: true, address: null }
+  }], 'a device that never connected is likely placed at the fallback')
   await nothingStored(t)
+})
+
+t.test('nearest access: the likely placement follows the address the device last connected from', async t => {
+  await store.connected('a1lampPrev1', 'lamp-0002', { instanceId: 'iot-sh-1', nodeId: 'n1', session: 's1', address: '8.8.8.8', at: Date.now() })
+  const res = await acme('POST', '/distribution/jobs?dryRun=true', {
+    method: 'this-account', policy: 'nearest', sourceInstanceId: 'iot-sh-1', productKey: 'a1lampPrev1', deviceNames: ['lamp-0002'],
+    targets: [{ region: 'eu-central-1', instanceId: 'iot-de-1' }, { region: 'cn-shanghai', instanceId: 'iot-sh-1' }]
+  })
+  t.equal(res.status, 200, res.text)
+  t.match(res.json.devices, [{ deviceName: 'lamp-0002', ok: true, online: true, likely: { address: '8.8.8.8', fallback: false } }])
+  await store.disconnected('a1lampPrev1', 'lamp-0002', 's1', Date.now())
 })
 
 t.test('whole-job refusals are the real job\'s, with the same status', async t => {

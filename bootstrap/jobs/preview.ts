@@ -4,14 +4,21 @@
 // cross-account job's verification code is neither used up nor counted as a try (it is checked when
 // the job starts), so a preview cannot be used to guess codes.
 import type { Topology } from '../../shared/config.js'
+import { choosePlacement } from '../../shared/placement.js'
 import { RECORD_CODES } from '../../shared/records.js'
 import type { Store } from '../../shared/store/store.js'
 import type { Job } from '../../shared/types.js'
 import { destinationInstances, destinationLabel } from './destinations.js'
 
 export type PreviewDevice =
-  | { deviceName: string, ok: true, destination: string, candidates: string[], online: boolean }
+  | { deviceName: string, ok: true, destination: string, candidates: string[], online: boolean, likely?: Likely }
   | { deviceName: string, ok: false, code: string, message: string }
+
+/**
+ * Nearest access: where the device would be placed if it bootstrapped from the address it last
+ * connected from at the source (the real placement uses the address of its next bootstrap).
+ */
+export interface Likely { instanceId: string, region: string, fallback: boolean, address: string | null }
 
 export interface Preview {
   dryRun: true
@@ -28,7 +35,7 @@ export interface Preview {
   devices: PreviewDevice[]
 }
 
-export async function previewJob (job: Job, store: Store, topology: Topology): Promise<Preview> {
+export async function previewJob (job: Job, store: Store, topology: Topology, defaultRegion?: string): Promise<Preview> {
   const found = job.deviceNames.length === 0 ? [] : await store.getDevices(job.productKey, job.deviceNames)
   const candidates = destinationInstances(job)
   const devices = job.deviceNames.map((deviceName, i): PreviewDevice => {
@@ -39,7 +46,11 @@ export async function previewJob (job: Job, store: Store, topology: Topology): P
     if (device.instanceId !== job.sourceInstanceId) {
       return { deviceName, ok: false, code: RECORD_CODES.notAtSource, message: `device ${deviceName} is not at instance ${job.sourceInstanceId}` }
     }
-    return { deviceName, ok: true, destination: destinationLabel(job), candidates, online: device.online !== null }
+    const ok = { deviceName, ok: true as const, destination: destinationLabel(job), candidates, online: device.online !== null }
+    if (job.policy !== 'nearest') return ok
+    const address = device.runtime[job.sourceInstanceId]?.lastAddress ?? null
+    const choice = choosePlacement(job.targets, topology.regions, address, defaultRegion)
+    return { ...ok, likely: { instanceId: choice.candidate.instanceId, region: choice.candidate.region, fallback: choice.fallback, address } }
   })
   const ok = devices.filter(d => d.ok).length
   return {

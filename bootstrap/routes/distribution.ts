@@ -99,7 +99,7 @@ export function distributionRoutes (sidecar: Sidecar): Router<ApiState> {
     }
     const job = await planJob(raw, { account: ctx.state.account, topology, store, now: nowOf(sidecar), dryRun })
     if (dryRun) {
-      ctx.body = await previewJob(job, store, topology)
+      ctx.body = await previewJob(job, store, topology, config.bootstrap.defaultRegion)
       return
     }
     await store.createJob(job)

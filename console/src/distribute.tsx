@@ -97,6 +97,12 @@ function JobForm ({ instances, regions, products }: { instances: Instance[], reg
   )
 }
 
+/** Nearest access: where the device's last address points (its next bootstrap's address decides). */
+function likely (l: { instanceId: string, fallback: boolean, address: string | null } | undefined): string {
+  if (l === undefined) return ''
+  return l.fallback ? `; likely ${l.instanceId} (fallback: ${l.address === null ? 'no known address' : `${l.address} not located`})` : `; likely ${l.instanceId} (nearest to ${l.address ?? '?'})`
+}
+
 function PreviewTable ({ preview }: { preview: Preview }) {
   return (
     <section aria-labelledby="preview-title" class="preview">
@@ -108,7 +114,7 @@ function PreviewTable ({ preview }: { preview: Preview }) {
           {preview.devices.map(d => (
             <tr key={d.deviceName} class={d.ok ? 'ok' : 'refused'}>
               <td>{d.deviceName}</td>
-              <td>{d.ok ? `→ ${d.destination}${d.destination === d.candidates[0] ? '' : ` (${d.candidates.join(', ')})`}${d.online ? ' (online: will be notified and moved)' : ''}` : `refused: ${d.code}: ${d.message}`}</td>
+              <td>{d.ok ? `→ ${d.destination}${d.destination === d.candidates[0] ? '' : ` among ${d.candidates.join(', ')}`}${likely(d.likely)}${d.online ? ' (online: will be notified and moved)' : ''}` : `refused: ${d.code}: ${d.message}`}</td>
             </tr>
           ))}
         </tbody>

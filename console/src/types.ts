@@ -19,7 +19,7 @@ export interface Job {
   counts: { total: number, succeeded: number, failed: number, pending: number }, error: string | null, createdAt: number, updatedAt: number
 }
 export type PreviewDevice =
-  | { deviceName: string, ok: true, destination: string, candidates: string[], online: boolean }
+  | { deviceName: string, ok: true, destination: string, candidates: string[], online: boolean, likely?: { instanceId: string, region: string, fallback: boolean, address: string | null } }
   | { deviceName: string, ok: false, code: string, message: string }
 export interface Preview {
   dryRun: true, method: string, policy: string, sourceInstanceId: string, productKey: string, productTo: string[],
