@@ -1,5 +1,5 @@
 // GET /console: the operator console, static files built from console/ into dist/console by
-// `npm run build` (docs/operations.md). The files are read once, at the first request, and served
+// `npm run build` (docs/operations.md, "Console and API description"). The files are read once, at the first request, and served
 // from memory with a Content-Security-Policy that allows only the console's own script and style:
 // no inline script, nothing from another origin. The console itself calls /api/v1 like any client.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'

@@ -1,4 +1,4 @@
-// A job's preview (`POST /api/v1/distribution/jobs?dryRun=true`; docs/distribution.md): the whole-job
+// A job's preview (`POST /api/v1/distribution/jobs?dryRun=true`; docs/distribution.md, "Preview"): the whole-job
 // checks of a real job, then, per device, where it would go or why it would be refused, as the runner
 // decides it (steps.ts, `validate`). Reads only: nothing is stored, no event is published, and a
 // cross-account job's verification code is neither used up nor counted as a try (it is checked when
