@@ -3,7 +3,7 @@
 // from memory with a Content-Security-Policy that allows only the console's own script and style:
 // no inline script, nothing from another origin. The console itself calls /api/v1 like any client.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { extname, join } from 'node:path'
+import { basename, dirname, extname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Middleware } from 'koa'
 import { notFound } from './http-error.js'
@@ -30,12 +30,17 @@ const TYPES: Record<string, string> = {
 
 interface File { type: string, body: Buffer }
 
-/** dist/console, seen from the sources (bootstrap/) or from the compiled sidecar (dist/bootstrap). */
+/**
+ * dist/console: the nearest folder up from this file that holds it (the sources run from the
+ * repository, the compiled sidecar from dist/). Built files only: console/ in the sources holds an
+ * index.html too, but no app.js.
+ */
 function consoleDir (): string | null {
-  const here = fileURLToPath(new URL('.', import.meta.url))
-  // Built files only: console/ in the sources holds an index.html too, but no app.js.
-  const dir = [join(here, '..', 'dist', 'console'), join(here, '..', 'console')].find(d => existsSync(join(d, 'app.js')))
-  return dir ?? null
+  for (let dir = fileURLToPath(new URL('.', import.meta.url)); ; dir = dirname(dir)) {
+    const found = [join(dir, 'dist', 'console'), ...(basename(dir) === 'dist' ? [join(dir, 'console')] : [])].find(d => existsSync(join(d, 'app.js')))
+    if (found !== undefined) return found
+    if (dirname(dir) === dir) return null
+  }
 }
 
 function loadFiles (): Map<string, File> {
