@@ -102,6 +102,14 @@ async function run (): Promise<void> {
     t.equal(await page.evaluate(() => sessionStorage.getItem('homing.token')), TOKEN, 'the token is kept in the session storage')
     t.equal(await page.evaluate(() => localStorage.length), 0, 'and nowhere that outlives the session')
     t.equal(await page.locator('tr[data-instance="iot-sh"] td.count').textContent(), '0 / 0')
+    t.equal(await page.evaluate(() => document.activeElement?.textContent), 'Instances', 'a new page puts the focus on its heading')
+    await page.keyboard.press('Shift+Tab')
+    t.equal(await page.evaluate(() => document.activeElement?.textContent), 'Sign out', 'the controls are reachable with the keyboard')
+    await page.getByRole('link', { name: 'Codes inbox' }).focus()
+    await page.keyboard.press('Enter')
+    await page.getByText('No pending codes.').waitFor()
+    t.pass('a link followed with Enter opens its page')
+    await page.getByRole('link', { name: 'Instances' }).click()
   })
 
   let certs: Certificate[] = []
