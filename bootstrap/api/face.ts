@@ -12,6 +12,7 @@ import { observe, requestFields, statusCounter, type Report } from '../http/obse
 import { requestId, type RequestState } from '../http/request-id.js'
 import { API_PREFIX } from './api-path.js'
 import { authenticate } from './auth.js'
+import { liveRoutes, openApiDocument } from './openapi.js'
 import { deviceStateRoutes } from './routes/device-state.js'
 import { deviceRoutes } from './routes/devices.js'
 import { distributionRoutes } from './routes/distribution.js'
@@ -44,6 +45,12 @@ export function apiFace (sidecar: Sidecar, authFailures: FailureLimit): Koa<ApiF
   app.use(authenticate(sidecar, authFailures))
   const api = new Router<ApiState>({ prefix: API_PREFIX })
   for (const routes of apiRoutes) api.use(routes(sidecar).routes())
+  // The document describes the routes of this very router (openapi.ts), itself included.
+  let document: unknown = null
+  api.get('/openapi.json', ctx => {
+    document ??= openApiDocument(liveRoutes(api), '1')
+    ctx.body = document
+  })
   app.use(api.routes())
   app.use(api.allowedMethods())
   return app

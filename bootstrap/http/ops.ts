@@ -1,10 +1,11 @@
-// The ops face: GET /healthz, /readyz, /metrics on the sidecar's own port (shared/probes.ts), outside
+// The ops face: GET /healthz, /readyz, /metrics and the operator console (/console) on the sidecar's own port (shared/probes.ts), outside
 // the management API's bearer token (load balancers and Prometheus call them), answered in JSON like
 // the API. bootstrap/app.ts hands it every path no other face owns, so an unknown path is its 404.
 import Router from '@koa/router'
 import Koa from 'koa'
 import { PROBE_PATHS, probe } from '../../shared/probes.js'
 import type { Sidecar } from '../context.js'
+import { serveConsole } from './console.js'
 import { errors, writeJsonError } from './errors.js'
 import { requireHost } from './host.js'
 import { requestId, type RequestState } from './request-id.js'
@@ -15,6 +16,8 @@ export function opsFace (sidecar: Sidecar): Koa<RequestState> {
   app.use(requestId({ echo: true }))
   app.use(requireHost())
   app.use(opsRoutes(sidecar).routes())
+  // The operator console's static files (console.ts); it calls /api/v1 like any client.
+  app.use(serveConsole())
   return app
 }
 

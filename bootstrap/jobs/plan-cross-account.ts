@@ -6,7 +6,7 @@ import { consumeCode } from '../api/codes/verify.js'
 import { badRequest } from '../http/http-error.js'
 import { refuseFields, type Destination, type JobRequest, type PlanContext } from './plan-request.js'
 
-export async function crossAccountRegion (request: JobRequest, { account, topology, store, now }: PlanContext): Promise<Destination> {
+export async function crossAccountRegion (request: JobRequest, { account, topology, store, now, dryRun }: PlanContext): Promise<Destination> {
   refuseFields(request, ['targets'], 'is for policy "nearest", which cross-account distribution cannot use')
   if (request.targetAccount === undefined) throw badRequest('targetAccount is required with method "cross-account": the destination account\'s id or name', 'targetAccount')
   const target = topology.account(request.targetAccount)
@@ -19,6 +19,7 @@ export async function crossAccountRegion (request: JobRequest, { account, topolo
   if (request.verificationCode === undefined) {
     throw badRequest(`verificationCode is required: POST /api/v1/distribution/verification-codes {"targetAccount":"${target.id}"} sends one to that account's owner`, 'verificationCode')
   }
-  await consumeCode(store, { sourceAccountId: account.id, targetAccountId: target.id }, request.verificationCode, now)
+  // A preview neither uses the code up nor counts a try: it cannot be used to guess codes (preview.ts).
+  if (dryRun !== true) await consumeCode(store, { sourceAccountId: account.id, targetAccountId: target.id }, request.verificationCode, now)
   return { targetInstanceId: id, targets: [], targetAccountId: target.id }
 }

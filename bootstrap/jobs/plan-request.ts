@@ -27,6 +27,8 @@ export interface PlanContext {
   store: Store
   /** The sidecar's clock (bootstrap/clock.ts): jobs are dated, verification codes expire. */
   now: number
+  /** A preview (preview.ts): every check that changes nothing; the verification code is not used up. */
+  dryRun?: boolean
 }
 
 /** Where a job sends its devices; one planner per (method, policy) the sidecar supports. */

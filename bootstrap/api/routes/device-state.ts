@@ -37,3 +37,5 @@ export function deviceStateRoutes (sidecar: Sidecar): Router<ApiState> {
   }
   return router
 }
+
+export { atInstance as deviceStateQuery }

@@ -163,3 +163,5 @@ async function deletable (sidecar: Sidecar, account: Account, productKey: string
   }
   throw notFound(`device "${productKey}/${deviceName}"`)
 }
+
+export { atInstance as deviceQuery, createBody as deviceCreateBody, page as deviceListQuery, tagsBody as deviceTagsBody }

@@ -12,6 +12,7 @@ import { recordsInJobOrder } from '../../jobs/counts.js'
 import { parseDeviceList, recordsCsv, TEMPLATE_CSV } from '../../jobs/csv.js'
 import { distributedDevices, distributedProducts } from '../../jobs/distributed.js'
 import { planJob } from '../../jobs/plan.js'
+import { previewJob } from '../../jobs/preview.js'
 import { retryJob } from '../../jobs/retry.js'
 import { wakeJobRunners } from '../../jobs/runner.js'
 import { formFields, isMultipart, readUpload } from '../../jobs/upload.js'
@@ -28,6 +29,9 @@ const jobListQuery = z.strictObject({
   productKey: z.string().min(1).optional(),
   ...pagingQuery
 })
+
+/** `?dryRun=true`: a preview that stores nothing (jobs/preview.ts). */
+export const createJobQuery = z.strictObject({ dryRun: z.enum(['true', 'false']).optional() })
 
 const distributedQuery = z.strictObject({ productKey: z.string().min(1).optional(), ...pagingQuery })
 
@@ -73,6 +77,7 @@ export function distributionRoutes (sidecar: Sidecar): Router<ApiState> {
   // A JSON body, or multipart/form-data with the job's fields and a CSV file of devices. Validated as
   // a whole before anything is stored; 202 once the job is stored, the runner does the rest.
   router.post('/jobs', async ctx => {
+    const dryRun = parseQuery(ctx, createJobQuery).dryRun === 'true'
     const limit = config.bootstrap.bodyLimit
     let raw: unknown
     if (isMultipart(ctx.get('Content-Type'))) {
@@ -82,7 +87,11 @@ export function distributionRoutes (sidecar: Sidecar): Router<ApiState> {
     } else {
       raw = await readBody(ctx, { limit, accept: ['json'] })
     }
-    const job = await planJob(raw, { account: ctx.state.account, topology, store, now: nowOf(sidecar) })
+    const job = await planJob(raw, { account: ctx.state.account, topology, store, now: nowOf(sidecar), dryRun })
+    if (dryRun) {
+      ctx.body = await previewJob(job, store, topology, config.bootstrap.defaultRegion)
+      return
+    }
     await store.createJob(job)
     wakeJobRunners()
     ctx.status = 202
@@ -133,3 +142,5 @@ export function distributionRoutes (sidecar: Sidecar): Router<ApiState> {
 
   return router
 }
+
+export { distributedQuery, jobListQuery }

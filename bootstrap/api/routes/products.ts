@@ -144,3 +144,5 @@ async function refuseWhileDevices (store: Store, product: Product): Promise<void
   const away = devices.filter(d => d.originInstanceId === product.instanceId).length
   if (away > 0) throw conflict(`${away} device(s) created under product "${product.productKey}" at instance "${product.instanceId}" were distributed away: distribute them back and delete them first`)
 }
+
+export { atInstance as productQuery, createBody as productCreateBody, patchBody as productPatchBody }

@@ -46,3 +46,5 @@ export function verificationCodeRoutes (sidecar: Sidecar): Router<ApiState> {
 
   return router
 }
+
+export { createBody as codeCreateBody }
