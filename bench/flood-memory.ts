@@ -71,7 +71,7 @@ function socket (): Promise<net.Socket> {
 
 function credentials (): { clientId: string, username: string, password: Buffer } {
   const timestamp = String(Date.now())
-  const id = `pkF.flooder`
+  const id = 'pkF.flooder'
   const password = sign(device.deviceSecret, { clientId: id, deviceName: 'flooder', productKey: 'pkF', timestamp }, 'hmacsha256')
   return { clientId: `${id}|timestamp=${timestamp},securemode=3,signmethod=hmacsha256|`, username: 'flooder&pkF', password: Buffer.from(password) }
 }

@@ -3,7 +3,7 @@
 // options, the banner) is in commands/up.ts, which loads this file only when it runs.
 import { startSidecar, type SidecarServer } from '../bootstrap/http/server.js'
 import { JobRunner } from '../bootstrap/jobs/runner.js'
-import { TRANSPORTS, WS_PATH } from '../broker/listeners.js'
+import { TRANSPORTS } from '../broker/listeners.js'
 import { startBrokerNode, type BrokerNode, type PortName } from '../broker/node.js'
 import { Topology, type Config } from '../shared/config.js'
 import { loadGeoData } from '../shared/geo.js'
@@ -36,7 +36,7 @@ async function bound<T> (keys: [number | undefined, string][], start: () => Prom
   try {
     return await start()
   } catch (err) {
-    const taken = (err as NodeJS.ErrnoException & { port?: number })
+    const taken = err as NodeJS.ErrnoException & { port?: number }
     const key = keys.find(([port]) => port !== undefined && port === taken.port) ?? keys[0]
     if (taken.code === 'EADDRINUSE' && key?.[0] !== undefined) throw new PortTakenError(key[0], key[1])
     throw err

@@ -156,7 +156,7 @@ export const configSchema = z.strictObject({
     if (!regions.has(inst.region)) ctx.addIssue({ code: 'custom', path: ['instances', i, 'region'], message: `unknown region "${inst.region}"` })
     if (!accounts.has(inst.account)) ctx.addIssue({ code: 'custom', path: ['instances', i, 'account'], message: `unknown account "${inst.account}"` })
     for (const t of ['mqtts', 'wss'] as const) {
-      if (inst.listen[t] !== undefined && !c.tls) ctx.addIssue({ code: 'custom', path: ['instances', i, 'listen', t], message: `needs the top-level "tls" block` })
+      if (inst.listen[t] !== undefined && !c.tls) ctx.addIssue({ code: 'custom', path: ['instances', i, 'listen', t], message: 'needs the top-level "tls" block' })
     }
   })
   if (c.bootstrap.httpsPort !== undefined && !c.tls) ctx.addIssue({ code: 'custom', path: ['bootstrap', 'httpsPort'], message: 'needs the top-level "tls" block' })

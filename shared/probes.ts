@@ -31,7 +31,7 @@ export async function probe (path: string, probes: Probes): Promise<ProbeAnswer 
   switch (path) {
     case '/healthz':
       return json(200, { status: 'ok' })
-    case '/readyz':
+    case '/readyz': {
       const state = probes.state?.() ?? 'running'
       if (state !== 'running') return json(503, { status: state })
       try {
@@ -44,6 +44,7 @@ export async function probe (path: string, probes: Probes): Promise<ProbeAnswer 
         // A registry refusing writes is not ready either, until a probe write works (store ping).
         return json(503, { status: err instanceof StoreRefusedError ? 'registry refuses writes' : 'registry unavailable' })
       }
+    }
     case '/metrics':
       if (probes.metrics === undefined) return null
       return { status: 200, contentType: probes.metrics.contentType, body: await probes.metrics.render() }

@@ -27,7 +27,7 @@ t.test('a product created with a productKey and its data reads back the same', a
     instanceId: 'iot-sh-1',
     name: 'Thermostat',
     productKey: 'a1thermo001',
-    topicCategories: [{ topic: '/a1thermo001/${deviceName}/user/update', operation: 'pub', description: 'readings' }],
+    topicCategories: [{ topic: '/a1thermo001/${deviceName}/user/update' /* eslint-disable-line no-template-curly-in-string */, operation: 'pub', description: 'readings' }],
     tsl: { schema: 'https://example.com/tsl.json', properties: [{ identifier: 'temp' }] },
     parsingScript: 'function rawDataToProtocol(bytes) { return {} }'
   }

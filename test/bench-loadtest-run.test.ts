@@ -46,8 +46,22 @@ t.teardown(async () => {
 })
 
 const options = (over: Partial<LoadtestOptions>): LoadtestOptions => ({
-  url, devices: 12, workers: 2, sources: ['127.0.0.2', '127.0.0.3'], ramp: 0, inFlight: 6, duration: 0.5, publishRate: 0, keepalive: 1200,
-  form: 'link-sdk-c', connectTimeout: 5000, backoffBase: 50, backoffCap: 500, mqttTls: false, progress: false, ...over
+  url,
+  devices: 12,
+  workers: 2,
+  sources: ['127.0.0.2', '127.0.0.3'],
+  ramp: 0,
+  inFlight: 6,
+  duration: 0.5,
+  publishRate: 0,
+  keepalive: 1200,
+  form: 'link-sdk-c',
+  connectTimeout: 5000,
+  backoffBase: 50,
+  backoffCap: 500,
+  mqttTls: false,
+  progress: false,
+  ...over
 })
 
 t.test('devices created through the API bootstrap, connect signed, publish, and the summary adds up', async t => {

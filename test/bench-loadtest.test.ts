@@ -28,8 +28,20 @@ t.test('numbers and URLs are checked with a message that says what was expected'
 })
 
 const base: LoadtestOptions = {
-  url: 'http://127.0.0.1:1', devices: 100, sources: [], ramp: 10, inFlight: 10, duration: 1, publishRate: 0, keepalive: 1200,
-  form: 'link-sdk-c', connectTimeout: 1000, backoffBase: 10, backoffCap: 100, mqttTls: false, progress: false
+  url: 'http://127.0.0.1:1',
+  devices: 100,
+  sources: [],
+  ramp: 10,
+  inFlight: 10,
+  duration: 1,
+  publishRate: 0,
+  keepalive: 1200,
+  form: 'link-sdk-c',
+  connectTimeout: 1000,
+  backoffBase: 10,
+  backoffCap: 100,
+  mqttTls: false,
+  progress: false
 }
 
 t.test('options that only work together are refused with the fix in the message', async t => {

@@ -34,11 +34,11 @@ t.test('a message published on one node reaches a subscriber on another node of 
   await device.subscribeAsync('/pkC/dev1/user/cmd', { qos: 1 })
   const received = nextMessage(device, '/pkC/dev1/user/cmd')
   await publish(a2, '/pkC/dev1/user/cmd', 'from a2', 1)
-  t.equal((await within(WAIT_MS, received, `device to receive a message on /pkC/dev1/user/cmd`)).toString(), 'from a2', 'server-side publish on a2 reached the device on a1')
+  t.equal((await within(WAIT_MS, received, 'device to receive a message on /pkC/dev1/user/cmd')).toString(), 'from a2', 'server-side publish on a2 reached the device on a1')
 
   let upstream!: Promise<string>
   // Resolves once a2's Redis subscription is in place.
-  await within(WAIT_MS, new Promise<void>(subscribed => {
+  await within(WAIT_MS, new Promise<void>(subscribed => { // eslint-disable-line promise/param-names
     upstream = new Promise<string>(resolve => a2.aedes.subscribe('/pkC/dev1/user/up', (packet, done) => { resolve(packet.payload.toString()); done() }, subscribed))
   }), "a2's subscription to be in place")
   await device.publishAsync('/pkC/dev1/user/up', 'from the device', { qos: 1 })
@@ -57,13 +57,13 @@ t.test('a broadcast reaches devices on every node of the instance and none of an
   const got1 = nextMessage(on1, '/broadcast/pkC/news')
   const got2 = nextMessage(on2, '/broadcast/pkC/news')
   await publish(a1, '/broadcast/pkC/news', 'for instance a')
-  t.equal((await within(WAIT_MS, got1, `on1 to receive a message on /broadcast/pkC/news`)).toString(), 'for instance a')
-  t.equal((await within(WAIT_MS, got2, `on2 to receive a message on /broadcast/pkC/news`)).toString(), 'for instance a')
+  t.equal((await within(WAIT_MS, got1, 'on1 to receive a message on /broadcast/pkC/news')).toString(), 'for instance a')
+  t.equal((await within(WAIT_MS, got2, 'on2 to receive a message on /broadcast/pkC/news')).toString(), 'for instance a')
 
   // Redis delivers in publish order: once b's own marker arrived, a's message would have come before it.
   const marker = nextMessage(atB, '/broadcast/pkC/marker')
   await publish(b1, '/broadcast/pkC/marker', 'for instance b')
-  t.equal((await within(WAIT_MS, marker, `atB to receive a message on /broadcast/pkC/marker`)).toString(), 'for instance b')
+  t.equal((await within(WAIT_MS, marker, 'atB to receive a message on /broadcast/pkC/marker')).toString(), 'for instance b')
   t.same(leaked, ['for instance b'], 'nothing of instance a reached instance b')
 })
 

@@ -142,7 +142,7 @@ t.test('a stalled node still acts on the moves published while it was stopped', 
   await staysClient.subscribeAsync('/pkB/stays/user/alive')
   const message = nextMessage(staysClient, '/pkB/stays/user/alive')
   await staysClient.publishAsync('/pkB/stays/user/alive', 'ping', { qos: 1 })
-  t.equal((await within(WAIT_MS, message, `staysClient to receive a message on /pkB/stays/user/alive`)).toString(), 'ping', 'the device that came back stays connected')
+  t.equal((await within(WAIT_MS, message, 'staysClient to receive a message on /pkB/stays/user/alive')).toString(), 'ping', 'the device that came back stays connected')
   t.same(await store.getRecords('job-away'), [], 'and gets no record')
 
   const staysGone = closed(staysClient)

@@ -25,8 +25,14 @@ await acme('POST', `/products/${PK}/devices`, { instanceId: 'iot-sh-1', deviceNa
 
 /** A cross-account job from acme to globex's instance. */
 const job = (verificationCode: string | undefined, deviceNames = ['life-0001']) => acme('POST', '/distribution/jobs', {
-  method: 'cross-account', policy: 'region', sourceInstanceId: 'iot-sh-1', productKey: PK, deviceNames,
-  targetAccount: 'globex', targetInstanceId: 'iot-gx-1', ...(verificationCode === undefined ? {} : { verificationCode })
+  method: 'cross-account',
+  policy: 'region',
+  sourceInstanceId: 'iot-sh-1',
+  productKey: PK,
+  deviceNames,
+  targetAccount: 'globex',
+  targetInstanceId: 'iot-gx-1',
+  ...(verificationCode === undefined ? {} : { verificationCode })
 })
 
 /** Acme asks for a code; globex's owner reads it (the newest addressed to it). */
@@ -79,8 +85,14 @@ t.test('a code expires five minutes after it was made (the test moves the sideca
 t.test('a job refused for another reason does not use the code up', async t => {
   const code = await newCode()
   const refused = await acme('POST', '/distribution/jobs', {
-    method: 'cross-account', policy: 'region', sourceInstanceId: 'iot-sh-1', productKey: 'a1NoSuchPk1', deviceNames: ['life-0003'],
-    targetAccount: 'globex', targetInstanceId: 'iot-gx-1', verificationCode: code
+    method: 'cross-account',
+    policy: 'region',
+    sourceInstanceId: 'iot-sh-1',
+    productKey: 'a1NoSuchPk1',
+    deviceNames: ['life-0003'],
+    targetAccount: 'globex',
+    targetInstanceId: 'iot-gx-1',
+    verificationCode: code
   })
   t.equal(refused.status, 400)
   t.same((await globex('GET', '/distribution/verification-codes')).json.codes.map((c: { code: string }) => c.code), [code], 'still pending')

@@ -45,8 +45,14 @@ async function finished (client: Client, res: ApiAnswer): Promise<string[]> {
 }
 
 const crossJob = (extra: Record<string, unknown>) => ({
-  method: 'cross-account', policy: 'region', sourceInstanceId: 'iot-sh-1', productKey: PK, deviceNames: ['cross-0001'],
-  targetAccount: 'globex', targetInstanceId: 'iot-gx-1', ...extra
+  method: 'cross-account',
+  policy: 'region',
+  sourceInstanceId: 'iot-sh-1',
+  productKey: PK,
+  deviceNames: ['cross-0001'],
+  targetAccount: 'globex',
+  targetInstanceId: 'iot-gx-1',
+  ...extra
 })
 
 t.test('refused whole, with the field named, storing nothing and using no code', async t => {

@@ -64,7 +64,7 @@ t.test('without a token: 401; unknown devices and instances: 404', async t => {
   t.equal(res.status, 401)
   t.equal(res.headers.get('www-authenticate'), 'Bearer realm="homing"')
   t.equal((await acme('POST', path('ghost-001', 'disable'))).status, 404)
-  t.equal((await acme('POST', `/products/nope0001/devices/lamp-0002/disable`)).status, 404)
+  t.equal((await acme('POST', '/products/nope0001/devices/lamp-0002/disable')).status, 404)
   t.equal((await acme('POST', path('lamp-0002', 'disable', '?instanceId=iot-gx-1'))).status, 404, 'another account\'s instance')
   t.equal((await acme('POST', path('lamp-0002', 'disable', '?instanceId=iot-de-1'))).status, 404, 'an instance of mine the device is not at')
   t.equal((await acme('GET', path('lamp-0002', 'disable'))).status, 405, 'POST only')

@@ -40,17 +40,27 @@ t.test('the CSV template is the header a device list upload needs', async t => {
 
 t.test('a JSON job: 202 once stored, then distributed with counts and records in job order', async t => {
   const res = await acme('POST', '/distribution/jobs', {
-    method: 'this-account', policy: 'region', sourceInstanceId: 'iot-sh-1', targetInstanceId: 'iot-de-1',
-    productKey: 'a1lampApi01', deviceNames: ['lamp-0002', 'ghost-0001', 'lamp-0001']
+    method: 'this-account',
+    policy: 'region',
+    sourceInstanceId: 'iot-sh-1',
+    targetInstanceId: 'iot-de-1',
+    productKey: 'a1lampApi01',
+    deviceNames: ['lamp-0002', 'ghost-0001', 'lamp-0001']
   })
   t.equal(res.status, 202)
   t.match(res.json, { jobId: /^j[0-9a-z]+$/, status: 'initializing' })
   t.equal(res.headers.get('location'), `/api/v1/distribution/jobs/${res.json.jobId}`)
   const job = await distributed(res.json.jobId)
   t.match(job.json, {
-    id: res.json.jobId, status: 'distributed', method: 'this-account', policy: 'region',
-    sourceInstanceId: 'iot-sh-1', targetInstanceId: 'iot-de-1', productKey: 'a1lampApi01',
-    counts: { total: 3, succeeded: 2, failed: 1, pending: 0 }, error: null
+    id: res.json.jobId,
+    status: 'distributed',
+    method: 'this-account',
+    policy: 'region',
+    sourceInstanceId: 'iot-sh-1',
+    targetInstanceId: 'iot-de-1',
+    productKey: 'a1lampApi01',
+    counts: { total: 3, succeeded: 2, failed: 1, pending: 0 },
+    error: null
   })
   const records = await acme('GET', `/distribution/jobs/${res.json.jobId}/records`)
   t.equal(records.status, 200)
@@ -110,8 +120,12 @@ t.test('the batch list: newest first, filtered by status and productKey, paged e
 
 t.test('retry: a distributed job runs its failed devices again; with none failed it is a 409', async t => {
   const res = await acme('POST', '/distribution/jobs', {
-    method: 'this-account', policy: 'region', sourceInstanceId: 'iot-sh-1', targetInstanceId: 'iot-de-1',
-    productKey: 'a1lampApi01', deviceNames: ['lamp-0005', 'late-0001']
+    method: 'this-account',
+    policy: 'region',
+    sourceInstanceId: 'iot-sh-1',
+    targetInstanceId: 'iot-de-1',
+    productKey: 'a1lampApi01',
+    deviceNames: ['lamp-0005', 'late-0001']
   })
   const first = await distributed(res.json.jobId)
   t.same(first.json.counts, { total: 2, succeeded: 1, failed: 1, pending: 0 })

@@ -135,7 +135,11 @@ t.test('devices online at both nodes of iot-a are notified, kicked, and come bac
   for (const dn of [...SDK, MUTE, DEAF]) t.equal((await api('GET', `/products/${PK}/devices/${dn}`)).json.online, true, `${dn} is online at iot-a`)
 
   const job = await api('POST', '/distribution/jobs', {
-    method: 'this-account', policy: 'region', sourceInstanceId: 'iot-a', targetInstanceId: 'iot-b', productKey: PK,
+    method: 'this-account',
+    policy: 'region',
+    sourceInstanceId: 'iot-a',
+    targetInstanceId: 'iot-b',
+    productKey: PK,
     deviceNames: [...SDK, MUTE, DEAF, ASLEEP]
   })
   t.equal(job.status, 202)

@@ -24,8 +24,12 @@ await acme('POST', '/products', { instanceId: 'iot-de-1', name: 'Other', product
 await acme('POST', '/products/a1lampPrev2/devices', { instanceId: 'iot-de-1', deviceNames: ['away-0001'] })
 
 const regionJob = {
-  method: 'this-account', policy: 'region', sourceInstanceId: 'iot-sh-1', targetInstanceId: 'iot-de-1',
-  productKey: 'a1lampPrev1', deviceNames: ['lamp-0001', 'ghost-0001', 'lamp-0002']
+  method: 'this-account',
+  policy: 'region',
+  sourceInstanceId: 'iot-sh-1',
+  targetInstanceId: 'iot-de-1',
+  productKey: 'a1lampPrev1',
+  deviceNames: ['lamp-0001', 'ghost-0001', 'lamp-0002']
 }
 
 async function nothingStored (t: Test): Promise<void> {
@@ -41,8 +45,13 @@ t.test('a region job: per device, its destination or its refusal; nothing stored
   const res = await acme('POST', '/distribution/jobs?dryRun=true', regionJob)
   t.equal(res.status, 200, res.text)
   t.match(res.json, {
-    dryRun: true, method: 'this-account', policy: 'region', sourceInstanceId: 'iot-sh-1', targetInstanceId: 'iot-de-1',
-    productTo: ['iot-de-1'], counts: { total: 3, ok: 2, refused: 1 }
+    dryRun: true,
+    method: 'this-account',
+    policy: 'region',
+    sourceInstanceId: 'iot-sh-1',
+    targetInstanceId: 'iot-de-1',
+    productTo: ['iot-de-1'],
+    counts: { total: 3, ok: 2, refused: 1 }
   })
   t.same(res.json.devices, [
     { deviceName: 'lamp-0001', ok: true, destination: 'iot-de-1', candidates: ['iot-de-1'], online: false },
@@ -60,12 +69,20 @@ t.test('a device of another product at its own instance can be previewed', async
 
 t.test('nearest access: every device goes to nearest placement among the targets', async t => {
   const res = await acme('POST', '/distribution/jobs?dryRun=true', {
-    method: 'this-account', policy: 'nearest', sourceInstanceId: 'iot-sh-1', productKey: 'a1lampPrev1',
-    deviceNames: ['lamp-0001'], targets: [{ region: 'eu-central-1', instanceId: 'iot-de-1' }]
+    method: 'this-account',
+    policy: 'nearest',
+    sourceInstanceId: 'iot-sh-1',
+    productKey: 'a1lampPrev1',
+    deviceNames: ['lamp-0001'],
+    targets: [{ region: 'eu-central-1', instanceId: 'iot-de-1' }]
   })
   t.equal(res.status, 200, res.text)
   t.same(res.json.devices, [{
-    deviceName: 'lamp-0001', ok: true, destination: 'nearest placement', candidates: ['iot-de-1'], online: false,
+    deviceName: 'lamp-0001',
+    ok: true,
+    destination: 'nearest placement',
+    candidates: ['iot-de-1'],
+    online: false,
     likely: { instanceId: 'iot-de-1', region: 'eu-central-1', fallback: true, address: null }
   }], 'a device that never connected is likely placed at the fallback')
   await nothingStored(t)
@@ -74,7 +91,11 @@ t.test('nearest access: every device goes to nearest placement among the targets
 t.test('nearest access: the likely placement follows the address the device last connected from', async t => {
   await store.connected('a1lampPrev1', 'lamp-0002', { instanceId: 'iot-sh-1', nodeId: 'n1', session: 's1', address: '8.8.8.8', at: Date.now() })
   const res = await acme('POST', '/distribution/jobs?dryRun=true', {
-    method: 'this-account', policy: 'nearest', sourceInstanceId: 'iot-sh-1', productKey: 'a1lampPrev1', deviceNames: ['lamp-0002'],
+    method: 'this-account',
+    policy: 'nearest',
+    sourceInstanceId: 'iot-sh-1',
+    productKey: 'a1lampPrev1',
+    deviceNames: ['lamp-0002'],
     targets: [{ region: 'eu-central-1', instanceId: 'iot-de-1' }, { region: 'cn-shanghai', instanceId: 'iot-sh-1' }]
   })
   t.equal(res.status, 200, res.text)

@@ -35,8 +35,14 @@ const acmeJob = await distributed(await acme('POST', '/distribution/jobs', {
 await must(acme('POST', '/distribution/verification-codes', { targetAccount: 'globex' }), 202)
 const [code] = (await globex('GET', '/distribution/verification-codes')).json.codes
 await distributed(await acme('POST', '/distribution/jobs', {
-  method: 'cross-account', policy: 'region', sourceInstanceId: 'iot-sh-1', productKey: PK, deviceNames: ['to-globex'],
-  targetAccount: 'globex', targetInstanceId: 'iot-gx-1', verificationCode: code.code
+  method: 'cross-account',
+  policy: 'region',
+  sourceInstanceId: 'iot-sh-1',
+  productKey: PK,
+  deviceNames: ['to-globex'],
+  targetAccount: 'globex',
+  targetInstanceId: 'iot-gx-1',
+  verificationCode: code.code
 }), acme)
 
 t.test('GET /distribution/devices: each account lists only the devices at its own instances', async t => {

@@ -12,17 +12,41 @@ import { eventually } from './helpers/wait.js'
 
 export function product (productKey: string, instanceId: string, extra: Partial<Product> = {}): Product {
   return {
-    productKey, instanceId, name: 'Lamp', topicCategories: [{ topic: 'user/update' }], tsl: { properties: [] }, parsingScript: 'return 1',
-    readOnly: false, sourceInstanceId: null, createdAt: 1, updatedAt: 1, ...extra
+    productKey,
+    instanceId,
+    name: 'Lamp',
+    topicCategories: [{ topic: 'user/update' }],
+    tsl: { properties: [] },
+    parsingScript: 'return 1',
+    readOnly: false,
+    sourceInstanceId: null,
+    createdAt: 1,
+    updatedAt: 1,
+    ...extra
   }
 }
 
 export function job (productKey: string, deviceNames: string[], extra: Partial<Job> = {}): Job {
   const now = Date.now()
   return {
-    id: `job-${randomBytes(6).toString('hex')}`, accountId: 'acme', method: 'this-account', policy: 'region', sourceInstanceId: 'a', productKey,
-    deviceNames, targetInstanceId: 'b', targets: [], targetAccountId: null, status: 'initializing',
-    total: deviceNames.length, succeeded: 0, failed: 0, createdAt: now, updatedAt: now, error: null, ...extra
+    id: `job-${randomBytes(6).toString('hex')}`,
+    accountId: 'acme',
+    method: 'this-account',
+    policy: 'region',
+    sourceInstanceId: 'a',
+    productKey,
+    deviceNames,
+    targetInstanceId: 'b',
+    targets: [],
+    targetAccountId: null,
+    status: 'initializing',
+    total: deviceNames.length,
+    succeeded: 0,
+    failed: 0,
+    createdAt: now,
+    updatedAt: now,
+    error: null,
+    ...extra
   }
 }
 

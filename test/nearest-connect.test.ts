@@ -75,7 +75,11 @@ t.test('an online device is notified and disconnected at job time, refused every
   answerNotifies(client, 'roamer-1')
   const gone = closed(client)
   const res = await acme('POST', '/distribution/jobs', {
-    method: 'this-account', policy: 'nearest', sourceInstanceId: 'src', productKey: PK, deviceNames: ['roamer-1'],
+    method: 'this-account',
+    policy: 'nearest',
+    sourceInstanceId: 'src',
+    productKey: PK,
+    deviceNames: ['roamer-1'],
     targets: [{ region: 'eu-central-1', instanceId: 'eu' }, { region: 'us-west-1', instanceId: 'us' }]
   })
   t.equal(res.status, 202)
@@ -103,7 +107,11 @@ t.test('an online device is notified and disconnected at job time, refused every
 
 t.test('an offline device is placed at its first bootstrap, from an IPv6 address', async t => {
   const res = await acme('POST', '/distribution/jobs', {
-    method: 'this-account', policy: 'nearest', sourceInstanceId: 'src', productKey: PK, deviceNames: ['roamer-2'],
+    method: 'this-account',
+    policy: 'nearest',
+    sourceInstanceId: 'src',
+    productKey: PK,
+    deviceNames: ['roamer-2'],
     targets: [{ region: 'us-west-1', instanceId: 'us' }, { region: 'eu-central-1', instanceId: 'eu' }]
   })
   await untilAsync(async () => (await acme('GET', `/distribution/jobs/${res.json.jobId}`)).json.status === 'distributed', 10_000, 'the job to end distributed')

@@ -43,7 +43,9 @@ t.test('request schemas are the validating zod schemas, as JSON Schema', async t
   const doc = (await acme('GET', '/openapi.json')).json
   const createProduct = doc.paths['/products'].post
   t.match(createProduct.requestBody.content['application/json'].schema, {
-    type: 'object', additionalProperties: false, required: ['instanceId', 'name'],
+    type: 'object',
+    additionalProperties: false,
+    required: ['instanceId', 'name'],
     properties: { productKey: { type: 'string', pattern: String }, name: { type: 'string', maxLength: 64 } }
   }, 'strict objects refuse unknown fields, as the API does')
   const job = doc.paths['/distribution/jobs'].post

@@ -80,8 +80,14 @@ t.test('a session with every kind of secret leaves none of them in the log', asy
   t.equal((await acme('POST', '/distribution/verification-codes', { targetAccount: 'globex' })).status, 202)
   const code: string = (await globex('GET', '/distribution/verification-codes')).json.codes[0].code
   const job = await acme('POST', '/distribution/jobs', {
-    method: 'cross-account', policy: 'region', sourceInstanceId: 'a', productKey: 'a1logsProd1', deviceNames: [moving.deviceName],
-    targetAccount: 'globex', targetInstanceId: 'g', verificationCode: code
+    method: 'cross-account',
+    policy: 'region',
+    sourceInstanceId: 'a',
+    productKey: 'a1logsProd1',
+    deviceNames: [moving.deviceName],
+    targetAccount: 'globex',
+    targetInstanceId: 'g',
+    verificationCode: code
   })
   t.equal(job.status, 202)
   await eventually(async () => (await acme('GET', `/distribution/jobs/${job.json.jobId}`)).json.status === 'distributed', 'the job to end distributed')

@@ -54,8 +54,8 @@ function spellings (rest: string): string[] {
     `/api/v1${encodedFirst}`,
     `/x/../api/v1${rest}`,
     `/api/./v1${rest}`,
-    `/api`,
-    `/API/`
+    '/api',
+    '/API/'
   ]
 }
 

@@ -7,16 +7,40 @@ import { eventually } from './helpers/wait.js'
 
 export function product (productKey: string, instanceId: string, extra: Partial<Product> = {}): Product {
   return {
-    productKey, instanceId, name: 'Lamp', topicCategories: [], tsl: null, parsingScript: null,
-    readOnly: false, sourceInstanceId: null, createdAt: 1, updatedAt: 1, ...extra
+    productKey,
+    instanceId,
+    name: 'Lamp',
+    topicCategories: [],
+    tsl: null,
+    parsingScript: null,
+    readOnly: false,
+    sourceInstanceId: null,
+    createdAt: 1,
+    updatedAt: 1,
+    ...extra
   }
 }
 
 function job (id: string, extra: Partial<Job> = {}): Job {
   return {
-    id, accountId: 'acme', method: 'this-account', policy: 'region', sourceInstanceId: 'a', productKey: 'pk1',
-    deviceNames: [], targetInstanceId: 'b', targets: [], targetAccountId: null, status: 'initializing',
-    total: 0, succeeded: 0, failed: 0, createdAt: Date.now(), updatedAt: Date.now(), error: null, ...extra
+    id,
+    accountId: 'acme',
+    method: 'this-account',
+    policy: 'region',
+    sourceInstanceId: 'a',
+    productKey: 'pk1',
+    deviceNames: [],
+    targetInstanceId: 'b',
+    targets: [],
+    targetAccountId: null,
+    status: 'initializing',
+    total: 0,
+    succeeded: 0,
+    failed: 0,
+    createdAt: Date.now(),
+    updatedAt: Date.now(),
+    error: null,
+    ...extra
   }
 }
 

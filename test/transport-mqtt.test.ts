@@ -97,7 +97,7 @@ t.test('the topic fences are the same on every transport: own topics granted, an
     const client = await mqtt.connectAsync(url(transport, node.ports[transport] as number), { ...base, ...sdkCredentials(lamp) }, false)
     t.teardown(() => client.endAsync(true))
     const granted = await suback(client, {
-      [`/sys/pkT/lamp/thing/service/property/set`]: { qos: 0 },
+      '/sys/pkT/lamp/thing/service/property/set': { qos: 0 },
       [`/sys/pkT/${other.deviceName}/thing/service/property/set`]: { qos: 0 }
     })
     t.same(granted, [0, 0x80], `${transport}: own topic granted, the other device's refused`)

@@ -93,8 +93,19 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosResult> {
 
     const online = certs.slice(0, o.online)
     lt = await startLoadtest(online, {
-      url: `http://127.0.0.1:${httpPort}`, workers: 1, sources: ['127.0.0.1'], ramp: 500, inFlight: 100, publishRate: 0, keepalive: 30,
-      form: 'link-sdk-c', connectTimeout: 5000, backoffBase: 200, backoffCap: 2000, mqttTls: false, reportEveryMs: 100
+      url: `http://127.0.0.1:${httpPort}`,
+      workers: 1,
+      sources: ['127.0.0.1'],
+      ramp: 500,
+      inFlight: 100,
+      publishRate: 0,
+      keepalive: 30,
+      form: 'link-sdk-c',
+      connectTimeout: 5000,
+      backoffBase: 200,
+      backoffCap: 2000,
+      mqttTls: false,
+      reportEveryMs: 100
     })
     if (!await lt.until(t => t.connected >= o.online, Math.min(60_000, left()))) throw new Error(`chaos: only ${lt.total.connected} of ${o.online} devices connected at ${SRC}`)
 

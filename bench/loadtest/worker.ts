@@ -11,9 +11,9 @@ export type WorkerSettings = Pick<LoadtestOptions,
   'url' | 'sources' | 'ramp' | 'inFlight' | 'publishRate' | 'keepalive' | 'form' | 'signMethod' |
   'connectTimeout' | 'backoffBase' | 'backoffCap' | 'ca' | 'mqttTls'> & {
   /** Offset of this worker's first device in the whole run (spreads devices over sources). */
-  offset: number
-  reportEveryMs: number
-}
+    offset: number
+    reportEveryMs: number
+  }
 
 export type ToWorker =
   | { type: 'start', certificates: Certificate[], settings: WorkerSettings }

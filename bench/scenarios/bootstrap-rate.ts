@@ -8,9 +8,6 @@ import type { HttpMode } from '../load/http-flood.js'
 import type { Figure } from '../report.js'
 import type { ScenarioContext } from '../scenario.js'
 
-
-
-
 export async function bootstrapRate (ctx: ScenarioContext): Promise<Figure[]> {
   const devices = ctx.quick ? 1000 : 10_000
   const durationMs = ctx.quick ? 1500 : 15_000

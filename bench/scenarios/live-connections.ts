@@ -8,7 +8,6 @@ import type { ScenarioContext } from '../scenario.js'
 
 const PK = 'a1benchLive'
 
-
 export async function liveConnections (ctx: ScenarioContext): Promise<Figure[]> {
   const n = Number(process.env.BENCH_LIVE_DEVICES ?? (ctx.quick ? 5000 : 50_000))
   const nodes = ctx.quick ? 3 : 4

@@ -19,7 +19,6 @@ async function api (url: string, method: 'GET' | 'POST', body?: unknown): Promis
   return { status: res.status, json: text === '' ? {} : JSON.parse(text) as Record<string, unknown> }
 }
 
-
 export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
   const n = ctx.quick ? 300 : 10_000
   const dep = await new Deployment([{ id: 'bench-src' }, { id: 'bench-dst' }]).open()

@@ -20,7 +20,7 @@ function certificateOptions (command: Command): Command {
 const certificate = (f: CertificateFlags): Certificate => ({ productKey: f.productKey, deviceName: f.deviceName, deviceSecret: f.deviceSecret })
 
 /** Single-quoted for a POSIX shell. */
-const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
+const quote = (s: string): string => `'${s.replace(/'/g, '\'\\\'\'')}'`
 
 export function registerDevice (program: Command): void {
   certificateOptions(program.command('credentials'))

@@ -30,20 +30,22 @@ export function ConnectionsChart ({ instances, data }: { instances: string[], da
   const x = (at: number): number => pad + (at - t0) / (t1 - t0) * (W - 2 * pad)
   const y = (n: number): number => H - pad - n / max * (H - 2 * pad)
   return (
-    <figure class="chart">
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label="Online devices per instance over time">
-        <line class="axis" x1={pad} y1={H - pad} x2={W - pad} y2={H - pad} />
-        <line class="axis" x1={pad} y1={pad} x2={pad} y2={H - pad} />
-        <text x={pad - 6} y={y(max) + 4} text-anchor="end">{max}</text>
-        <text x={pad - 6} y={H - pad + 4} text-anchor="end">0</text>
+    <figure class='chart'>
+      <svg viewBox={`0 0 ${W} ${H}`} role='img' aria-label='Online devices per instance over time'>
+        <line class='axis' x1={pad} y1={H - pad} x2={W - pad} y2={H - pad} />
+        <line class='axis' x1={pad} y1={pad} x2={pad} y2={H - pad} />
+        <text x={pad - 6} y={y(max) + 4} text-anchor='end'>{max}</text>
+        <text x={pad - 6} y={H - pad + 4} text-anchor='end'>0</text>
         {instances.map((id, i) => (
-          <polyline key={id} fill="none" stroke={COLORS[i % COLORS.length]} stroke-width="2"
-            points={data.map(s => `${x(s.at).toFixed(1)},${y(s.online[id] ?? 0).toFixed(1)}`).join(' ')} />
+          <polyline
+            key={id} fill='none' stroke={COLORS[i % COLORS.length]} stroke-width='2'
+            points={data.map(s => `${x(s.at).toFixed(1)},${y(s.online[id] ?? 0).toFixed(1)}`).join(' ')}
+          />
         ))}
       </svg>
       <figcaption>
-        {instances.map((id, i) => <span key={id} class="legend"><span class="swatch" style={{ background: COLORS[i % COLORS.length] }} />{id}</span>)}
-        <span class="muted"> Online devices, sampled every 15 s while this page is open ({data.length} samples since {data.length === 0 ? '—' : new Date(t0).toLocaleTimeString()}).</span>
+        {instances.map((id, i) => <span key={id} class='legend'><span class='swatch' style={{ background: COLORS[i % COLORS.length] }} />{id}</span>)}
+        <span class='muted'> Online devices, sampled every 15 s while this page is open ({data.length} samples since {data.length === 0 ? '—' : new Date(t0).toLocaleTimeString()}).</span>
       </figcaption>
     </figure>
   )

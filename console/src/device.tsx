@@ -49,34 +49,36 @@ export function DevicePage ({ productKey, deviceName }: { productKey: string, de
       <p><a href={href('devices')}>← all devices</a></p>
       <ErrorText error={error} />
       <Status loaded={device}>{d => (
-        <div class="columns">
+        <div class='columns'>
           <div>
-            <dl class="facts">
+            <dl class='facts'>
               <dt>Status</dt><dd><Badge status={d.status} /></dd>
               <dt>Instance</dt><dd>{d.instanceId ?? `waiting for nearest placement among ${(d.candidates ?? []).map(c => c.instanceId).join(', ')}`}</dd>
               <dt>Created at</dt><dd>{d.originInstanceId ?? '(another account\'s instance)'}{d.distributed ? ' (distributed away since)' : ''}</dd>
               <dt>Online since</dt><dd>{when(d.onlineSince)}</dd>
               <dt>Last address</dt><dd>{d.ipAddress ?? '—'}</dd>
               <dt>Certificate</dt>
-              <dd>{secret === null ? <button type="button" onClick={showCertificate}>Show certificate</button> : <code class="secret" aria-label="Device secret">{secret}</code>}</dd>
+              <dd>{secret === null ? <button type='button' onClick={showCertificate}>Show certificate</button> : <code class='secret' aria-label='Device secret'>{secret}</code>}</dd>
             </dl>
-            <button type="button" onClick={toggle}>{d.enabled ? 'Disable device' : 'Enable device'}</button>
-            <form class="card" onSubmit={saveTags} aria-labelledby="tags-title">
-              <h2 id="tags-title">Tags</h2>
-              <label>One key=value per line <textarea name="tags" rows={4} value={Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join('\n')} /></label>
-              <button type="submit">Save tags</button>
+            <button type='button' onClick={toggle}>{d.enabled ? 'Disable device' : 'Enable device'}</button>
+            <form class='card' onSubmit={saveTags} aria-labelledby='tags-title'>
+              <h2 id='tags-title'>Tags</h2>
+              <label>One key=value per line <textarea name='tags' rows={4} value={Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join('\n')} /></label>
+              <button type='submit'>Save tags</button>
             </form>
           </div>
           <div>
-            <h2 id="timeline-title">Timeline</h2>
+            <h2 id='timeline-title'>Timeline</h2>
             <Status loaded={events}>{list => (
-              <ol class="timeline" aria-labelledby="timeline-title">
+              <ol class='timeline' aria-labelledby='timeline-title'>
                 {list.map((ev, i) => <li key={i}><time>{ev.at === Number.MAX_SAFE_INTEGER ? 'now' : when(ev.at)}</time> {ev.what}</li>)}
               </ol>
-            )}</Status>
+            )}
+            </Status>
           </div>
         </div>
-      )}</Status>
+      )}
+      </Status>
     </Page>
   )
 }

@@ -28,7 +28,7 @@ export function Devices ({ params }: { params: URLSearchParams }) {
   }
   const set = (f: (v: string) => void) => (e: Event) => { f((e.currentTarget as HTMLInputElement).value); setPage(0) }
   return (
-    <Page title="Devices" actions={<button type="button" onClick={fleet.reload}>Refresh</button>}>
+    <Page title='Devices' actions={<button type='button' onClick={fleet.reload}>Refresh</button>}>
       <Status loaded={fleet}>{f => {
         // A device is listed once, at the instance it lives at (the product copy there lists it too).
         const seen = new Set<string>()
@@ -38,15 +38,15 @@ export function Devices ({ params }: { params: URLSearchParams }) {
         const at = Math.min(page, pages - 1)
         return (
           <>
-            <form class="filters" role="search" onSubmit={e => e.preventDefault()}>
-              <label>Name <input type="search" value={search} onInput={set(setSearch)} name="search" /></label>
-              <label>Product <select value={product} onChange={set(setProduct)} name="product"><option value="">all</option>{[...new Set(f.products.map(p => p.productKey))].map(pk => <option key={pk}>{pk}</option>)}</select></label>
-              <label>Instance <select value={instance} onChange={set(setInstance)} name="instance"><option value="">all</option>{f.instances.map(i => <option key={i.id}>{i.id}</option>)}</select></label>
-              <label>Status <select value={status} onChange={set(setStatus)} name="status"><option value="">all</option>{['online', 'offline', 'inactive', 'disabled'].map(s => <option key={s}>{s}</option>)}</select></label>
-              <label>Tag (key or key=value) <input value={tag} onInput={set(setTag)} name="tag" /></label>
+            <form class='filters' role='search' onSubmit={e => e.preventDefault()}>
+              <label>Name <input type='search' value={search} onInput={set(setSearch)} name='search' /></label>
+              <label>Product <select value={product} onChange={set(setProduct)} name='product'><option value=''>all</option>{[...new Set(f.products.map(p => p.productKey))].map(pk => <option key={pk}>{pk}</option>)}</select></label>
+              <label>Instance <select value={instance} onChange={set(setInstance)} name='instance'><option value=''>all</option>{f.instances.map(i => <option key={i.id}>{i.id}</option>)}</select></label>
+              <label>Status <select value={status} onChange={set(setStatus)} name='status'><option value=''>all</option>{['online', 'offline', 'inactive', 'disabled'].map(s => <option key={s}>{s}</option>)}</select></label>
+              <label>Tag (key or key=value) <input value={tag} onInput={set(setTag)} name='tag' /></label>
             </form>
-            <table class="grid" aria-label="Devices">
-              <thead><tr><th scope="col">Device</th><th scope="col">Product</th><th scope="col">Instance</th><th scope="col">Status</th><th scope="col">Tags</th><th scope="col">Last connect</th></tr></thead>
+            <table class='grid' aria-label='Devices'>
+              <thead><tr><th scope='col'>Device</th><th scope='col'>Product</th><th scope='col'>Instance</th><th scope='col'>Status</th><th scope='col'>Tags</th><th scope='col'>Last connect</th></tr></thead>
               <tbody>
                 {shown.slice(at * PAGE, at * PAGE + PAGE).map(d => (
                   <tr key={`${d.productKey}/${d.deviceName}`} data-device={d.deviceName}>
@@ -54,21 +54,22 @@ export function Devices ({ params }: { params: URLSearchParams }) {
                     <td>{d.productKey}</td>
                     <td>{d.instanceId ?? `waiting among ${(d.candidates ?? []).map(c => c.instanceId).join(', ')}`}</td>
                     <td><Badge status={d.status} /></td>
-                    <td>{Object.entries(d.tags).map(([k, v]) => <span class="tag" key={k}>{k}={v}</span>)}</td>
+                    <td>{Object.entries(d.tags).map(([k, v]) => <span class='tag' key={k}>{k}={v}</span>)}</td>
                     <td>{when(d.lastConnectAt)}</td>
                   </tr>
                 ))}
                 {shown.length === 0 && <tr><td colSpan={6}>No device matches.</td></tr>}
               </tbody>
             </table>
-            <nav class="pager" aria-label="Pages">
-              <button type="button" disabled={at === 0} onClick={() => setPage(at - 1)}>Previous</button>
+            <nav class='pager' aria-label='Pages'>
+              <button type='button' disabled={at === 0} onClick={() => setPage(at - 1)}>Previous</button>
               <span>Page {at + 1} of {pages} ({shown.length} devices)</span>
-              <button type="button" disabled={at >= pages - 1} onClick={() => setPage(at + 1)}>Next</button>
+              <button type='button' disabled={at >= pages - 1} onClick={() => setPage(at + 1)}>Next</button>
             </nav>
           </>
         )
-      }}</Status>
+      }}
+      </Status>
     </Page>
   )
 }

@@ -12,7 +12,7 @@ type Kind = 'region' | 'nearest' | 'cross-account'
 export function Distribute () {
   const topology = useLoad(async () => ({ ...await loadInstances(), products: await loadProducts() }), [])
   return (
-    <Page title="New distribution job">
+    <Page title='New distribution job'>
       <Status loaded={topology}>{t => <JobForm instances={t.instances} regions={t.regions} products={t.products.filter(p => !p.readOnly)} />}</Status>
     </Page>
   )
@@ -59,37 +59,37 @@ function JobForm ({ instances, regions, products }: { instances: Instance[], reg
   const own = instances.filter(i => i.id !== source)
 
   return (
-    <form ref={form} class="card job-form" onSubmit={doPreview} onInput={changed} aria-label="Distribution job">
+    <form ref={form} class='card job-form' onSubmit={doPreview} onInput={changed} aria-label='Distribution job'>
       <fieldset>
         <legend>Kind of job</legend>
         {([['region', 'Region: to one of my instances'], ['nearest', 'Nearest access: each device to the nearest of my chosen instances'], ['cross-account', 'Cross-account: to another account\'s instance, with its verification code']] as const).map(([k, label]) => (
-          <label key={k} class="radio"><input type="radio" name="kind" value={k} checked={kind === k} onChange={() => setKind(k)} /> {label}</label>
+          <label key={k} class='radio'><input type='radio' name='kind' value={k} checked={kind === k} onChange={() => setKind(k)} /> {label}</label>
         ))}
       </fieldset>
-      <label>Source instance <select name="sourceInstanceId" value={source} onChange={e => setSource((e.currentTarget as HTMLSelectElement).value)}>{instances.map(i => <option key={i.id}>{i.id}</option>)}</select></label>
-      <label>Product <select name="productKey">{products.filter(p => p.instanceId === source).map(p => <option key={p.productKey} value={p.productKey}>{p.productKey} ({p.name})</option>)}</select></label>
-      {kind === 'region' && <label>Target instance <select name="targetInstanceId">{own.map(i => <option key={i.id}>{i.id}</option>)}</select></label>}
+      <label>Source instance <select name='sourceInstanceId' value={source} onChange={e => setSource((e.currentTarget as HTMLSelectElement).value)}>{instances.map(i => <option key={i.id}>{i.id}</option>)}</select></label>
+      <label>Product <select name='productKey'>{products.filter(p => p.instanceId === source).map(p => <option key={p.productKey} value={p.productKey}>{p.productKey} ({p.name})</option>)}</select></label>
+      {kind === 'region' && <label>Target instance <select name='targetInstanceId'>{own.map(i => <option key={i.id}>{i.id}</option>)}</select></label>}
       {kind === 'nearest' && (
         <fieldset><legend>Targets: at most one instance per region</legend>
           {regions.map(r => (
-            <label key={r.id}>{r.name} ({r.id}) <select name={`target-${r.id}`}><option value="">none</option>{instances.filter(i => i.region === r.id).map(i => <option key={i.id}>{i.id}</option>)}</select></label>
+            <label key={r.id}>{r.name} ({r.id}) <select name={`target-${r.id}`}><option value=''>none</option>{instances.filter(i => i.region === r.id).map(i => <option key={i.id}>{i.id}</option>)}</select></label>
           ))}
         </fieldset>
       )}
       {kind === 'cross-account' && (
         <fieldset><legend>Destination</legend>
-          <label>Account (id or name) <input name="targetAccount" /></label>
-          <label>Its instance <input name="crossInstanceId" /></label>
-          <label>Verification code (from that account's owner) <input name="verificationCode" inputMode="numeric" autoComplete="off" /></label>
+          <label>Account (id or name) <input name='targetAccount' /></label>
+          <label>Its instance <input name='crossInstanceId' /></label>
+          <label>Verification code (from that account's owner) <input name='verificationCode' inputMode='numeric' autoComplete='off' /></label>
         </fieldset>
       )}
       <fieldset><legend>Devices</legend>
-        <label>Device names, one per line <textarea name="deviceNames" rows={5} /></label>
-        <label>…or a CSV file (productKey,deviceName) <input type="file" name="file" accept=".csv,text/csv" /></label>
+        <label>Device names, one per line <textarea name='deviceNames' rows={5} /></label>
+        <label>…or a CSV file (productKey,deviceName) <input type='file' name='file' accept='.csv,text/csv' /></label>
       </fieldset>
-      <div class="actions">
-        <button type="submit" disabled={busy}>Preview</button>
-        <button type="button" disabled={busy || preview === null} onClick={start}>Start job</button>
+      <div class='actions'>
+        <button type='submit' disabled={busy}>Preview</button>
+        <button type='button' disabled={busy || preview === null} onClick={start}>Start job</button>
       </div>
       <ErrorText error={error} />
       {preview !== null && <PreviewTable preview={preview} />}
@@ -105,11 +105,11 @@ function likely (l: { instanceId: string, fallback: boolean, address: string | n
 
 function PreviewTable ({ preview }: { preview: Preview }) {
   return (
-    <section aria-labelledby="preview-title" class="preview">
-      <h2 id="preview-title">Preview: {preview.counts.ok} of {preview.counts.total} devices will move, {preview.counts.refused} refused</h2>
+    <section aria-labelledby='preview-title' class='preview'>
+      <h2 id='preview-title'>Preview: {preview.counts.ok} of {preview.counts.total} devices will move, {preview.counts.refused} refused</h2>
       <p>Product copy goes to: {preview.productTo.join(', ') || 'no other instance'}. Nothing has been stored yet.</p>
-      <table class="grid" aria-label="Preview">
-        <thead><tr><th scope="col">Device</th><th scope="col">Outcome</th></tr></thead>
+      <table class='grid' aria-label='Preview'>
+        <thead><tr><th scope='col'>Device</th><th scope='col'>Outcome</th></tr></thead>
         <tbody>
           {preview.devices.map(d => (
             <tr key={d.deviceName} class={d.ok ? 'ok' : 'refused'}>

@@ -13,29 +13,30 @@ export function Jobs () {
   const [page, setPage] = useState(0)
   const jobs = useLoad(() => api<{ jobs: Job[], total: number }>('GET', `/distribution/jobs${q({ offset: page * PAGE, limit: PAGE })}`), [page])
   return (
-    <Page title="Distribution jobs" actions={<a class="button" href={href('distribute')}>New job</a>}>
+    <Page title='Distribution jobs' actions={<a class='button' href={href('distribute')}>New job</a>}>
       <Status loaded={jobs}>{({ jobs: list, total }) => (
         <>
-          <table class="grid" aria-label="Jobs">
-            <thead><tr><th scope="col">Job</th><th scope="col">Status</th><th scope="col">Kind</th><th scope="col">From → to</th><th scope="col">Product</th><th scope="col">Succeeded / failed / total</th><th scope="col">Created</th></tr></thead>
+          <table class='grid' aria-label='Jobs'>
+            <thead><tr><th scope='col'>Job</th><th scope='col'>Status</th><th scope='col'>Kind</th><th scope='col'>From → to</th><th scope='col'>Product</th><th scope='col'>Succeeded / failed / total</th><th scope='col'>Created</th></tr></thead>
             <tbody>
               {list.map(j => (
                 <tr key={j.id}>
                   <td><a href={href('jobs', j.id)}>{j.id}</a></td><td><Badge status={j.status} /></td>
                   <td>{j.method} / {j.policy}</td><td>{j.sourceInstanceId} → {destination(j)}</td><td>{j.productKey}</td>
-                  <td class="count">{j.counts.succeeded} / {j.counts.failed} / {j.counts.total}</td><td>{when(j.createdAt)}</td>
+                  <td class='count'>{j.counts.succeeded} / {j.counts.failed} / {j.counts.total}</td><td>{when(j.createdAt)}</td>
                 </tr>
               ))}
               {list.length === 0 && <tr><td colSpan={7}>No jobs yet.</td></tr>}
             </tbody>
           </table>
-          <nav class="pager" aria-label="Pages">
-            <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>Previous</button>
+          <nav class='pager' aria-label='Pages'>
+            <button type='button' disabled={page === 0} onClick={() => setPage(page - 1)}>Previous</button>
             <span>Page {page + 1} of {Math.max(1, Math.ceil(total / PAGE))}</span>
-            <button type="button" disabled={(page + 1) * PAGE >= total} onClick={() => setPage(page + 1)}>Next</button>
+            <button type='button' disabled={(page + 1) * PAGE >= total} onClick={() => setPage(page + 1)}>Next</button>
           </nav>
         </>
-      )}</Status>
+      )}
+      </Status>
     </Page>
   )
 }
@@ -88,32 +89,32 @@ export function JobPage ({ id }: { id: string }) {
         const shown = records.filter(r => (code === '' || r.code === code) && (name === '' || r.deviceName.includes(name)))
         return (
           <>
-            <dl class="facts">
-              <dt>Status</dt><dd><Badge status={job.status} /> <span class="muted">{watch && running ? '(watching)' : ''}</span></dd>
+            <dl class='facts'>
+              <dt>Status</dt><dd><Badge status={job.status} /> <span class='muted'>{watch && running ? '(watching)' : ''}</span></dd>
               <dt>Kind</dt><dd>{job.method} / {job.policy}</dd>
               <dt>From → to</dt><dd>{job.sourceInstanceId} → {destination(job)}</dd>
               <dt>Product</dt><dd>{job.productKey}</dd>
               <dt>Created</dt><dd>{when(job.createdAt)}</dd>
-              {job.error !== null && <><dt>Error</dt><dd class="error">{job.error}</dd></>}
+              {job.error !== null && <><dt>Error</dt><dd class='error'>{job.error}</dd></>}
             </dl>
-            <div class="bars" aria-live="polite">
-              <Bar label="moved" value={moved} total={job.counts.total} />
-              <Bar label="notified" value={notified} total={job.counts.total} />
-              <Bar label="reconnected" value={reconnected} total={job.counts.total} />
-              <Bar label="failed" value={failed} total={job.counts.total} />
+            <div class='bars' aria-live='polite'>
+              <Bar label='moved' value={moved} total={job.counts.total} />
+              <Bar label='notified' value={notified} total={job.counts.total} />
+              <Bar label='reconnected' value={reconnected} total={job.counts.total} />
+              <Bar label='failed' value={failed} total={job.counts.total} />
             </div>
-            <div class="actions">
-              <button type="button" onClick={csv}>Download records (CSV)</button>
-              <button type="button" onClick={retry} disabled={job.status === 'initializing' || job.status === 'distributing'}>Retry</button>
-              <button type="button" onClick={() => setWatch(!watch)}>{watch ? 'Stop watching' : 'Watch'}</button>
+            <div class='actions'>
+              <button type='button' onClick={csv}>Download records (CSV)</button>
+              <button type='button' onClick={retry} disabled={job.status === 'initializing' || job.status === 'distributing'}>Retry</button>
+              <button type='button' onClick={() => setWatch(!watch)}>{watch ? 'Stop watching' : 'Watch'}</button>
             </div>
             <h2>Records</h2>
-            <form class="filters" role="search" onSubmit={e => e.preventDefault()}>
-              <label>Device <input type="search" value={name} onInput={e => setName((e.currentTarget as HTMLInputElement).value)} /></label>
-              <label>Code <select value={code} onChange={e => setCode((e.currentTarget as HTMLSelectElement).value)}><option value="">all</option>{[...new Set(records.map(r => r.code))].map(c => <option key={c}>{c}</option>)}</select></label>
+            <form class='filters' role='search' onSubmit={e => e.preventDefault()}>
+              <label>Device <input type='search' value={name} onInput={e => setName((e.currentTarget as HTMLInputElement).value)} /></label>
+              <label>Code <select value={code} onChange={e => setCode((e.currentTarget as HTMLSelectElement).value)}><option value=''>all</option>{[...new Set(records.map(r => r.code))].map(c => <option key={c}>{c}</option>)}</select></label>
             </form>
-            <table class="grid" aria-label="Records">
-              <thead><tr><th scope="col">Device</th><th scope="col">Code</th><th scope="col">Message</th></tr></thead>
+            <table class='grid' aria-label='Records'>
+              <thead><tr><th scope='col'>Device</th><th scope='col'>Code</th><th scope='col'>Message</th></tr></thead>
               <tbody>
                 {shown.map(r => <tr key={r.deviceName}><td><a href={href('device', r.productKey, r.deviceName)}>{r.deviceName}</a></td><td><Badge status={r.code} /></td><td>{r.message}</td></tr>)}
                 {shown.length === 0 && <tr><td colSpan={3}>No records{records.length > 0 ? ' match' : ' yet'}.</td></tr>}
@@ -121,7 +122,8 @@ export function JobPage ({ id }: { id: string }) {
             </table>
           </>
         )
-      }}</Status>
+      }}
+      </Status>
     </Page>
   )
 }

@@ -28,12 +28,12 @@ function SignIn ({ onSignedIn }: { onSignedIn: () => void }) {
     }
   }
   return (
-    <main class="signin">
-      <form class="card" onSubmit={submit} aria-labelledby="signin-title">
-        <h1 id="signin-title">Homing console</h1>
+    <main class='signin'>
+      <form class='card' onSubmit={submit} aria-labelledby='signin-title'>
+        <h1 id='signin-title'>Homing console</h1>
         <p>Sign in with your account's API token. It is kept for this browser session only.</p>
-        <label>API token <input name="token" type="password" autoComplete="off" required autoFocus /></label>
-        <button type="submit">Sign in</button>
+        <label>API token <input name='token' type='password' autoComplete='off' required autoFocus /></label>
+        <button type='submit'>Sign in</button>
         <ErrorText error={error} />
       </form>
     </main>
@@ -56,14 +56,14 @@ function Shell ({ onSignOut }: { onSignOut: () => void }) {
   const current = section === 'device' ? 'devices' : section
   return (
     <>
-      <header class="top">
-        <span class="brand">Homing</span>
-        <nav aria-label="Sections">
+      <header class='top'>
+        <span class='brand'>Homing</span>
+        <nav aria-label='Sections'>
           {NAV.map(([id, label]) => <a key={id} href={href(id)} aria-current={current === id ? 'page' : undefined}>{label}</a>)}
         </nav>
-        <button type="button" class="signout" onClick={onSignOut}>Sign out</button>
+        <button type='button' class='signout' onClick={onSignOut}>Sign out</button>
       </header>
-      <main id="main">{page}</main>
+      <main id='main'>{page}</main>
     </>
   )
 }

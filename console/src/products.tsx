@@ -11,24 +11,25 @@ export function Products () {
   const products = useLoad(() => loadProducts(), [])
   const instances = useLoad(loadInstances, [])
   return (
-    <Page title="Products">
+    <Page title='Products'>
       <Status loaded={products}>{list => (
-        <table class="grid" aria-label="Products">
-          <thead><tr><th scope="col">Product</th><th scope="col">Name</th><th scope="col">Instance</th><th scope="col">Kind</th><th scope="col">Created</th></tr></thead>
+        <table class='grid' aria-label='Products'>
+          <thead><tr><th scope='col'>Product</th><th scope='col'>Name</th><th scope='col'>Instance</th><th scope='col'>Kind</th><th scope='col'>Created</th></tr></thead>
           <tbody>
             {list.map(p => (
               <tr key={`${p.productKey}@${p.instanceId}`}>
                 <td><a href={`${href('devices')}?product=${encodeURIComponent(p.productKey)}`}>{p.productKey}</a></td>
                 <td>{p.name}</td><td>{p.instanceId}</td>
-                <td>{p.readOnly ? <span class="badge badge-readonly" title={`a read-only copy distributed from ${p.sourceInstanceId ?? '?'}`}>read-only copy of {p.sourceInstanceId}</span> : 'own'}</td>
+                <td>{p.readOnly ? <span class='badge badge-readonly' title={`a read-only copy distributed from ${p.sourceInstanceId ?? '?'}`}>read-only copy of {p.sourceInstanceId}</span> : 'own'}</td>
                 <td>{when(p.createdAt)}</td>
               </tr>
             ))}
             {list.length === 0 && <tr><td colSpan={5}>No products yet.</td></tr>}
           </tbody>
         </table>
-      )}</Status>
-      <div class="forms">
+      )}
+      </Status>
+      <div class='forms'>
         <Status loaded={instances}>{({ instances: list }) => <NewProduct instances={list.map(i => i.id)} onDone={products.reload} />}</Status>
         <Status loaded={products}>{list => <NewDevices products={list.filter(p => !p.readOnly)} onDone={products.reload} />}</Status>
       </div>
@@ -51,14 +52,14 @@ function NewProduct ({ instances, onDone }: { instances: string[], onDone: () =>
     } catch (err) { setError((err as Error).message); setCreated(null) }
   }
   return (
-    <form class="card" onSubmit={submit} aria-labelledby="new-product">
-      <h2 id="new-product">New product</h2>
-      <label>Instance <select name="instanceId" required>{instances.map(i => <option key={i}>{i}</option>)}</select></label>
-      <label>Name <input name="name" required maxLength={64} /></label>
-      <label>Product key (optional) <input name="productKey" pattern="[A-Za-z0-9]{4,32}" /></label>
-      <button type="submit">Create product</button>
+    <form class='card' onSubmit={submit} aria-labelledby='new-product'>
+      <h2 id='new-product'>New product</h2>
+      <label>Instance <select name='instanceId' required>{instances.map(i => <option key={i}>{i}</option>)}</select></label>
+      <label>Name <input name='name' required maxLength={64} /></label>
+      <label>Product key (optional) <input name='productKey' pattern='[A-Za-z0-9]{4,32}' /></label>
+      <button type='submit'>Create product</button>
       <ErrorText error={error} />
-      {created !== null && <p role="status">{created}</p>}
+      {created !== null && <p role='status'>{created}</p>}
     </form>
   )
 }
@@ -82,17 +83,17 @@ function NewDevices ({ products, onDone }: { products: Product[], onDone: () => 
     } catch (err) { setError((err as Error).message); setCreated(null) }
   }
   return (
-    <form class="card" onSubmit={submit} aria-labelledby="new-devices">
-      <h2 id="new-devices">New devices</h2>
-      <label>Product <select name="product" required>{products.map(p => <option key={`${p.productKey}@${p.instanceId}`} value={`${p.productKey}@${p.instanceId}`}>{p.productKey} ({p.name}) at {p.instanceId}</option>)}</select></label>
-      <label>Device names (one per line, or leave empty) <textarea name="deviceNames" rows={3} /></label>
-      <label>…or how many, with generated names <input name="count" type="number" min={1} max={1000} /></label>
-      <button type="submit" disabled={products.length === 0}>Create devices</button>
+    <form class='card' onSubmit={submit} aria-labelledby='new-devices'>
+      <h2 id='new-devices'>New devices</h2>
+      <label>Product <select name='product' required>{products.map(p => <option key={`${p.productKey}@${p.instanceId}`} value={`${p.productKey}@${p.instanceId}`}>{p.productKey} ({p.name}) at {p.instanceId}</option>)}</select></label>
+      <label>Device names (one per line, or leave empty) <textarea name='deviceNames' rows={3} /></label>
+      <label>…or how many, with generated names <input name='count' type='number' min={1} max={1000} /></label>
+      <button type='submit' disabled={products.length === 0}>Create devices</button>
       <ErrorText error={error} />
       {created !== null && (
-        <div role="status">
+        <div role='status'>
           <p>{created.certificates.length} devices created in {created.productKey} at {created.instanceId}. Their secrets are shown once here (and on a device's page on request).</p>
-          <table class="grid" aria-label="Certificates"><thead><tr><th scope="col">Device</th><th scope="col">Secret</th></tr></thead>
+          <table class='grid' aria-label='Certificates'><thead><tr><th scope='col'>Device</th><th scope='col'>Secret</th></tr></thead>
             <tbody>{created.certificates.map(c => <tr key={c.deviceName}><td><a href={href('device', created.productKey, c.deviceName)}>{c.deviceName}</a></td><td><code>{c.deviceSecret}</code></td></tr>)}</tbody>
           </table>
         </div>

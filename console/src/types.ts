@@ -2,27 +2,61 @@
 export interface Region { id: string, name: string, lat: number, lon: number }
 export interface Instance { id: string, region: string, endpoint: { host: string, port: number } }
 export interface Product {
-  productKey: string, instanceId: string, name: string, readOnly: boolean, sourceInstanceId: string | null,
-  topicCategories: { topic: string, operation: string }[], createdAt: number, updatedAt: number
+  productKey: string,
+  instanceId: string,
+  name: string,
+  readOnly: boolean,
+  sourceInstanceId: string | null,
+  topicCategories: { topic: string, operation: string }[],
+  createdAt: number,
+  updatedAt: number
 }
 export interface Device {
-  productKey: string, deviceName: string, instanceId: string | null, originInstanceId: string | null, distributed: boolean,
-  candidates: { region: string, instanceId: string }[] | null, status: 'inactive' | 'online' | 'offline' | 'disabled',
-  enabled: boolean, active: boolean, online: boolean, onlineSince: number | null, firstConnectAt: number | null,
-  lastConnectAt: number | null, lastDisconnectAt: number | null, ipAddress: string | null, tags: Record<string, string>,
-  createdAt: number, placement: { instanceId: string, region: string, fallback: boolean, address: string | null, at: number } | null
+  productKey: string,
+  deviceName: string,
+  instanceId: string | null,
+  originInstanceId: string | null,
+  distributed: boolean,
+  candidates: { region: string, instanceId: string }[] | null,
+  status: 'inactive' | 'online' | 'offline' | 'disabled',
+  enabled: boolean,
+  active: boolean,
+  online: boolean,
+  onlineSince: number | null,
+  firstConnectAt: number | null,
+  lastConnectAt: number | null,
+  lastDisconnectAt: number | null,
+  ipAddress: string | null,
+  tags: Record<string, string>,
+  createdAt: number,
+  placement: { instanceId: string, region: string, fallback: boolean, address: string | null, at: number } | null
 }
 export interface Job {
-  id: string, status: 'initializing' | 'distributing' | 'distributed' | 'failed', method: string, policy: string,
-  sourceInstanceId: string, targetInstanceId: string | null, targets: { region: string, instanceId: string }[],
-  targetAccount: string | null, productKey: string,
-  counts: { total: number, succeeded: number, failed: number, pending: number }, error: string | null, createdAt: number, updatedAt: number
+  id: string,
+  status: 'initializing' | 'distributing' | 'distributed' | 'failed',
+  method: string,
+  policy: string,
+  sourceInstanceId: string,
+  targetInstanceId: string | null,
+  targets: { region: string, instanceId: string }[],
+  targetAccount: string | null,
+  productKey: string,
+  counts: { total: number, succeeded: number, failed: number, pending: number },
+  error: string | null,
+  createdAt: number,
+  updatedAt: number
 }
 export type PreviewDevice =
   | { deviceName: string, ok: true, destination: string, candidates: string[], online: boolean, likely?: { instanceId: string, region: string, fallback: boolean, address: string | null } }
   | { deviceName: string, ok: false, code: string, message: string }
 export interface Preview {
-  dryRun: true, method: string, policy: string, sourceInstanceId: string, productKey: string, productTo: string[],
-  counts: { total: number, ok: number, refused: number }, devices: PreviewDevice[]
+  dryRun: true,
+  method: string,
+  policy: string,
+  sourceInstanceId: string,
+  productKey: string,
+  productTo: string[],
+  counts: { total: number, ok: number, refused: number },
+  devices: PreviewDevice[]
 }
 export interface JobRecord { productKey: string, deviceName: string, code: string, message: string }

@@ -70,7 +70,7 @@ export class Metrics {
     })
     const connectionSources = this.connectionSources
     // Registered on construction and read through the registry only.
-    new Gauge({
+    new Gauge({ // eslint-disable-line no-new
       name: 'homing_mqtt_connections',
       help: 'MQTT clients connected (CONNACK 0 sent, not yet closed), by instance',
       labelNames: ['instance'],

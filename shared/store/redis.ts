@@ -373,7 +373,7 @@ export class RedisStore implements Store {
       const pipe = this.redis.pipeline()
       for (const event of events) pipe.xadd(this.events(event.fromInstanceId), 'MAXLEN', '~', MAX_EVENTS, '*', 'event', JSON.stringify(event))
       const failed = (await pipe.exec())?.find(([err]) => err !== null)
-      if (failed !== undefined) throw failed[0] as Error
+      if (failed?.[0] instanceof Error) throw failed[0]
     })
   }
 

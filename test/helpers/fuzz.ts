@@ -160,8 +160,11 @@ export const nastyString: fc.Arbitrary<string> = fc.oneof(
   { arbitrary: fc.string(), weight: 4 },
   { arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }), weight: 2 },
   { arbitrary: fc.string({ unit: 'binary', maxLength: 40 }), weight: 2 },
-  { arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '', ' ', '\u0000', '\uFEFF', '\uD800', '../../etc/passwd',
-    '%00', '%', '%zz', '*', '#', '+', '$', '{{', '\r\n', 'null', 'undefined', 'NaN', '-1', '1e309', 'iot-sh-1', 'acme'), weight: 3 },
+  {
+    arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '', ' ', '\u0000', '\uFEFF', '\uD800', '../../etc/passwd',
+      '%00', '%', '%zz', '*', '#', '+', '$', '{{', '\r\n', 'null', 'undefined', 'NaN', '-1', '1e309', 'iot-sh-1', 'acme'),
+    weight: 3
+  },
   { arbitrary: fc.constantFrom(300, 5000, 70_000, 1_100_000).map(n => 'x'.repeat(n)), weight: 1 }
 )
 
