@@ -3,6 +3,14 @@
 //   homing code list                     the codes addressed to your account that are still valid
 import type { Command } from 'commander'
 import { action, callApi, withApiOptions, type ApiTarget } from './api-client.js'
+import { printAnswer, withOutput, type OutputOptions } from './output.js'
+
+interface CodeView {
+  sourceAccount: { id: string, name: string }
+  code: string
+  createdAt: number
+  expiresAt: number
+}
 
 const print = (value: unknown): void => { process.stdout.write(`${JSON.stringify(value, null, 2)}\n`) }
 
@@ -14,9 +22,16 @@ export function registerCodes (program: Command): void {
     .action(action(async (opts: ApiTarget & { account: string }) => {
       print(JSON.parse((await callApi(opts, 'POST', '/distribution/verification-codes', { targetAccount: opts.account })).text))
     }))
-  withApiOptions(code.command('list'))
+  withOutput(withApiOptions(code.command('list')))
     .description('codes other accounts asked for, addressed to yours, still valid: give one to the sender you trust')
-    .action(action(async (opts: ApiTarget) => {
-      print(JSON.parse((await callApi(opts, 'GET', '/distribution/verification-codes')).text))
+    .action(action(async (opts: ApiTarget & OutputOptions) => {
+      const answer = JSON.parse((await callApi(opts, 'GET', '/distribution/verification-codes')).text) as { codes: CodeView[] }
+      printAnswer(opts.output, answer, a => a.codes, [
+        { header: 'from', value: c => c.sourceAccount.id },
+        { header: 'fromName', value: c => c.sourceAccount.name },
+        { header: 'code', value: c => c.code },
+        { header: 'created', value: c => c.createdAt, time: true },
+        { header: 'expires', value: c => c.expiresAt, time: true }
+      ])
     }))
 }
