@@ -3,7 +3,7 @@
 //   homing code list                     the codes addressed to your account that are still valid
 import type { Command } from 'commander'
 import { action, callApi, withApiOptions, type ApiTarget } from './api-client.js'
-import { printAnswer, withOutput, type OutputOptions } from './output.js'
+import { printAnswer, printOne, withOutput, type OutputOptions } from './output.js'
 
 interface CodeView {
   sourceAccount: { id: string, name: string }
@@ -16,11 +16,17 @@ const print = (value: unknown): void => { process.stdout.write(`${JSON.stringify
 
 export function registerCodes (program: Command): void {
   const code = program.command('code').description('verification codes for cross-account distribution: send, list')
-  withApiOptions(code.command('send'))
+  withOutput(withApiOptions(code.command('send')))
     .description('send a verification code to the owner of another account (valid 5 minutes); ask them for it, then `homing distribute --to-account ... --code ...`')
     .requiredOption('--account <account>', 'the destination account, by id or name')
-    .action(action(async (opts: ApiTarget & { account: string }) => {
-      print(JSON.parse((await callApi(opts, 'POST', '/distribution/verification-codes', { targetAccount: opts.account })).text))
+    .action(action(async (opts: ApiTarget & OutputOptions & { account: string }) => {
+      const answer = JSON.parse((await callApi(opts, 'POST', '/distribution/verification-codes', { targetAccount: opts.account })).text) as { targetAccount: string, expiresAt: number, message: string }
+      if (opts.output === 'json') return print(answer)
+      printOne(opts.output, answer, [
+        { header: 'to', value: a => a.targetAccount },
+        { header: 'expires', value: a => a.expiresAt, time: true },
+        { header: 'message', value: a => a.message }
+      ])
     }))
   withOutput(withApiOptions(code.command('list')))
     .description('codes other accounts asked for, addressed to yours, still valid: give one to the sender you trust')
