@@ -99,6 +99,11 @@ t.test('--output table has readable times and no epoch milliseconds; csv has a h
   t.match(job.stdout, /^status +distributed$/m)
   const list = await homing(['job', 'list', '--output', 'table'])
   t.match(list.stdout, /^ID +STATUS +PRODUCT .*\nj\S+ +distributed +a1CliPlug01 /)
+  const id = /^(j\S+) /m.exec(list.stdout)?.[1] ?? ''
+  const [recordsJson, recordsTable, recordsCsv] = await Promise.all(['json', 'table', 'csv'].map(f => homing(['job', 'records', id, '--output', f])))
+  t.same(json(recordsJson!), { records: [{ productKey: 'a1CliPlug01', deviceName: 'plug-001', code: 'success', message: 'moved to iot-sh-1; offline' }] })
+  t.match(recordsTable?.stdout, /^PRODUCTKEY +DEVICENAME +CODE +MESSAGE\na1CliPlug01 +plug-001 +success +moved to iot-sh-1; offline\n$/)
+  t.equal(recordsCsv?.stdout, 'productKey,deviceName,code,message\na1CliPlug01,plug-001,success,moved to iot-sh-1; offline\n')
   for (const r of [table, one, job, list]) t.notMatch(r.stdout, EPOCH_MS, 'no epoch milliseconds')
 })
 

@@ -92,9 +92,17 @@ export function registerDistribution (program: Command): void {
     .description('a job\'s status and counts (total, succeeded, failed, pending)')
     .action(action(async (id: string, opts: ApiTarget & OutputOptions) => { printJob(opts.output, await getJob(opts, id)) }))
   withApiOptions(job.command('records <id>'))
-    .description('per-device results as CSV: productKey,deviceName,code,message')
-    .action(action(async (id: string, opts: ApiTarget) => {
-      process.stdout.write((await callApi(opts, 'GET', `/distribution/jobs/${encodeURIComponent(id)}/records`)).text)
+    .description('per-device results: productKey, deviceName, code, message')
+    // The API answers CSV: that is what a pipe gets unless --output says otherwise.
+    .addOption(new Option('--output <format>', 'table, json or csv (default: table on a terminal, csv otherwise)')
+      .choices(['table', 'json', 'csv']).default(process.stdout.isTTY === true ? 'table' : 'csv'))
+    .action(action(async (id: string, opts: ApiTarget & OutputOptions) => {
+      const csv = (await callApi(opts, 'GET', `/distribution/jobs/${encodeURIComponent(id)}/records`)).text
+      if (opts.output === 'csv') return void process.stdout.write(csv)
+      const { parse } = await import('csv-parse/sync')
+      const records = parse(csv, { columns: true, skip_empty_lines: true }) as Record<string, string>[]
+      const columns = ['productKey', 'deviceName', 'code', 'message'].map(header => ({ header, value: (r: Record<string, string>) => r[header] }))
+      printAnswer(opts.output, { records }, a => a.records, columns)
     }))
   withOutput(withApiOptions(job.command('list')))
     .description('the batch list, newest first')
