@@ -116,7 +116,7 @@ t.test('errors say what to do', async t => {
   t.same([wrongToken.code, noSidecar.code], [1, 1])
   t.match(wrongToken.stderr, /^homing: 401: .*check --token or HOMING_TOKEN/)
   t.match(noSidecar.stderr, /cannot reach .*ECONNREFUSED.*--url or HOMING_URL/)
-  t.match(noToken.stderr, /--token/)
+  t.match(noToken.stderr, /^homing: no API token: pass --token or set HOMING_TOKEN/)
 })
 
 t.test('homing device stops with exit 2 on a wrong secret or an unknown device, instead of retrying', async t => {

@@ -33,6 +33,7 @@ export function withApiOptions (command: Command): Command {
 }
 
 export async function callApi (target: ApiTarget, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
+  if (target.token.trim() === '') throw new OperatorError('no API token: pass --token or set HOMING_TOKEN to your account\'s API token')
   const headers: Record<string, string> = { Authorization: `Bearer ${target.token}` }
   let payload: string | FormData | undefined
   if (body instanceof FormData) payload = body

@@ -94,8 +94,8 @@ export function registerDistribution (program: Command): void {
   withApiOptions(job.command('records <id>'))
     .description('per-device results: productKey, deviceName, code, message')
     // The API answers CSV: that is what a pipe gets unless --output says otherwise.
-    .addOption(new Option('--output <format>', 'table, json or csv (default: table on a terminal, csv otherwise)')
-      .choices(['table', 'json', 'csv']).default(process.stdout.isTTY === true ? 'table' : 'csv'))
+    .addOption(new Option('--output <format>', 'how to print them')
+      .choices(['table', 'json', 'csv']).default(process.stdout.isTTY === true ? 'table' : 'csv', 'table on a terminal, csv otherwise'))
     .action(action(async (id: string, opts: ApiTarget & OutputOptions) => {
       const csv = (await callApi(opts, 'GET', `/distribution/jobs/${encodeURIComponent(id)}/records`)).text
       if (opts.output === 'csv') return void process.stdout.write(csv)

@@ -19,9 +19,9 @@ export interface Column<T> {
 
 /** Adds --output to a command that prints something. */
 export function withOutput (command: Command): Command {
-  return command.addOption(new Option('--output <format>', 'table, json or csv (default: table on a terminal, json otherwise)')
+  return command.addOption(new Option('--output <format>', 'how to print it')
     .choices(['table', 'json', 'csv'])
-    .default(process.stdout.isTTY === true ? 'table' : 'json'))
+    .default(process.stdout.isTTY === true ? 'table' : 'json', 'table on a terminal, json otherwise'))
 }
 
 const pad = (n: number): string => String(n).padStart(2, '0')
