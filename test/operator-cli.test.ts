@@ -159,5 +159,5 @@ t.test('distribute --wait: a progress bar on a terminal, and --timeout gives up 
     })
   })
   t.equal(onTerminal.code, 4, onTerminal.stdout)
-  t.match(onTerminal.stdout, /jstuck \[#{15}-{15}\] 1\/2  distributing/)
+  t.match(onTerminal.stdout, /jstuck \[#{15}-{15}\] 1\/2 {2}distributing/)
 })

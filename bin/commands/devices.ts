@@ -6,7 +6,7 @@
 // --instance names the instance of yours to act at, needed only when the product is at several.
 import { InvalidArgumentError, type Command } from 'commander'
 import { action, callApi, withApiOptions, type ApiTarget } from './api-client.js'
-import { pageFooter, printAnswer, printOne, withOutput, type Column, type OutputOptions } from './output.js'
+import { pageFooter, printAnswer, printOne, withOutput, type Column, type OutputFormat, type OutputOptions } from './output.js'
 
 interface DeviceOptions extends ApiTarget, OutputOptions {
   instance?: string
@@ -52,6 +52,12 @@ const SHOW_COLUMNS: readonly Column<DeviceView>[] = [
   { header: 'onlineSince', value: d => d.onlineSince, time: true },
   { header: 'placement', value: d => d.placement === null ? null : `${d.placement.instanceId} (${d.placement.region})` }
 ]
+
+/** JSON as the API sent it, or one device as a field/value table or a CSV line. */
+function printDevice (format: OutputFormat, device: DeviceView): void {
+  if (format === 'json') printAnswer('json', device, d => [d], SHOW_COLUMNS)
+  else printOne(format, device, SHOW_COLUMNS)
+}
 
 const CERTIFICATE_COLUMNS: readonly Column<Certificate>[] = [
   { header: 'productKey', value: c => c.productKey },
@@ -109,7 +115,7 @@ export function registerDevices (program: Command): void {
     .description('one device: status, where it lives, when it last connected (never its secret)')
     .action(action(async (pk: string, dn: string, opts: DeviceOptions) => {
       const device = JSON.parse((await callApi(opts, 'GET', devicePath(pk, dn, '', opts.instance))).text) as DeviceView
-      opts.output === 'json' ? printAnswer('json', device, d => [d], SHOW_COLUMNS) : printOne(opts.output, device, SHOW_COLUMNS)
+      printDevice(opts.output, device)
     }))
 
   command(devices, 'certificate <productKey> <deviceName>')
@@ -135,7 +141,7 @@ export function registerDevices (program: Command): void {
       .description(description)
       .action(action(async (pk: string, dn: string, opts: DeviceOptions) => {
         const device = JSON.parse((await callApi(opts, 'POST', devicePath(pk, dn, verb, opts.instance))).text) as DeviceView
-        opts.output === 'json' ? printAnswer('json', device, d => [d], SHOW_COLUMNS) : printOne(opts.output, device, SHOW_COLUMNS)
+        printDevice(opts.output, device)
       }))
   }
 }

@@ -98,7 +98,10 @@ export function registerDistribution (program: Command): void {
       .choices(['table', 'json', 'csv']).default(process.stdout.isTTY === true ? 'table' : 'csv', 'table on a terminal, csv otherwise'))
     .action(action(async (id: string, opts: ApiTarget & OutputOptions) => {
       const csv = (await callApi(opts, 'GET', `/distribution/jobs/${encodeURIComponent(id)}/records`)).text
-      if (opts.output === 'csv') return void process.stdout.write(csv)
+      if (opts.output === 'csv') {
+        process.stdout.write(csv)
+        return
+      }
       const { parse } = await import('csv-parse/sync')
       const records = parse(csv, { columns: true, skip_empty_lines: true }) as Record<string, string>[]
       const columns = ['productKey', 'deviceName', 'code', 'message'].map(header => ({ header, value: (r: Record<string, string>) => r[header] }))
