@@ -194,7 +194,8 @@ export function formatPath (path: readonly PropertyKey[]): string {
 
 /**
  * Environment overrides for deployment: REDIS_URL, KEY_PREFIX, BOOTSTRAP_PORT, BOOTSTRAP_HTTPS_PORT,
- * and HOMING_TOKEN_<ACCOUNT ID> (upper case, "-" as "_") for secrets kept out of the file.
+ * HOMING_TOKEN_<ACCOUNT ID> (upper case, "-" as "_") for secrets kept out of the file, and
+ * HOMING_MQTT_PORT_<INSTANCE ID> for an instance's MQTT listener (docs/configuration.md).
  */
 function applyEnv (raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = { ...raw }
@@ -204,6 +205,7 @@ function applyEnv (raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record
   if (env.BOOTSTRAP_PORT) bootstrap.port = Number(env.BOOTSTRAP_PORT)
   if (env.BOOTSTRAP_HTTPS_PORT) bootstrap.httpsPort = Number(env.BOOTSTRAP_HTTPS_PORT)
   if (Object.keys(bootstrap).length > 0) out.bootstrap = bootstrap
+  if (Array.isArray(raw.instances)) out.instances = raw.instances.map((i: unknown) => withMqttPort(i, env))
   if (Array.isArray(raw.accounts)) {
     out.accounts = raw.accounts.map((a: unknown) => {
       if (typeof a !== 'object' || a === null) return a
@@ -213,6 +215,22 @@ function applyEnv (raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record
     })
   }
   return out
+}
+
+/**
+ * HOMING_MQTT_PORT_<INSTANCE ID>: the port `listen.mqtt` binds; `endpoint.port` (what devices are
+ * told) follows it when the two were the same port, as when devices reach the node directly.
+ */
+function withMqttPort (instance: unknown, env: NodeJS.ProcessEnv): unknown {
+  if (typeof instance !== 'object' || instance === null) return instance
+  const { id, listen, endpoint } = instance as { id?: unknown, listen?: unknown, endpoint?: unknown }
+  const value = typeof id === 'string' ? env[`HOMING_MQTT_PORT_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] : undefined
+  if (!value) return instance
+  const port = Number(value)
+  const l = typeof listen === 'object' && listen !== null ? listen as Record<string, unknown> : {}
+  const e = typeof endpoint === 'object' && endpoint !== null ? endpoint as Record<string, unknown> : undefined
+  const follows = e !== undefined && e.port === l.mqtt
+  return { ...instance, listen: { ...l, mqtt: port }, ...(follows ? { endpoint: { ...e, port } } : {}) }
 }
 
 export function parseConfig (raw: unknown, env: NodeJS.ProcessEnv = {}): Config {

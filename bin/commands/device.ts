@@ -45,11 +45,32 @@ export function registerDevice (program: Command): void {
       const say = (line: string): void => { process.stdout.write(`${line}\n`) }
       device.on('connected', e => say(`connected to ${e.endpoint.host}:${e.endpoint.port} (${e.reason})`))
       device.on('notify', e => say(`notify ${e.id ?? ''}: answering, then bootstrapping again`))
-      device.on('attempt-failed', e => say(`${e.step} failed: ${e.error.message}; retrying in ${Math.round(e.retryInMs)} ms`))
+      device.on('attempt-failed', e => {
+        const fatal = hopeless(e.error, flags)
+        if (fatal === null) return say(`${e.step} failed: ${e.error.message}; retrying in ${Math.round(e.retryInMs)} ms`)
+        process.stderr.write(`homing device: ${fatal}\n`)
+        void device.stop().finally(() => process.exit(2))
+      })
       device.on('message', (topic, payload) => say(`message on ${topic}: ${payload.toString()}`))
       const stop = (): void => { void device.stop().finally(() => process.exit(0)) }
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
       await device.start()
     })
+}
+
+/**
+ * A failure retrying cannot mend, as what to do about it; null for one worth retrying. CONNACK 4 is
+ * a wrong secret (docs/protocol.md, "CONNECT authentication"); a bootstrap answered 404 "device not found"
+ * is a certificate the sidecar does not know. 5 is not here: moves answer it on the way.
+ */
+function hopeless (error: Error & { returnCode?: unknown, status?: unknown }, f: CertificateFlags): string | null {
+  const show = `\`homing devices certificate ${f.productKey} ${f.deviceName}\` prints the right one`
+  if (error.name === 'ConnectRefusedError' && error.returnCode === 4) {
+    return `the broker refused the signature (CONNACK 4): the device secret is wrong for ${f.productKey}/${f.deviceName}; ${show}`
+  }
+  if (error.name === 'BootstrapError' && error.status === 404 && error.message.endsWith('device not found')) {
+    return `${error.message}: no device ${f.productKey}/${f.deviceName} is known there; check --product-key, --device-name and --bootstrap`
+  }
+  return null
 }

@@ -1,34 +1,147 @@
-// Operator commands for one device; each calls the REST API and prints the device as it now is:
-//   homing devices disable PRODUCT_KEY DEVICE_NAME [--instance ID]   disconnect it now, refuse it until enabled
-//   homing devices enable PRODUCT_KEY DEVICE_NAME [--instance ID]
-import type { Command } from 'commander'
+// Operator commands for devices; each calls the REST API (README.md, "Management API"):
+//   homing devices create PK NAME... | --count N [--instance ID]   prints the certificates (the secrets)
+//   homing devices list PK [--instance ID] [--offset N --limit N]
+//   homing devices show PK DN | certificate PK DN | delete PK DN
+//   homing devices disable PK DN | enable PK DN                    disconnect it now, refuse it until enabled
+// --instance names the instance of yours to act at, needed only when the product is at several.
+import { InvalidArgumentError, type Command } from 'commander'
 import { action, callApi, withApiOptions, type ApiTarget } from './api-client.js'
+import { pageFooter, printAnswer, printOne, withOutput, type Column, type OutputFormat, type OutputOptions } from './output.js'
 
-interface DeviceOptions extends ApiTarget {
+interface DeviceOptions extends ApiTarget, OutputOptions {
   instance?: string
 }
 
-const print = (value: unknown): void => { process.stdout.write(`${JSON.stringify(value, null, 2)}\n`) }
+interface DeviceView {
+  productKey: string
+  deviceName: string
+  instanceId: string | null
+  originInstanceId: string | null
+  status: string
+  enabled: boolean
+  active: boolean
+  online: boolean
+  onlineSince: number | null
+  lastConnectAt: number | null
+  ipAddress: string | null
+  createdAt: number
+  placement: { instanceId: string, region: string } | null
+}
+
+interface Certificate {
+  productKey: string
+  deviceName: string
+  deviceSecret: string
+}
+
+const LIST_COLUMNS: readonly Column<DeviceView>[] = [
+  { header: 'deviceName', value: d => d.deviceName },
+  { header: 'status', value: d => d.status },
+  { header: 'instance', value: d => d.instanceId ?? 'awaiting placement' },
+  { header: 'origin', value: d => d.originInstanceId },
+  { header: 'lastConnect', value: d => d.lastConnectAt, time: true },
+  { header: 'ip', value: d => d.ipAddress },
+  { header: 'created', value: d => d.createdAt, time: true }
+]
+
+const SHOW_COLUMNS: readonly Column<DeviceView>[] = [
+  { header: 'productKey', value: d => d.productKey },
+  ...LIST_COLUMNS,
+  { header: 'enabled', value: d => d.enabled },
+  { header: 'active', value: d => d.active },
+  { header: 'onlineSince', value: d => d.onlineSince, time: true },
+  { header: 'placement', value: d => d.placement === null ? null : `${d.placement.instanceId} (${d.placement.region})` }
+]
+
+/** JSON as the API sent it, or one device as a field/value table or a CSV line. */
+function printDevice (format: OutputFormat, device: DeviceView): void {
+  if (format === 'json') printAnswer('json', device, d => [d], SHOW_COLUMNS)
+  else printOne(format, device, SHOW_COLUMNS)
+}
+
+const CERTIFICATE_COLUMNS: readonly Column<Certificate>[] = [
+  { header: 'productKey', value: c => c.productKey },
+  { header: 'deviceName', value: c => c.deviceName },
+  { header: 'deviceSecret', value: c => c.deviceSecret }
+]
+
+const query = (params: Record<string, string | number | undefined>): string => {
+  const q = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v))
+  const s = q.toString()
+  return s === '' ? '' : `?${s}`
+}
 
 function devicePath (productKey: string, deviceName: string, verb: string, instanceId?: string): string {
-  const query = instanceId === undefined ? '' : `?instanceId=${encodeURIComponent(instanceId)}`
-  return `/products/${encodeURIComponent(productKey)}/devices/${encodeURIComponent(deviceName)}/${verb}${query}`
+  return `/products/${encodeURIComponent(productKey)}/devices/${encodeURIComponent(deviceName)}${verb === '' ? '' : `/${verb}`}${query({ instanceId })}`
+}
+
+function whole (value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('a whole number, 0 or more')
+  return Number(value)
+}
+
+const INSTANCE_OPTION = ['--instance <instanceId>', 'the instance of yours the device lives at (needed only when the product is at several)'] as const
+
+function command (parent: Command, spec: string): Command {
+  return withOutput(withApiOptions(parent.command(spec))).option(...INSTANCE_OPTION)
 }
 
 export function registerDevices (program: Command): void {
-  const devices = program.command('devices').description('one device of a product: disable, enable')
+  const devices = program.command('devices').description('devices of a product: create, list, show, certificate, delete, disable, enable')
+
+  command(devices, 'create <productKey> [deviceNames...]')
+    .description('create devices, all or none; prints their certificates (productKey, deviceName, deviceSecret) to flash onto them')
+    .option('--count <n>', 'create this many with generated names instead of naming them', whole)
+    .action(action(async (pk: string, names: string[], opts: DeviceOptions & { count?: number }) => {
+      // The API wants the instance: without --instance, the product's own (it answers 409 when the product is at several).
+      const instanceId = opts.instance ?? (JSON.parse((await callApi(opts, 'GET', `/products/${encodeURIComponent(pk)}`)).text) as { instanceId: string }).instanceId
+      const body = { instanceId, ...(names.length > 0 ? { deviceNames: names } : {}), ...(opts.count === undefined ? {} : { count: opts.count }) }
+      const answer = JSON.parse((await callApi(opts, 'POST', `/products/${encodeURIComponent(pk)}/devices`, body)).text) as { certificates: Certificate[] }
+      printAnswer(opts.output, answer, a => a.certificates, CERTIFICATE_COLUMNS)
+    }))
+
+  command(devices, 'list <productKey>')
+    .description('the devices of a product at an instance, with their status')
+    .option('--offset <n>', 'skip this many devices', whole)
+    .option('--limit <n>', 'devices per page (default 100, at most 1000)', whole)
+    .action(action(async (pk: string, opts: DeviceOptions & { offset?: number, limit?: number }) => {
+      const path = `/products/${encodeURIComponent(pk)}/devices${query({ instanceId: opts.instance, offset: opts.offset, limit: opts.limit })}`
+      const answer = JSON.parse((await callApi(opts, 'GET', path)).text) as { devices: DeviceView[], total: number, offset: number, limit: number }
+      printAnswer(opts.output, answer, a => a.devices, LIST_COLUMNS, a => pageFooter(a, a.devices.length))
+    }))
+
+  command(devices, 'show <productKey> <deviceName>')
+    .description('one device: status, where it lives, when it last connected (never its secret)')
+    .action(action(async (pk: string, dn: string, opts: DeviceOptions) => {
+      const device = JSON.parse((await callApi(opts, 'GET', devicePath(pk, dn, '', opts.instance))).text) as DeviceView
+      printDevice(opts.output, device)
+    }))
+
+  command(devices, 'certificate <productKey> <deviceName>')
+    .description('the device\'s certificate again (productKey, deviceName, deviceSecret), for its owner')
+    .action(action(async (pk: string, dn: string, opts: DeviceOptions) => {
+      printOne(opts.output, JSON.parse((await callApi(opts, 'GET', devicePath(pk, dn, 'certificate', opts.instance))).text) as Certificate, CERTIFICATE_COLUMNS)
+    }))
+
+  withApiOptions(devices.command('delete <productKey> <deviceName>'))
+    .description('delete a device at the instance it was created at, while it lives there (an online device is disconnected)')
+    .option(...INSTANCE_OPTION)
+    .action(action(async (pk: string, dn: string, opts: DeviceOptions) => {
+      await callApi(opts, 'DELETE', devicePath(pk, dn, '', opts.instance))
+      process.stderr.write(`deleted device ${pk}/${dn}\n`)
+    }))
+
   const verbs = [
     ['disable', 'disable a device: it is disconnected at once, its CONNECTs get 5 and its bootstrap 403 until it is enabled'],
     ['enable', 'enable a disabled device: it may connect again at once']
   ] as const
   for (const [verb, description] of verbs) {
-    withApiOptions(devices.command(verb))
+    command(devices, `${verb} <productKey> <deviceName>`)
       .description(description)
-      .argument('<productKey>')
-      .argument('<deviceName>')
-      .option('--instance <instanceId>', 'the instance of yours the device lives at (needed only when the product is at several)')
-      .action(action(async (productKey: string, deviceName: string, opts: DeviceOptions) => {
-        print(JSON.parse((await callApi(opts, 'POST', devicePath(productKey, deviceName, verb, opts.instance))).text))
+      .action(action(async (pk: string, dn: string, opts: DeviceOptions) => {
+        const device = JSON.parse((await callApi(opts, 'POST', devicePath(pk, dn, verb, opts.instance))).text) as DeviceView
+        printDevice(opts.output, device)
       }))
   }
 }

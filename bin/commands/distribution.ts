@@ -5,11 +5,12 @@
 //   homing job show ID | homing job records ID | homing job list | homing job retry ID
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidArgumentError, Option, type Command } from 'commander'
 import { action, callApi, OperatorError, withApiOptions, type ApiTarget } from './api-client.js'
+import { getJob, JOB_COLUMNS, printJob, waitForJob, type JobView } from './job-wait.js'
+import { pageFooter, printAnswer, withOutput, type OutputOptions } from './output.js'
 
-interface DistributeOptions extends ApiTarget {
+interface DistributeOptions extends ApiTarget, OutputOptions {
   source: string
   target?: string
   nearest?: { region: string, instanceId: string }[]
@@ -19,13 +20,16 @@ interface DistributeOptions extends ApiTarget {
   devices?: string[]
   csv?: string
   wait?: boolean
+  timeout?: number
 }
 
-interface ListOptions extends ApiTarget {
+interface ListOptions extends ApiTarget, OutputOptions {
   status?: string
   product?: string
   page?: number
   pageSize?: number
+  offset?: number
+  limit?: number
 }
 
 const print = (value: unknown): void => { process.stdout.write(`${JSON.stringify(value, null, 2)}\n`) }
@@ -47,8 +51,13 @@ function positive (value: string): number {
   return n
 }
 
+function whole (value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('a whole number, 0 or more')
+  return Number(value)
+}
+
 export function registerDistribution (program: Command): void {
-  withApiOptions(program.command('distribute'))
+  withOutput(withApiOptions(program.command('distribute')))
     .description('start a distribution job: to one instance (--target; without devices the product alone is copied), ' +
       'to the nearest of several regions (--nearest), or to another account (--to-account with its owner\'s --code)')
     .requiredOption('--source <instanceId>', 'instance the devices leave')
@@ -59,36 +68,64 @@ export function registerDistribution (program: Command): void {
     .requiredOption('--product <productKey>', 'their product')
     .addOption(new Option('--devices <names>', 'comma-separated DeviceNames').argParser(deviceList).conflicts('csv'))
     .addOption(new Option('--csv <file>', 'CSV device list (template: productKey,deviceName; at most 1,000 rows)'))
-    .option('--wait', 'wait until the job is distributed or failed, then print it')
+    .option('--wait', 'wait until the job is distributed or failed (a progress bar on a terminal), then print it; ' +
+      'exit code 3 when the job failed or any device did, 4 on --timeout')
+    .option('--timeout <seconds>', 'with --wait: give up waiting after this long (the job goes on)', positive)
+    .addHelpText('after', '\nExit codes: 0 done (every device succeeded, with --wait), 1 refused or unreachable, 3 the job or a device failed, 4 --timeout passed.')
     .action(action(async (opts: DistributeOptions) => {
       const started = JSON.parse((await callApi(opts, 'POST', '/distribution/jobs', await jobBody(opts))).text) as { jobId: string, status: string }
-      if (opts.wait !== true) return print(started)
-      print(await waitForJob(opts, started.jobId))
+      if (opts.wait !== true) {
+        if (opts.output === 'json') return print(started)
+        return printAnswer(opts.output, started, s => [s], [{ header: 'jobId', value: s => s.jobId }, { header: 'status', value: s => s.status }])
+      }
+      const job = await waitForJob(opts, started.jobId, opts.timeout === undefined ? null : opts.timeout * 1000)
+      printJob(opts.output, job)
+      if (job.status === 'failed' || job.counts.failed > 0) {
+        process.stderr.write(`homing: job ${job.id} ${job.status === 'failed' ? `failed${job.error === null ? '' : `: ${job.error}`}` : `ended with ${job.counts.failed} of ${job.counts.total} devices failed`}; ` +
+          `\`homing job records ${job.id}\` says why, \`homing job retry ${job.id}\` runs them again\n`)
+        process.exitCode = 3
+      }
     }))
 
   const job = program.command('job').description('distribution jobs: show, records, list, retry')
-  withApiOptions(job.command('show <id>'))
+  withOutput(withApiOptions(job.command('show <id>')))
     .description('a job\'s status and counts (total, succeeded, failed, pending)')
-    .action(action(async (id: string, opts: ApiTarget) => { print(await getJob(opts, id)) }))
+    .action(action(async (id: string, opts: ApiTarget & OutputOptions) => { printJob(opts.output, await getJob(opts, id)) }))
   withApiOptions(job.command('records <id>'))
-    .description('per-device results as CSV: productKey,deviceName,code,message')
-    .action(action(async (id: string, opts: ApiTarget) => {
-      process.stdout.write((await callApi(opts, 'GET', `/distribution/jobs/${encodeURIComponent(id)}/records`)).text)
+    .description('per-device results: productKey, deviceName, code, message')
+    // The API answers CSV: that is what a pipe gets unless --output says otherwise.
+    .addOption(new Option('--output <format>', 'how to print them')
+      .choices(['table', 'json', 'csv']).default(process.stdout.isTTY === true ? 'table' : 'csv', 'table on a terminal, csv otherwise'))
+    .action(action(async (id: string, opts: ApiTarget & OutputOptions) => {
+      const csv = (await callApi(opts, 'GET', `/distribution/jobs/${encodeURIComponent(id)}/records`)).text
+      if (opts.output === 'csv') {
+        process.stdout.write(csv)
+        return
+      }
+      const { parse } = await import('csv-parse/sync')
+      const records = parse(csv, { columns: true, skip_empty_lines: true }) as Record<string, string>[]
+      const columns = ['productKey', 'deviceName', 'code', 'message'].map(header => ({ header, value: (r: Record<string, string>) => r[header] }))
+      printAnswer(opts.output, { records }, a => a.records, columns)
     }))
-  withApiOptions(job.command('list'))
+  withOutput(withApiOptions(job.command('list')))
     .description('the batch list, newest first')
     .option('--status <status>', 'initializing, distributing, distributed or failed')
     .option('--product <productKey>', 'only jobs of this product')
     .option('--page <n>', 'page, from 1', positive)
     .option('--page-size <n>', 'jobs per page', positive)
+    .option('--offset <n>', 'skip this many jobs', whole)
+    .option('--limit <n>', 'jobs per page (default 20)', positive)
     .action(action(async (opts: ListOptions) => {
       const query = new URLSearchParams()
       if (opts.status !== undefined) query.set('status', opts.status)
       if (opts.product !== undefined) query.set('productKey', opts.product)
       if (opts.page !== undefined) query.set('page', String(opts.page))
       if (opts.pageSize !== undefined) query.set('pageSize', String(opts.pageSize))
+      if (opts.offset !== undefined) query.set('offset', String(opts.offset))
+      if (opts.limit !== undefined) query.set('limit', String(opts.limit))
       const q = query.toString()
-      print(JSON.parse((await callApi(opts, 'GET', `/distribution/jobs${q === '' ? '' : `?${q}`}`)).text))
+      const answer = JSON.parse((await callApi(opts, 'GET', `/distribution/jobs${q === '' ? '' : `?${q}`}`)).text) as { jobs: JobView[], total: number, offset: number, limit: number }
+      printAnswer(opts.output, answer, a => a.jobs, JOB_COLUMNS, a => pageFooter(a, a.jobs.length))
     }))
   withApiOptions(job.command('retry <id>'))
     .description('run a failed or stuck job again, or the failed devices of a distributed one')
@@ -124,16 +161,4 @@ async function jobBody (opts: DistributeOptions): Promise<unknown> {
   for (const [k, v] of Object.entries(job)) form.set(k, v)
   form.set('file', new Blob([csv], { type: 'text/csv' }), basename(opts.csv))
   return form
-}
-
-async function getJob (target: ApiTarget, id: string): Promise<{ status: string }> {
-  return JSON.parse((await callApi(target, 'GET', `/distribution/jobs/${encodeURIComponent(id)}`)).text) as { status: string }
-}
-
-async function waitForJob (target: ApiTarget, id: string): Promise<unknown> {
-  for (;;) {
-    const job = await getJob(target, id)
-    if (job.status === 'distributed' || job.status === 'failed') return job
-    await sleep(200)
-  }
 }

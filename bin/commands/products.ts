@@ -1,0 +1,87 @@
+// Operator commands for products; each calls the REST API (README.md, "Management API"):
+//   homing products create --instance ID --name NAME [--product-key PK]
+//   homing products list [--instance ID] | show PK | delete PK      (--instance when the product is at several)
+//   homing instances                                                 the account's instances
+import type { Command } from 'commander'
+import { action, callApi, withApiOptions, type ApiTarget } from './api-client.js'
+import { printAnswer, printOne, withOutput, type Column, type OutputOptions } from './output.js'
+
+interface ProductView {
+  productKey: string
+  instanceId: string
+  name: string
+  readOnly: boolean
+  sourceInstanceId: string | null
+  createdAt: number
+  updatedAt: number
+}
+
+interface InstanceView {
+  id: string
+  region: string
+  endpoint: { host: string, port: number }
+}
+
+type Options = ApiTarget & OutputOptions & { instance?: string }
+
+const PRODUCT_COLUMNS: readonly Column<ProductView>[] = [
+  { header: 'productKey', value: p => p.productKey },
+  { header: 'name', value: p => p.name },
+  { header: 'instance', value: p => p.instanceId },
+  { header: 'readOnly', value: p => p.readOnly },
+  { header: 'copiedFrom', value: p => p.sourceInstanceId },
+  { header: 'created', value: p => p.createdAt, time: true },
+  { header: 'updated', value: p => p.updatedAt, time: true }
+]
+
+const atInstance = (instanceId?: string): string => instanceId === undefined ? '' : `?instanceId=${encodeURIComponent(instanceId)}`
+const productPath = (pk: string, instanceId?: string): string => `/products/${encodeURIComponent(pk)}${atInstance(instanceId)}`
+const INSTANCE_OPTION = ['--instance <instanceId>', 'the instance of yours the product is at (needed only when it is at several)'] as const
+
+function command (parent: Command, spec: string): Command {
+  return withOutput(withApiOptions(parent.command(spec)))
+}
+
+export function registerProducts (program: Command): void {
+  command(program, 'instances')
+    .description('your account\'s instances: id, region and the MQTT endpoint devices are sent to')
+    .action(action(async (opts: Options) => {
+      const answer = JSON.parse((await callApi(opts, 'GET', '/instances')).text) as { instances: InstanceView[] }
+      printAnswer(opts.output, answer, a => a.instances, [
+        { header: 'id', value: i => i.id },
+        { header: 'region', value: i => i.region },
+        { header: 'endpoint', value: i => `${i.endpoint.host}:${i.endpoint.port}` }
+      ])
+    }))
+
+  const products = program.command('products').description('products: create, list, show, delete')
+  command(products, 'create')
+    .description('create a product at one of your instances; its devices are created with `homing devices create`')
+    .requiredOption('--instance <instanceId>', 'the instance it lives at')
+    .requiredOption('--name <name>', 'its display name')
+    .option('--product-key <pk>', 'its ProductKey (generated when not given)')
+    .action(action(async (opts: Options & { name: string, productKey?: string }) => {
+      const body = { instanceId: opts.instance, name: opts.name, ...(opts.productKey === undefined ? {} : { productKey: opts.productKey }) }
+      printOne(opts.output, JSON.parse((await callApi(opts, 'POST', '/products', body)).text) as ProductView, PRODUCT_COLUMNS)
+    }))
+  command(products, 'list')
+    .description('your products, at every instance of yours or at one')
+    .option('--instance <instanceId>', 'only the products at this instance')
+    .action(action(async (opts: Options) => {
+      const answer = JSON.parse((await callApi(opts, 'GET', `/products${atInstance(opts.instance)}`)).text) as { products: ProductView[] }
+      printAnswer(opts.output, answer, a => a.products, PRODUCT_COLUMNS)
+    }))
+  command(products, 'show <productKey>')
+    .description('one product')
+    .option(...INSTANCE_OPTION)
+    .action(action(async (pk: string, opts: Options) => {
+      printOne(opts.output, JSON.parse((await callApi(opts, 'GET', productPath(pk, opts.instance))).text) as ProductView, PRODUCT_COLUMNS)
+    }))
+  withApiOptions(products.command('delete <productKey>'))
+    .description('delete a product that has no devices left (a distributed read-only copy cannot be deleted)')
+    .option(...INSTANCE_OPTION)
+    .action(action(async (pk: string, opts: Options) => {
+      await callApi(opts, 'DELETE', productPath(pk, opts.instance))
+      process.stderr.write(`deleted product ${pk}\n`)
+    }))
+}
