@@ -2,8 +2,12 @@
 // takeover announcements) between them, aedes-persistence-redis keeps sessions and retained messages.
 // Many instances, deployments and test runs share one Redis, so both live under one namespace per
 // instance: `<keyPrefix>aedes:<instanceId>:` for channels and keys alike.
+// Neither runs on a Redis Cluster under that namespace (docs/configuration.md, "Redis"): with the
+// registry on a Cluster they use `broker.redis`, one server or a Sentinel group.
 import persistenceRedis from 'aedes-persistence-redis'
 import { Redis } from 'ioredis'
+import type { Config } from '../shared/config.js'
+import { redisClient } from '../shared/redis-client.js'
 import mqemitterRedis from 'mqemitter-redis'
 import type { Logger } from '../shared/log.js'
 import type { Emitter } from './context.js'
@@ -15,7 +19,7 @@ interface PrefixedEmitter extends Emitter {
 
 /** mqemitter-redis 7 prefixes every channel it publishes and subscribes with this class (missing from its types). */
 const { MQEmitterRedisPrefix } = mqemitterRedis as unknown as {
-  MQEmitterRedisPrefix: new (prefix: string, options: { connectionString: string, matchEmptyLevels: boolean }) => PrefixedEmitter
+  MQEmitterRedisPrefix: new (prefix: string, options: { connectionString?: string, subConn?: Redis, pubConn?: Redis, matchEmptyLevels: boolean }) => PrefixedEmitter
 }
 
 export interface ClusterBackends {
@@ -29,14 +33,27 @@ export function clusterNamespace (keyPrefix: string, instanceId: string): string
   return `${keyPrefix}aedes:${instanceId}:`
 }
 
-export function clusterBackends (options: { url: string, keyPrefix: string, instanceId: string, log: Logger }): ClusterBackends {
+export type BrokerRedis = NonNullable<Config['broker']['redis']>
+
+/** The Redis of the broker's cluster parts: `broker.redis`, else `redis` when it is one server's URL. */
+export function brokerRedisOf (config: Pick<Config, 'redis' | 'broker'>): BrokerRedis | undefined {
+  if (config.broker.redis !== undefined) return config.broker.redis
+  if (typeof config.redis === 'string') return config.redis
+  if (config.redis !== undefined && 'sentinels' in config.redis) return config.redis
+  return undefined
+}
+
+export function clusterBackends (options: { redis: BrokerRedis, keyPrefix: string, instanceId: string, log: Logger }): ClusterBackends {
   const namespace = clusterNamespace(options.keyPrefix, options.instanceId)
   // Glob characters would turn the namespace into a pattern for the wildcard subscriptions.
   if (/[*?[\]\\]/.test(namespace)) throw new Error(`keyPrefix and instance id must not contain * ? [ ] \\ (got "${namespace}")`)
   // [MQTT-4.7.1-3]: "sport/#" also matches "sport", as Aedes' own emitter does.
-  const mq = new MQEmitterRedisPrefix(namespace, { connectionString: options.url, matchEmptyLevels: true })
+  const target = options.redis
+  const mq = typeof target === 'string'
+    ? new MQEmitterRedisPrefix(namespace, { connectionString: target, matchEmptyLevels: true })
+    : new MQEmitterRedisPrefix(namespace, { subConn: redisClient(target, {}) as Redis, pubConn: redisClient(target, { enableAutoPipelining: true }) as Redis, matchEmptyLevels: true })
   mq.state.on('error', err => options.log.warn({ err: err.message }, 'cluster emitter: redis error'))
-  const conn = new Redis(options.url, { keyPrefix: namespace })
+  const conn = redisClient(target, { keyPrefix: namespace }) as Redis
   conn.on('error', err => options.log.warn({ err: err.message }, 'cluster persistence: redis error'))
   const persistence = persistenceRedis({ conn })
   return {

@@ -12,7 +12,7 @@ import { startProbeServer, type ProbeServer } from '../shared/probes.js'
 import { openStore } from '../shared/store/index.js'
 import type { Store } from '../shared/store/store.js'
 import { loadTls, type TlsFiles } from '../shared/tls.js'
-import { clusterBackends, type ClusterBackends } from './cluster.js'
+import { brokerRedisOf, clusterBackends, type ClusterBackends } from './cluster.js'
 import { limitConnection } from './connection-limits.js'
 import { openListeners, TRANSPORTS, type Listener } from './listeners.js'
 import { observeBroker } from './observe.js'
@@ -67,6 +67,9 @@ export async function startBrokerNode (options: BrokerNodeOptions): Promise<Brok
   if (options.store === undefined && config.redis === undefined) {
     throw new ConfigError('redis: a broker node on its own needs the shared registry; set "redis" (or REDIS_URL). The memory store only works inside `homing up`.')
   }
+  if (typeof config.redis === 'object' && 'cluster' in config.redis && config.broker.redis === undefined) {
+    throw new ConfigError('broker.redis: with "redis" on a Redis Cluster, the broker\'s sessions and node-to-node messages need a Redis of their own (a redis:// URL or a Sentinel group); see docs/configuration.md, "Redis".')
+  }
 
   const ownStore = options.store === undefined
   const opened = options.store ?? await openStore(config)
@@ -110,8 +113,9 @@ export async function startBrokerNode (options: BrokerNodeOptions): Promise<Brok
     const ports = portsOf(listeners, probes)
     const nodeId = options.nodeId ?? `${instanceId}-${hostname()}-${listeners[0]?.port ?? 0}`
     const nodeLog = log.child({ instanceId, nodeId })
-    if (config.redis !== undefined) {
-      backends = clusterBackends({ url: config.redis, keyPrefix: config.keyPrefix, instanceId, log: nodeLog })
+    const brokerRedis = brokerRedisOf(config)
+    if (brokerRedis !== undefined) {
+      backends = clusterBackends({ redis: brokerRedis, keyPrefix: config.keyPrefix, instanceId, log: nodeLog })
     }
     // Each node its own Aedes id (the default, random): the cluster tells nodes apart by it.
     aedes = await Aedes.createBroker(backends ? { mq: backends.mq, persistence: backends.persistence } : {})

@@ -83,8 +83,23 @@ const brokerLimits = {
   sweepIntervalMs: z.number().int().min(0).default(BROKER_LIMIT_DEFAULTS.sweepIntervalMs)
 }
 
+const redisUrl = z.string().regex(/^rediss?:\/\/[^/?#]/, 'a redis:// or rediss:// URL')
+/** docs/configuration.md, "Redis": one server by URL, a Redis Cluster by its startup nodes, or a Sentinel group. */
+export const redisSchema = z.union([
+  redisUrl,
+  z.strictObject({ cluster: z.array(redisUrl).min(1), username: z.string().optional(), password: z.string().optional() }),
+  z.strictObject({
+    sentinels: z.array(redisUrl).min(1),
+    name: z.string().min(1),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    sentinelPassword: z.string().optional()
+  })
+], { error: 'a redis:// URL, { "cluster": [urls] } or { "sentinels": [urls], "name": "..." }' })
+export type RedisTarget = z.infer<typeof redisSchema>
+
 export const configSchema = z.strictObject({
-  redis: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
+  redis: redisSchema.optional(),
   keyPrefix: z.string().max(64).default('homing:'),
   bootstrap: z.strictObject({
     host: z.string().min(1).default('0.0.0.0'),
@@ -101,6 +116,11 @@ export const configSchema = z.strictObject({
     defaultRegion: z.string().optional()
   }).default({ host: '0.0.0.0', port: 8080, trustProxy: false, bodyLimit: 1024 * 1024, jobPollMs: 1000, jobBatchSize: 1000 }),
   broker: z.strictObject({
+    /**
+     * docs/configuration.md, "Redis": the Redis (one server or Sentinel, not a Cluster) of the
+     * broker's own cluster parts (node-to-node messages, sessions); default: `redis` when it is a URL.
+     */
+    redis: z.union([redisUrl, z.strictObject({ sentinels: z.array(redisUrl).min(1), name: z.string().min(1), password: z.string().optional(), sentinelPassword: z.string().optional() })]).optional(),
     /** docs/protocol.md, "Notify and reply": how long the old broker waits for notify_reply before the kick (ms). */
     notifyTimeoutMs: z.number().int().min(0).max(60_000).default(2000),
     /** docs/protocol.md, "CONNECT authentication": accepted keepalive range, seconds. */
@@ -192,14 +212,20 @@ export function formatPath (path: readonly PropertyKey[]): string {
   return out
 }
 
+const list = (value: string): string[] => value.split(',').map(v => v.trim()).filter(v => v !== '')
+
 /**
- * Environment overrides for deployment: REDIS_URL, KEY_PREFIX, BOOTSTRAP_PORT, BOOTSTRAP_HTTPS_PORT,
- * HOMING_TOKEN_<ACCOUNT ID> (upper case, "-" as "_") for secrets kept out of the file, and
- * HOMING_MQTT_PORT_<INSTANCE ID> for an instance's MQTT listener (docs/configuration.md).
+ * Environment overrides for deployment: REDIS_URL, REDIS_CLUSTER (comma-separated startup nodes),
+ * REDIS_SENTINELS with REDIS_SENTINEL_NAME, REDIS_PASSWORD (for the cluster or sentinel forms), KEY_PREFIX,
+ * BOOTSTRAP_PORT, BOOTSTRAP_HTTPS_PORT, HOMING_TOKEN_<ACCOUNT ID> (upper case, "-" as "_") for secrets
+ * kept out of the file, and HOMING_MQTT_PORT_<INSTANCE ID> for an instance's MQTT listener (docs/configuration.md).
  */
 function applyEnv (raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = { ...raw }
   if (env.REDIS_URL) out.redis = env.REDIS_URL
+  if (env.REDIS_CLUSTER) out.redis = { cluster: list(env.REDIS_CLUSTER) }
+  if (env.REDIS_SENTINELS) out.redis = { sentinels: list(env.REDIS_SENTINELS), name: env.REDIS_SENTINEL_NAME ?? '' }
+  if (env.REDIS_PASSWORD && typeof out.redis === 'object' && out.redis !== null && !Array.isArray(out.redis)) out.redis = { ...out.redis, password: env.REDIS_PASSWORD }
   if (env.KEY_PREFIX) out.keyPrefix = env.KEY_PREFIX
   const bootstrap = { ...(typeof raw.bootstrap === 'object' && raw.bootstrap !== null ? raw.bootstrap : {}) } as Record<string, unknown>
   if (env.BOOTSTRAP_PORT) bootstrap.port = Number(env.BOOTSTRAP_PORT)

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { Option, type Command } from 'commander'
 import type { Config } from '../../shared/config.js'
 import type { Everything } from '../up.js'
+import { describeRedis } from '../../shared/redis-client.js'
 
 /** The bundled demo config (docker/demo.json), from the sources (bin/commands/) or the build (dist/bin/commands/). */
 const DEMO_CONFIGS = ['../../docker/demo.json', '../../../docker/demo.json'].map(p => fileURLToPath(new URL(p, import.meta.url)))
@@ -33,7 +34,7 @@ function banner (config: Config, everything: Everything, demo: boolean, { TRANSP
   const host = config.bootstrap.host === '0.0.0.0' ? '127.0.0.1' : config.bootstrap.host
   const lines = [
     '',
-    `Homing is up (${everything.store.kind === 'memory' ? 'memory store: nothing is kept when it stops' : `registry ${withoutPassword(config.redis ?? '')}`}).`,
+    `Homing is up (${everything.store.kind === 'memory' ? 'memory store: nothing is kept when it stops' : `registry ${typeof config.redis === 'object' ? describeRedis(config.redis) : withoutPassword(config.redis ?? '')}`}).`,
     `  bootstrap  http://${host}:${everything.sidecar.port}/auth/bootstrap`,
     `  API        http://${host}:${everything.sidecar.port}/api/v1`
   ]

@@ -9,5 +9,5 @@ export { StoreRefusedError, StoreUnavailableError } from './store.js'
 /** Redis when the config names one, else the in-process memory store (only for `homing up`). */
 export async function openStore (config: Pick<Config, 'redis' | 'keyPrefix'>): Promise<Store> {
   if (config.redis === undefined) return new MemoryStore()
-  return openRedisStore({ url: config.redis, keyPrefix: config.keyPrefix })
+  return openRedisStore({ redis: config.redis, keyPrefix: config.keyPrefix })
 }

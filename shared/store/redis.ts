@@ -1,10 +1,13 @@
 // The Redis backend: a database, not a cache. Every key that one atomic step touches shares a hash
 // tag (`{pk/dn}` for a device), so the layout works on Redis Cluster too.
-import { Redis, ReplyError, type RedisOptions } from 'ioredis'
+import { ReplyError, type ChainableCommander, type RedisOptions } from 'ioredis'
+import type { RedisTarget } from '../config.js'
+import { describeRedis, redisClient, type RedisClient } from '../redis-client.js'
 import type { Device, Job, JobRecord, MoveEvent, Product, VerificationCode } from '../types.js'
 import { byAge, isValid, matching } from './codes.js'
 import { placementNoteKey, withAnnouncements, withPlacementNotes } from './placement-notes.js'
 import { readRecord, storedRecord } from './record-form.js'
+import { pipelined } from './slots.js'
 import { StoreRefusedError, StoreUnavailableError, type MoveOutcome, type CheckCodeOutcome, type EnabledOutcome, type CodeCheck, type CodePair, type IssueCodeOutcome, type JobFilter, type MoveReadError, type MoveSubscription, type Store } from './store.js'
 import * as t from './transitions.js'
 
@@ -53,10 +56,14 @@ interface Commands {
   homingRelease: (key: string, owner: string) => Promise<number>
   homingCodeTry: (lock: string, failures: string, now: number, windowMs: number, ttlMs: number) => Promise<[number, number]>
 }
-type HomingRedis = Redis & Commands
+type HomingRedis = RedisClient & Commands
+type CasPipeline = ChainableCommander & { homingCas: (key: string, expected: string, next: string) => unknown }
 
 export interface RedisStoreOptions {
-  url: string
+  /** A server's URL (the single-server form of `redis`). */
+  url?: string
+  /** Any form of the `redis` config key: URL, Cluster or Sentinel; wins over `url`. */
+  redis?: RedisTarget
   keyPrefix: string
   /** Give up on a command after this long (ms): bootstrap answers 503 instead of hanging. */
   commandTimeoutMs?: number
@@ -85,9 +92,14 @@ export class RedisStore implements Store {
   /** Set when a write was refused; readiness then needs a probe write to succeed (ping). */
   private refusing = false
 
+  private readonly target: RedisTarget
+
   constructor (private readonly options: RedisStoreOptions) {
     this.p = options.keyPrefix
-    this.redis = new Redis(options.url, this.connectionOptions()) as HomingRedis
+    const target = options.redis ?? options.url
+    if (target === undefined) throw new TypeError('RedisStore needs `redis` or `url`')
+    this.target = target
+    this.redis = redisClient(target, this.connectionOptions()) as HomingRedis
     this.redis.on('error', () => {}) // surfaced per command as StoreUnavailableError
     this.redis.defineCommand('homingCas', { numberOfKeys: 1, lua: CAS })
     this.redis.defineCommand('homingLease', { numberOfKeys: 1, lua: LEASE })
@@ -112,9 +124,23 @@ export class RedisStore implements Store {
       await this.redis.connect()
     } catch (err) {
       this.redis.disconnect()
-      throw new StoreUnavailableError(`registry unavailable: ${(err as Error).message}`, { cause: err })
+      throw new StoreUnavailableError(`registry unavailable (${describeRedis(this.target)}): ${(err as Error).message}`, { cause: err })
     }
     return this
+  }
+
+  /** One command per key, pipelined per node (docs/architecture.md, "Keys and slots"). */
+  private async batch (keys: string[], add: (pipe: CasPipeline, key: string, i: number) => void): Promise<Array<[Error | null, unknown]>> {
+    return pipelined(this.redis, keys, (pipe, key, i) => add(pipe as CasPipeline, key, i))
+  }
+
+  /** GET of many keys: MGET needs one slot, so a batch of GETs. */
+  private async getMany (keys: string[]): Promise<(string | null)[]> {
+    const replies = await this.batch(keys, (pipe, key) => pipe.get(key))
+    return replies.map(([err, raw]) => {
+      if (err !== null) throw err
+      return typeof raw === 'string' ? raw : null
+    })
   }
 
   // Keys.
@@ -198,10 +224,8 @@ export class RedisStore implements Store {
     return this.run(async () => {
       const keys = (await this.redis.smembers(this.productsOf(instanceId))).sort()
       if (keys.length === 0) return []
-      const pipe = this.redis.pipeline()
-      for (const pk of keys) pipe.hget(this.product(pk), instanceId)
-      const results = await pipe.exec()
-      return (results ?? []).flatMap(([, raw]) => typeof raw === 'string' ? [JSON.parse(raw) as Product] : [])
+      const results = await this.batch(keys.map(pk => this.product(pk)), (pipe, key) => pipe.hget(key, instanceId))
+      return results.flatMap(([, raw]) => typeof raw === 'string' ? [JSON.parse(raw) as Product] : [])
     })
   }
 
@@ -220,23 +244,20 @@ export class RedisStore implements Store {
     if (devices.length === 0) return []
     return this.run(async () => {
       // The name index first: a crash in between leaves a name without a record, which listings skip.
-      const index = this.redis.pipeline()
-      for (const d of devices) index.sadd(this.names(d.productKey), d.deviceName)
-      const indexed = await index.exec()
-      const added = devices.filter((_, i) => indexed?.[i]?.[0] == null && indexed?.[i]?.[1] === 1)
-      const pipe = this.redis.pipeline()
-      for (const d of devices) pipe.set(this.device(d.productKey, d.deviceName), JSON.stringify(d), 'NX')
-      const results = await pipe.exec()
-      const failed = [...(indexed ?? []), ...(results ?? [])].find(([err]) => err !== null)?.[0]
+      const indexed = await this.batch(devices.map(d => this.names(d.productKey)), (pipe, key, i) => pipe.sadd(key, (devices[i] as Device).deviceName))
+      const added = devices.filter((_, i) => indexed[i]?.[0] == null && indexed[i]?.[1] === 1)
+      const results = await this.batch(devices.map(d => this.device(d.productKey, d.deviceName)), (pipe, key, i) => pipe.set(key, JSON.stringify(devices[i]), 'NX'))
+      const failed = [...indexed, ...results].find(([err]) => err !== null)?.[0]
       if (failed != null) {
         // A write refused half-way (memory full): take back every record and name this call wrote.
-        const undo = this.redis.pipeline()
-        devices.forEach((d, i) => { if (results?.[i]?.[0] == null && results?.[i]?.[1] === 'OK') undo.del(this.device(d.productKey, d.deviceName)) })
-        for (const d of added) undo.srem(this.names(d.productKey), d.deviceName)
-        await undo.exec().catch(() => null)
+        const written = devices.filter((_, i) => results[i]?.[0] == null && results[i]?.[1] === 'OK')
+        await Promise.all([
+          this.batch(written.map(d => this.device(d.productKey, d.deviceName)), (pipe, key) => pipe.del(key)),
+          this.batch(added.map(d => this.names(d.productKey)), (pipe, key, i) => pipe.srem(key, (added[i] as Device).deviceName))
+        ]).catch(() => null)
         throw failed
       }
-      return devices.filter((_, i) => results?.[i]?.[1] !== 'OK').map(d => d.deviceName)
+      return devices.filter((_, i) => results[i]?.[1] !== 'OK').map(d => d.deviceName)
     })
   }
 
@@ -250,7 +271,7 @@ export class RedisStore implements Store {
 
   async getDevices (productKey: string, deviceNames: string[]): Promise<(Device | null)[]> {
     if (deviceNames.length === 0) return []
-    const raws = await this.run(() => this.redis.mget(deviceNames.map(dn => this.device(productKey, dn))))
+    const raws = await this.run(() => this.getMany(deviceNames.map(dn => this.device(productKey, dn))))
     return raws.map(raw => raw === null ? null : JSON.parse(raw) as Device)
   }
 
@@ -258,7 +279,7 @@ export class RedisStore implements Store {
     return this.run(async () => {
       const names = (await this.redis.smembers(this.names(productKey))).sort()
       if (names.length === 0) return []
-      const exists = await this.redis.mget(names.map(dn => this.device(productKey, dn)))
+      const exists = await this.getMany(names.map(dn => this.device(productKey, dn)))
       return names.filter((_, i) => exists[i] !== null)
     })
   }
@@ -322,15 +343,15 @@ export class RedisStore implements Store {
     return await this.apply(pk, dn, d => t.moved(d, move)) ?? { result: 'not-found' }
   }
 
-  /** One MGET, the transitions, one pipeline of compare-and-sets; a device written meanwhile goes the one-by-one way. */
+  /** A batch of reads, the transitions, a batch of compare-and-sets; a device written meanwhile goes the one-by-one way. */
   async moveDevices (...[pk, names, move]: Parameters<Store['moveDevices']>): ReturnType<Store['moveDevices']> {
     if (names.length === 0) return []
     const keys = names.map(dn => this.device(pk, dn))
     return this.run(async () => {
-      const raws = await this.redis.mget(keys)
+      const raws = await this.getMany(keys)
       const outcomes: MoveOutcome[] = []
-      const pipe = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { homingCas: (key: string, expected: string, next: string) => unknown }
       const writes: number[] = []
+      const cas: Array<[string, string]> = []
       raws.forEach((raw, i) => {
         if (raw === null) {
           outcomes.push({ result: 'not-found' })
@@ -339,14 +360,14 @@ export class RedisStore implements Store {
         const { next, outcome } = t.moved(JSON.parse(raw) as Device, move)
         outcomes.push(outcome)
         if (next !== null) {
-          pipe.homingCas(keys[i] as string, raw, JSON.stringify(next))
+          cas.push([raw, JSON.stringify(next)])
           writes.push(i)
         }
       })
       if (writes.length === 0) return outcomes
-      const results = await pipe.exec()
+      const results = await this.batch(writes.map(i => keys[i] as string), (pipe, key, w) => pipe.homingCas(key, ...(cas[w] as [string, string])))
       await Promise.all(writes.map(async (i, w) => {
-        const [err, written] = results?.[w] ?? [new Error('no reply'), null]
+        const [err, written] = results[w] ?? [new Error('no reply'), null]
         if (err === null && written === 1) return
         if (err === null && written === -1) outcomes[i] = { result: 'not-found' }
         else outcomes[i] = await this.moveDevice(pk, names[i] as string, move)
@@ -370,9 +391,8 @@ export class RedisStore implements Store {
   async publishMoves (events: MoveEvent[]): Promise<void> {
     if (events.length === 0) return
     await this.run(async () => {
-      const pipe = this.redis.pipeline()
-      for (const event of events) pipe.xadd(this.events(event.fromInstanceId), 'MAXLEN', '~', MAX_EVENTS, '*', 'event', JSON.stringify(event))
-      const failed = (await pipe.exec())?.find(([err]) => err !== null)
+      const replies = await this.batch(events.map(e => this.events(e.fromInstanceId)), (pipe, key, i) => pipe.xadd(key, 'MAXLEN', '~', MAX_EVENTS, '*', 'event', JSON.stringify(events[i])))
+      const failed = replies.find(([err]) => err !== null)
       if (failed?.[0] instanceof Error) throw failed[0]
     })
   }
@@ -380,7 +400,7 @@ export class RedisStore implements Store {
   async consumeMoves (instanceId: string, consumerId: string, handler: (event: MoveEvent) => Promise<void>, onError?: MoveReadError): Promise<MoveSubscription> {
     const key = this.events(instanceId)
     // A blocking read needs a connection of its own.
-    const conn = this.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined })
+    const conn = redisClient(this.target, { ...this.connectionOptions(), lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined })
     conn.on('error', () => {})
     try {
       await conn.xgroup('CREATE', key, consumerId, '$', 'MKSTREAM')
@@ -478,7 +498,7 @@ export class RedisStore implements Store {
     return this.run(async () => {
       const ids = await this.redis.zrevrange(this.jobsOf(filter.accountId), 0, -1)
       if (ids.length === 0) return { jobs: [], total: 0 }
-      const raws = await this.redis.mget(ids.map(id => this.job(id)))
+      const raws = await this.getMany(ids.map(id => this.job(id)))
       const all = raws.flatMap(raw => raw === null ? [] : [JSON.parse(raw) as Job])
         .filter(j => (filter.status === undefined || j.status === filter.status) &&
           (filter.productKey === undefined || j.productKey === filter.productKey))

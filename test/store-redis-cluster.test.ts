@@ -1,0 +1,62 @@
+// The registry on a Redis Cluster of three masters the test starts itself (docs/architecture.md, "Keys and slots").
+import t from 'tap'
+import { Cluster } from 'ioredis'
+import { newDevice } from '../shared/device.js'
+import { StoreUnavailableError } from '../shared/store/store.js'
+import { openRedisStore } from '../shared/store/redis.js'
+import { slotOf } from '../shared/store/slots.js'
+import { ownCluster } from './helpers/redis-cluster.js'
+import { uniquePrefix } from './helpers/redis.js'
+import { product, storeContract } from './store.contract.js'
+
+const cluster = await ownCluster()
+t.teardown(() => cluster.remove())
+const keyPrefix = uniquePrefix('store-cluster')
+const open = async () => openRedisStore({ redis: { cluster: cluster.urls }, keyPrefix })
+
+storeContract('redis cluster', open)
+
+t.test('batches span every master: 300 devices created, read, moved and listed in one call each', async t => {
+  const store = await open()
+  t.teardown(() => store.close())
+  const pk = 'pkSpread'
+  const names = Array.from({ length: 300 }, (_, i) => `d${i}`)
+  await store.createProduct(product(pk, 'a'))
+  t.same(await store.createDevices(names.map(dn => newDevice(pk, dn, 'a'))), [], 'none existed')
+  const slots = new Set(names.map(dn => slotOf(`${keyPrefix}device:{${pk}/${dn}}`)))
+  t.ok(slots.size > 100, `the devices sit in ${slots.size} slots`)
+  const read = await store.getDevices(pk, [...names, 'missing'])
+  t.equal(read.filter(d => d !== null).length, 300)
+  t.equal(read[300], null)
+  t.same(await store.listDeviceNames(pk), [...names].sort())
+  const moved = await store.moveDevices(pk, [...names, 'missing'], { from: 'a', to: 'b', jobId: 'j1' })
+  t.equal(moved.filter(o => o.result === 'moved').length, 300, 'every device moved')
+  t.same(moved[300], { result: 'not-found' })
+  t.ok((await store.getDevices(pk, names)).every(d => d?.instanceId === 'b'), 'and the records say so')
+
+  // Every master holds some of them.
+  const client = new Cluster(cluster.urls.map(u => ({ host: '127.0.0.1', port: Number(new URL(u).port) })))
+  t.teardown(() => client.disconnect())
+  await client.ping()
+  const perMaster = await Promise.all(client.nodes('master').map(async node => {
+    let cursor = '0'
+    let count = 0
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${keyPrefix}device:{${pk}/*`, 'COUNT', 1000)
+      cursor = next
+      count += keys.length
+    } while (cursor !== '0')
+    return count
+  }))
+  t.equal(perMaster.length, 3)
+  t.ok(perMaster.every(n => n > 0), `devices per master: ${perMaster.join(', ')}`)
+})
+
+t.test('an unreachable cluster is named, quickly, and its password is not', async t => {
+  const start = Date.now()
+  const err = await openRedisStore({ redis: { cluster: ['redis://127.0.0.1:1', 'redis://127.0.0.1:2'], password: 'hunter2' }, keyPrefix: 'x:' }).then(() => null, (e: unknown) => e)
+  t.ok(err instanceof StoreUnavailableError, 'unavailable')
+  t.match((err as Error).message, /Redis Cluster 127\.0\.0\.1:1, 127\.0\.0\.1:2/)
+  t.notMatch((err as Error).message, /hunter2/)
+  t.ok(Date.now() - start < 5000, 'within 5 s')
+})
