@@ -6,7 +6,7 @@
 // instance get more than `rate` events. Time alone is not enough: a broker node that falls behind
 // (a busy CPU) and then catches up would notify a backlog at once. So the next slice also waits
 // (bounded) until every broker node has finished the events before it. Waves: after `waveSize`
-// devices the job pauses.
+// devices (and once the broker nodes have finished the wave's events) the job pauses.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { JobPace } from '../../shared/types.js'
 
@@ -49,12 +49,12 @@ export class Pacer {
     this.nextAt = this.clock() + Math.ceil(count * 1000 / rate)
   }
 
-  /** Until no live broker node has events left to finish, at most DRAIN_MAX_MS. */
-  private async drained (rate: number): Promise<void> {
+  /** Until no live broker node (`limit` events behind at most) has events left to finish, at most DRAIN_MAX_MS. */
+  private async drained (limit: number): Promise<void> {
     if (this.backlogs === undefined) return
     const until = this.clock() + DRAIN_MAX_MS
     while (this.clock() < until) {
-      const behind = (await this.backlogs()).filter(n => n > 0 && n <= rate)
+      const behind = (await this.backlogs()).filter(n => n > 0 && n <= limit)
       if (behind.length === 0) return
       await sleep(DRAIN_POLL_MS)
     }
@@ -71,6 +71,8 @@ export class Pacer {
     if (this.inWave < wave) return true
     this.inWave = 0
     if (!more) return true
+    // The pause runs from when the wave's notifies went out, not from when its events were published.
+    await this.drained(wave)
     const until = this.clock() + (this.pace?.wavePauseSeconds ?? 0) * 1000
     for (let left = until - this.clock(); left > 0; left = until - this.clock()) {
       if (stopped()) return false
