@@ -99,3 +99,22 @@ t.test('a job that sets no pace shows the defaults; bad pace fields are refused'
   t.equal(pauseAlone.status, 400, 'wavePauseSeconds without waveSize is refused')
   t.match(pauseAlone.text, /wavePauseSeconds needs waveSize/)
 })
+
+t.test('a CSV upload takes the pace as form fields; a field that is not a number is refused', async t => {
+  await makeDevices(store, 'pkS', ['upload-1'], 'a')
+  const send = async (fields: Record<string, string>): Promise<{ status: number, json: any }> => { // any: read by path
+    const form = new FormData()
+    for (const [k, v] of Object.entries({ method: 'this-account', policy: 'region', sourceInstanceId: 'a', targetInstanceId: 'b', ...fields })) form.set(k, v)
+    form.set('file', new Blob(['productKey,deviceName\r\npkS,upload-1\r\n'], { type: 'text/csv' }), 'devices.csv')
+    const res = await fetch(`${sidecar.url}/api/v1/distribution/jobs`, { method: 'POST', headers: { Authorization: 'Bearer acme-token-0123456789' }, body: form })
+    return { status: res.status, json: await res.json() }
+  }
+  t.equal((await send({ rate: 'fast' })).status, 400, 'rate "fast" is refused')
+  t.equal((await send({ waveSize: '1e3' })).status, 400, 'waveSize "1e3" is refused')
+  const res = await send({ rate: '50', waveSize: '10', wavePauseSeconds: '0.5', settleTimeoutSeconds: '60' })
+  t.equal(res.status, 202, JSON.stringify(res.json))
+  const job = await view(res.json.jobId)
+  t.same(job.pace, { rate: 50, waveSize: 10, wavePauseSeconds: 0.5 })
+  t.equal(job.settling.timeoutSeconds, 60)
+  await distributed(res.json.jobId)
+})
