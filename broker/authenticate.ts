@@ -1,5 +1,6 @@
 // docs/protocol.md, "CONNECT authentication": MQTT CONNECT authentication, as plain awaited checks in order.
 // Each check returns what the next one needs or throws a Refusal (its CONNACK code and a reason).
+import { Redirects } from './redirect.js'
 import { randomUUID } from 'node:crypto'
 import type { AuthenticateError, Client, ConnectPacket } from 'aedes'
 import { IdentityError, parseIdentity, sdkOf, type ConnectIdentity } from '../shared/client-id.js'
@@ -74,11 +75,21 @@ async function admit (ctx: HomingContext, client: Client, connect: ConnectFields
   await checkDeviceLockout(ctx, identity)
   const device = await findDevice(ctx, identity)
   verifySignature(device, identity, password)
+  if (ctx.movedDevices === 'redirect' && Redirects.applies(device, ctx.instanceId)) return redirect(ctx, client, identity)
   checkAssignment(ctx, device)
   const session = known.session = holdSession(ctx, client, identity)
   const replaced = await markDeviceOnline(ctx, session, device)
   if (replaced) await takeOver(ctx, session, connect)
   logAccepted(ctx, client, identity, session)
+}
+
+/** docs/protocol.md, "Moved devices": accepted, never held nor marked online here; notified and let go (broker/redirect.ts). */
+function redirect (ctx: HomingContext, client: Client, identity: ConnectIdentity): void {
+  const { productKey, deviceName } = identity
+  ctx.log.info({ productKey, deviceName, address: addressOf(client) }, 'moved device connected here: notified and redirected')
+  ctx.background(ctx.redirects.start(client, productKey, deviceName).then(outcome => {
+    ctx.log.info({ productKey, deviceName, outcome }, 'moved device redirected')
+  }))
 }
 
 /** docs/devices.md, "What the broker logs": each accepted CONNECT at info, with how the device connected. */

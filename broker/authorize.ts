@@ -19,6 +19,12 @@ export function createAuthorizePublish (ctx: HomingContext, observe: (s: DeviceS
   return (client, packet, done) => {
     // Publishes of the broker itself (client null) are not a device's.
     if (client === null) return done(null)
+    // docs/protocol.md, "Moved devices": a redirected device may send the notify reply and nothing else; neither goes anywhere.
+    if (ctx.redirects.has(client)) {
+      if (!ctx.redirects.publish(client, packet)) ctx.onDeniedPublish?.('ignored')
+      ctx.dropped.add(packet)
+      return done(null)
+    }
     const s = ctx.connections.get(client)
     if (s !== undefined && allowed(packet.topic, s.productKey, s.deviceName, 'publish')) {
       // docs/operations.md, "Hardening": over the payload size or the rate, the connection is closed.

@@ -30,6 +30,8 @@ export function emitterOf (aedes: Aedes): Emitter {
   return (aedes as unknown as { mq: Emitter }).mq
 }
 
+import type { Redirects } from './redirect.js'
+
 export interface HomingContext {
   aedes: Aedes
   mq: Emitter
@@ -72,4 +74,7 @@ export interface HomingContext {
   onLimit?: (reason: LimitReason) => void
   onLockout?: (scope: LockoutScope) => void
   onMoveStreamError?: (kind: 'nogroup' | 'read', recreated: boolean) => void
+  /** config broker.movedDevices: refuse (CONNACK 5) or redirect a device that moved away (broker/redirect.ts). */
+  movedDevices: 'refuse' | 'redirect'
+  redirects: Redirects
 }

@@ -130,6 +130,7 @@ export async function startBrokerNode (options: BrokerNodeOptions): Promise<Brok
       keepaliveMax: config.broker.keepaliveMax,
       limits: config.broker,
       deniedPublish: config.broker.deniedPublish,
+      movedDevices: config.broker.movedDevices,
       ...(metrics === undefined
         ? {}
         : {
@@ -137,6 +138,7 @@ export async function startBrokerNode (options: BrokerNodeOptions): Promise<Brok
             onDeviceConnect: (sdk, transport) => deviceMetrics(metrics).deviceConnects.inc({ instance: instanceId, sdk, transport }),
             onThingReply: code => deviceMetrics(metrics).thingReplies.inc({ instance: instanceId, code: String(code) }),
             onKick: report => metrics.kicked(instanceId, report),
+            onRedirect: outcome => deviceMetrics(metrics).redirects.inc({ instance: instanceId, outcome }),
             onDisconnect: reason => metrics.disconnected(instanceId, reason),
             onLimit: reason => metrics.limitCloses.inc({ instance: instanceId, reason }),
             onLockout: scope => metrics.connectLockouts.inc({ instance: instanceId, scope }),

@@ -1,6 +1,7 @@
 // Homing as an Aedes plugin: attaches Homing's hooks to an Aedes instance the caller created
 // (docs/architecture.md, "Parts"). The caller's own hooks keep running: theirs decide first on CONNECT, ours
 // first on publish and subscribe.
+import { Redirects, type RedirectOutcome } from './redirect.js'
 import type { Aedes, Client, PublishPacket } from 'aedes'
 import { BROKER_LIMIT_DEFAULTS } from '../shared/config.js'
 import { silentLogger, type Logger } from '../shared/log.js'
@@ -52,6 +53,9 @@ export interface HomingOptions {
   onDeniedPublish?: (action: DeniedAction) => void
   onDeviceConnect?: (sdk: SdkFamily, transport: string) => void
   onThingReply?: (code: number) => void
+  /** docs/protocol.md, "Moved devices": refuse (default) or redirect a device that moved away; told how each redirect ended. */
+  movedDevices?: 'refuse' | 'redirect'
+  onRedirect?: (outcome: RedirectOutcome) => void
 }
 
 export type BrokerLimits = typeof BROKER_LIMIT_DEFAULTS
@@ -107,6 +111,8 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
     onDeniedPublish: options.onDeniedPublish,
     onDeviceConnect: options.onDeviceConnect,
     onThingReply: options.onThingReply,
+    movedDevices: options.movedDevices ?? 'refuse',
+    redirects: new Redirects(options.notifyTimeoutMs ?? 2000, options.onRedirect),
     background: work => {
       pending.add(work)
       const done = (): void => { pending.delete(work) }

@@ -131,8 +131,13 @@ export const configSchema = z.strictObject({
      * (`ignore`, as Mosquitto and EMQX by default) or closes the connection (`disconnect`).
      */
     deniedPublish: z.enum(['ignore', 'disconnect']).default('ignore'),
+    /**
+     * docs/protocol.md, "Moved devices": a device that moved away and comes back here is refused with
+     * CONNACK 5 (`refuse`), or accepted, sent the notify at once and disconnected (`redirect`).
+     */
+    movedDevices: z.enum(['refuse', 'redirect']).default('refuse'),
     ...brokerLimits
-  }).default({ notifyTimeoutMs: 2000, keepaliveMin: 30, keepaliveMax: 1200, deniedPublish: 'ignore', ...BROKER_LIMIT_DEFAULTS }),
+  }).default({ notifyTimeoutMs: 2000, keepaliveMin: 30, keepaliveMax: 1200, deniedPublish: 'ignore', movedDevices: 'refuse', ...BROKER_LIMIT_DEFAULTS }),
   limits,
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).optional(),
   regions: z.array(z.strictObject({

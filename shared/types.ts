@@ -119,6 +119,18 @@ export interface Job {
   createdAt: number
   updatedAt: number
   error: string | null
+  /** docs/distribution.md, "Rate, waves and settling": absent on jobs that set no pace (and on older jobs). */
+  pace?: JobPace
+}
+
+/** How fast a job moves its devices, and how long its view waits for them to come back. */
+export interface JobPace {
+  /** Move events per second across the source instance, or null: as fast as it can. */
+  rate: number | null
+  /** Devices per wave, or null: one wave. */
+  waveSize: number | null
+  wavePauseSeconds: number
+  settleTimeoutSeconds: number
 }
 
 /** docs/distribution.md, "Rule 10": a code for one pair of accounts, given by the destination's owner to the sender. */

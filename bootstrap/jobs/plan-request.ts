@@ -17,7 +17,15 @@ export const jobRequestSchema = z.strictObject({
   targetInstanceId: z.string().min(1).optional(),
   targets: z.array(z.strictObject({ region: z.string().min(1), instanceId: z.string().min(1) })).optional(),
   targetAccount: z.string().min(1).optional(),
-  verificationCode: z.string().min(1).optional()
+  verificationCode: z.string().min(1).optional(),
+  // docs/distribution.md, "Rate, waves and settling": all optional; without them a job moves as fast as it can.
+  /** Move events (so notifies) per second, across all broker nodes of the source instance. */
+  rate: z.number().int().min(1).max(100_000).optional(),
+  /** Devices per wave; the job pauses `wavePauseSeconds` between waves. */
+  waveSize: z.number().int().min(1).max(10_000).optional(),
+  wavePauseSeconds: z.number().min(0).max(86_400).optional(),
+  /** How long after the job ran its view waits for moved online devices to come back before listing stragglers. */
+  settleTimeoutSeconds: z.number().int().min(0).max(86_400).optional()
 })
 export type JobRequest = z.infer<typeof jobRequestSchema>
 

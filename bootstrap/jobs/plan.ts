@@ -2,7 +2,7 @@
 // a Job record, or is refused with the one problem that stops it.
 import { randomBytes } from 'node:crypto'
 import { DEVICE_NAME } from '../../shared/device.js'
-import type { Job, JobMethod, JobPolicy } from '../../shared/types.js'
+import type { Job, JobMethod, JobPace, JobPolicy } from '../../shared/types.js'
 import { ApiError, badRequest, notFound } from '../http/http-error.js'
 import { validate } from '../http/validate.js'
 import { crossAccountRegion } from './plan-cross-account.js'
@@ -53,7 +53,23 @@ export async function planJob (raw: unknown, ctx: PlanContext): Promise<Job> {
     failed: 0,
     createdAt: now,
     updatedAt: now,
-    error: null
+    error: null,
+    pace: jobPace(request)
+  }
+}
+
+/** Seconds the job view waits for moved online devices to come back when the request names none. */
+export const DEFAULT_SETTLE_TIMEOUT_SECONDS = 300
+
+function jobPace (request: JobRequest): JobPace {
+  if (request.wavePauseSeconds !== undefined && request.waveSize === undefined) {
+    throw badRequest('wavePauseSeconds needs waveSize', 'wavePauseSeconds')
+  }
+  return {
+    rate: request.rate ?? null,
+    waveSize: request.waveSize ?? null,
+    wavePauseSeconds: request.wavePauseSeconds ?? 0,
+    settleTimeoutSeconds: request.settleTimeoutSeconds ?? DEFAULT_SETTLE_TIMEOUT_SECONDS
   }
 }
 

@@ -9,6 +9,7 @@ import type { MoveOutcome, Store } from '../../shared/store/store.js'
 import type { Device, Job, JobRecord } from '../../shared/types.js'
 import { countRecords, recordsByName, withCounts } from './counts.js'
 import { destinationInstances, moveAll, movedByThisJob } from './destinations.js'
+import { Pacer } from './pace.js'
 
 /** Everything a running job needs. */
 export interface JobRun {
@@ -87,19 +88,26 @@ async function distributeDevices (run: JobRun): Promise<StepResult> {
   const { job, store } = run
   const prior = recordsByName(job, await store.getRecords(job.id))
   const todo = job.deviceNames.filter(name => needsWork(prior.get(name)))
-  for (let i = 0; i < todo.length; i += run.batchSize) {
+  // docs/distribution.md, "Rate, waves and settling": without a pace, slices are whole batches and nothing waits.
+  const backlogs = store.moveBacklogs?.bind(store)
+  const pacer = new Pacer(job.pace, backlogs === undefined ? undefined : () => backlogs(job.sourceInstanceId))
+  for (let i = 0; i < todo.length;) {
     // Let the sidecar's other work in between batches (the memory store never waits on I/O).
     await setImmediate()
     if (run.stopped() || !(await run.renew())) return 'stop'
+    const size = pacer.sliceSize(run.batchSize)
     const batch: DeviceBatch = {
       job,
       store,
-      items: todo.slice(i, i + run.batchSize).map(deviceName => ({ deviceName, prior: prior.get(deviceName), device: undefined, result: undefined, emit: false }))
+      pace: count => pacer.beforeEvents(count),
+      items: todo.slice(i, i + size).map(deviceName => ({ deviceName, prior: prior.get(deviceName), device: undefined, result: undefined, emit: false }))
     }
     for (const step of deviceSteps) await step(batch)
     for (const item of batch.items) if (item.result !== undefined) prior.set(item.deviceName, item.result)
     run.job = { ...withCounts(run.job, countRecords(job, prior.values())), updatedAt: Date.now() }
     await store.updateJob(run.job)
+    i += size
+    if (!(await pacer.afterSlice(size, i < todo.length, run.stopped))) return 'stop'
   }
   return 'next'
 }
@@ -141,6 +149,8 @@ interface DeviceBatch {
   job: Job
   store: Store
   items: DeviceWork[]
+  /** Waits until this many move events may go out under the job's rate (pace.ts); absent: at once. */
+  pace?: (events: number) => Promise<void>
 }
 
 type DeviceStep = (batch: DeviceBatch) => Promise<void>
@@ -224,8 +234,10 @@ async function recordResult ({ job, store, items }: DeviceBatch): Promise<void> 
 }
 
 /** docs/protocol.md, "Notify and reply": the source instance's brokers notify and kick the device if it is online there. */
-async function emitMove ({ job, store, items }: DeviceBatch): Promise<void> {
-  await store.publishMoves(items.filter(i => i.emit).map(item => ({
+async function emitMove ({ job, store, items, pace }: DeviceBatch): Promise<void> {
+  const emitting = items.filter(i => i.emit)
+  if (pace !== undefined) await pace(emitting.length)
+  await store.publishMoves(emitting.map(item => ({
     jobId: job.id,
     productKey: job.productKey,
     deviceName: item.deviceName,

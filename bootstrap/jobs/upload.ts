@@ -9,16 +9,25 @@ export interface Upload {
   csv: string
 }
 
-const FIELDS = new Set(['method', 'policy', 'sourceInstanceId', 'productKey', 'targetInstanceId', 'targets', 'targetAccount', 'verificationCode'])
+const FIELDS = new Set(['method', 'policy', 'sourceInstanceId', 'productKey', 'targetInstanceId', 'targets', 'targetAccount', 'verificationCode',
+  'rate', 'waveSize', 'wavePauseSeconds', 'settleTimeoutSeconds'])
+
+/** Form fields that are numbers in a JSON body: a text that is not a plain number stays text, and the job schema refuses it. */
+const NUMBERS = ['rate', 'waveSize', 'wavePauseSeconds', 'settleTimeoutSeconds']
 
 /**
  * The form's fields as a job body: `targets` (nearest access) is the one that is not a string, sent as
  * JSON text, e.g. `[{"region":"eu-central-1","instanceId":"iot-de-1"}]`; the job schema checks its shape.
  */
 export function formFields (fields: Record<string, string>): Record<string, unknown> {
-  if (fields.targets === undefined) return fields
+  const out: Record<string, unknown> = { ...fields }
+  for (const name of NUMBERS) {
+    const text = fields[name]
+    if (text !== undefined && /^\d{1,9}(\.\d{1,6})?$/.test(text)) out[name] = Number(text)
+  }
+  if (fields.targets === undefined) return out
   try {
-    return { ...fields, targets: JSON.parse(fields.targets) as unknown }
+    return { ...out, targets: JSON.parse(fields.targets) as unknown }
   } catch {
     throw badRequest('form field "targets" must be JSON: [{"region":"...","instanceId":"..."}, ...]', 'targets')
   }

@@ -13,6 +13,7 @@ export interface DeviceMetrics {
   deviceConnects: Counter<'instance' | 'sdk' | 'transport'>
   deniedPublishes: Counter<'instance' | 'action'>
   thingReplies: Counter<'instance' | 'code'>
+  redirects: Counter<'instance' | 'outcome'>
 }
 
 const made = new WeakMap<Metrics, DeviceMetrics>()
@@ -33,6 +34,12 @@ export function deviceMetrics (metrics: Metrics): DeviceMetrics {
         name: 'homing_mqtt_denied_publishes_total',
         help: 'PUBLISHes outside the device\'s topics, by instance and what was done (ignored: dropped and acknowledged; disconnected)',
         labelNames: ['instance', 'action'],
+        registers
+      }),
+      redirects: new Counter({
+        name: 'homing_mqtt_redirects_total',
+        help: 'Devices that moved away and connected here again, sent the notify and disconnected (broker.movedDevices redirect), by instance and how it ended (answered, timeout, closed)',
+        labelNames: ['instance', 'outcome'],
         registers
       }),
       thingReplies: new Counter({

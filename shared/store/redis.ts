@@ -397,6 +397,26 @@ export class RedisStore implements Store {
     })
   }
 
+  async moveBacklogs (instanceId: string): Promise<number[]> {
+    return await this.run(async () => {
+      let groups: unknown[]
+      try {
+        groups = await this.redis.xinfo('GROUPS', this.events(instanceId)) as unknown[]
+      } catch (err) {
+        if (err instanceof ReplyError) return [] // no log yet: nobody is behind
+        throw err
+      }
+      return groups.map(group => {
+        const fields = group as unknown[]
+        const field = (name: string): number => {
+          const value = fields[fields.indexOf(name) + 1]
+          return typeof value === 'number' ? value : 0 // `lag` is null when Redis cannot tell; pending is what is left then
+        }
+        return field('lag') + field('pending')
+      })
+    })
+  }
+
   async consumeMoves (instanceId: string, consumerId: string, handler: (event: MoveEvent) => Promise<void>, onError?: MoveReadError): Promise<MoveSubscription> {
     const key = this.events(instanceId)
     // A blocking read needs a connection of its own.

@@ -170,6 +170,11 @@ export interface Store {
   /** `publishMove` for each event, in order, pipelined. */
   publishMoves: (events: MoveEvent[]) => Promise<void>
   /**
+   * For each consumer of the instance's event log: how many events it has not finished yet (not read,
+   * or read and not acknowledged). Optional: a store without it lets a paced job rely on time alone.
+   */
+  moveBacklogs?: (instanceId: string) => Promise<number[]>
+  /**
    * Every consumer (one per broker node, by a stable id) sees every event of the instance once,
    * including those published while it was down. `handler` resolves when the event is done.
    */

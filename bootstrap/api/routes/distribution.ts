@@ -14,6 +14,7 @@ import { distributedDevices, distributedProducts } from '../../jobs/distributed.
 import { planJob } from '../../jobs/plan.js'
 import { previewJob } from '../../jobs/preview.js'
 import { retryJob } from '../../jobs/retry.js'
+import { settlingOf, type Settling } from '../../jobs/settle.js'
 import { wakeJobRunners } from '../../jobs/runner.js'
 import { formFields, isMultipart, readUpload } from '../../jobs/upload.js'
 import { parseQuery } from '../../http/validate.js'
@@ -36,7 +37,7 @@ export const createJobQuery = z.strictObject({ dryRun: z.enum(['true', 'false'])
 const distributedQuery = z.strictObject({ productKey: z.string().min(1).optional(), ...pagingQuery })
 
 /** A job as the API shows it: everything but the device list (the records hold it). */
-function jobView (job: Job): Record<string, unknown> {
+function jobView (job: Job, settling: Settling): Record<string, unknown> {
   const counts = { total: job.total, succeeded: job.succeeded, failed: job.failed, pending: job.total - job.succeeded - job.failed }
   return {
     id: job.id,
@@ -50,6 +51,9 @@ function jobView (job: Job): Record<string, unknown> {
     targetAccount: job.targetAccountId,
     productKey: job.productKey,
     counts,
+    pace: { rate: job.pace?.rate ?? null, waveSize: job.pace?.waveSize ?? null, wavePauseSeconds: job.pace?.wavePauseSeconds ?? 0 },
+    // docs/distribution.md, "Rate, waves and settling".
+    settling,
     error: job.error,
     createdAt: job.createdAt,
     updatedAt: job.updatedAt
@@ -103,13 +107,17 @@ export function distributionRoutes (sidecar: Sidecar): Router<ApiState> {
     const q = parseQuery(ctx, jobListQuery)
     const { offset, limit } = pageWindow(q, DEFAULT_LIMIT)
     const { jobs, total } = await store.listJobs({ accountId: ctx.state.account.id, status: q.status, productKey: q.productKey, offset, limit })
-    ctx.body = { jobs: jobs.map(j => jobView(j)), total, offset, limit }
+    const now = nowOf(sidecar)
+    const views = await Promise.all(jobs.map(async j => jobView(j, await settlingOf(j, store, now))))
+    ctx.body = { jobs: views, total, offset, limit }
   })
 
   // The stored counts: the runner sets them from the records after every batch (one batch behind at
-  // most while it runs, exact once the job is distributed), so a poll costs one read, not 10,000.
+  // most while it runs, exact once the job is distributed). The settling figures read the records and
+  // the kicked devices (jobs/settle.ts): two registry rounds per job.
   router.get('/jobs/:id', async ctx => {
-    ctx.body = jobView(await ownJob(ctx))
+    const job = await ownJob(ctx)
+    ctx.body = jobView(job, await settlingOf(job, store, nowOf(sidecar)))
   })
 
   router.post('/jobs/:id/retry', async ctx => {
