@@ -35,8 +35,8 @@ function homing (args: string[], env: Record<string, string> = { HOMING_URL: sid
 const file = join(dir, 'devices.csv')
 writeFileSync(file, 'productKey,deviceName\na1lampCli01,cli-0002\na1lampCli01,cli-0003\n')
 const [byNames, byCsv, noWait, refused, badFile] = await Promise.all([
-  homing(['distribute', '--source', 'iot-sh-1', '--target', 'iot-de-1', '--product', 'a1lampCli01', '--devices', 'cli-0001,ghost-001', '--wait']),
-  homing(['distribute', '--url', sidecar.url, '--token', TOKENS.acme, '--source', 'iot-sh-1', '--target', 'iot-de-1', '--product', 'a1lampCli01', '--csv', file, '--wait'], {}),
+  homing(['distribute', '--source', 'iot-sh-1', '--target', 'iot-de-1', '--product', 'a1lampCli01', '--devices', 'cli-0001,ghost-001', '--rate', '100', '--wait']),
+  homing(['distribute', '--url', sidecar.url, '--token', TOKENS.acme, '--source', 'iot-sh-1', '--target', 'iot-de-1', '--product', 'a1lampCli01', '--csv', file, '--rate', '50', '--wave-size', '1', '--wave-pause', '0', '--settle-timeout', '60', '--wait'], {}),
   homing(['distribute', '--source', 'iot-sh-1', '--target', 'iot-de-1', '--product', 'a1lampCli01', '--devices', 'late-0001']),
   homing(['distribute', '--source', 'iot-sh-1', '--target', 'iot-sh-1', '--product', 'a1lampCli01', '--devices', 'cli-0004']),
   homing(['distribute', '--source', 'iot-sh-1', '--target', 'iot-de-1', '--product', 'a1lampCli01', '--csv', join(dir, 'none.csv')])
@@ -58,6 +58,7 @@ t.test('distribute --devices --wait prints the finished job; job show and job re
   t.equal(byNames.code, 3, byNames.stderr)
   t.match(byNames.stderr, /ended with 1 of 2 devices failed; `homing job records j/)
   t.match(job, { status: 'distributed', productKey: 'a1lampCli01', counts: { total: 2, succeeded: 1, failed: 1, pending: 0 } })
+  t.match(job.pace, { rate: 100 }, '--rate reached the job')
   t.same(JSON.parse(show.stdout), job)
   t.same(parse(records.stdout), [
     ['productKey', 'deviceName', 'code', 'message'],
@@ -69,6 +70,7 @@ t.test('distribute --devices --wait prints the finished job; job show and job re
 t.test('distribute --csv uploads a device list; --url and --token work as flags', async t => {
   t.equal(byCsv.code, 0, byCsv.stderr)
   t.match(JSON.parse(byCsv.stdout), { status: 'distributed', counts: { total: 2, succeeded: 2 } })
+  t.match(JSON.parse(byCsv.stdout), { pace: { rate: 50, waveSize: 1, wavePauseSeconds: 0 }, settling: { timeoutSeconds: 60 } }, 'the pace flags reached the job as form fields')
   t.equal((await store.getDevice('a1lampCli01', 'cli-0003'))?.instanceId, 'iot-de-1')
 })
 

@@ -21,6 +21,10 @@ interface DistributeOptions extends ApiTarget, OutputOptions {
   csv?: string
   wait?: boolean
   timeout?: number
+  rate?: number
+  waveSize?: number
+  wavePause?: number
+  settleTimeout?: number
 }
 
 interface ListOptions extends ApiTarget, OutputOptions {
@@ -68,6 +72,10 @@ export function registerDistribution (program: Command): void {
     .requiredOption('--product <productKey>', 'their product')
     .addOption(new Option('--devices <names>', 'comma-separated DeviceNames').argParser(deviceList).conflicts('csv'))
     .addOption(new Option('--csv <file>', 'CSV device list (template: productKey,deviceName; at most 1,000 rows)'))
+    .option('--rate <perSecond>', 'at most this many devices notified per second, across the source instance\'s nodes (default: as fast as it can)', positive)
+    .option('--wave-size <devices>', 'move the devices in waves of this many', positive)
+    .option('--wave-pause <seconds>', 'with --wave-size: pause this long between waves', whole)
+    .option('--settle-timeout <seconds>', 'how long the job waits for its online devices to reconnect at their destination before it lists the stragglers (default 300)', whole)
     .option('--wait', 'wait until the job is distributed or failed (a progress bar on a terminal), then print it; ' +
       'exit code 3 when the job failed or any device did, 4 on --timeout')
     .option('--timeout <seconds>', 'with --wait: give up waiting after this long (the job goes on)', positive)
@@ -147,8 +155,15 @@ async function jobBody (opts: DistributeOptions): Promise<unknown> {
     ...(opts.toAccount === undefined ? {} : { targetAccount: opts.toAccount }),
     ...(opts.code === undefined ? {} : { verificationCode: opts.code })
   }
+  // docs/distribution.md, "Rate, waves and settling".
+  const pace: Record<string, number> = {
+    ...(opts.rate === undefined ? {} : { rate: opts.rate }),
+    ...(opts.waveSize === undefined ? {} : { waveSize: opts.waveSize }),
+    ...(opts.wavePause === undefined ? {} : { wavePauseSeconds: opts.wavePause }),
+    ...(opts.settleTimeout === undefined ? {} : { settleTimeoutSeconds: opts.settleTimeout })
+  }
   if (opts.csv === undefined) {
-    const body = { ...job, ...(opts.nearest === undefined ? {} : { targets: opts.nearest }) }
+    const body = { ...job, ...pace, ...(opts.nearest === undefined ? {} : { targets: opts.nearest }) }
     return opts.devices === undefined ? body : { ...body, deviceNames: opts.devices }
   }
   let csv: string
@@ -158,7 +173,7 @@ async function jobBody (opts: DistributeOptions): Promise<unknown> {
     throw new OperatorError(`cannot read ${opts.csv}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
   const form = new FormData()
-  for (const [k, v] of Object.entries(job)) form.set(k, v)
+  for (const [k, v] of Object.entries({ ...job, ...pace })) form.set(k, String(v))
   form.set('file', new Blob([csv], { type: 'text/csv' }), basename(opts.csv))
   return form
 }
