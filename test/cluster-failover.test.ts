@@ -94,16 +94,21 @@ t.test('the master serving the move stream dies mid-job; after failover the job 
   await eventually(async () => await connackCode(aPort, credentials(cert(names[0] as string))).catch(() => -1) === 0, 'the broker of iot-a to accept a device', { ms: 30_000, every: 200 })
   await brokerB.logged('listening', () => true).catch(() => {})
 
-  const online = names.slice(0, ONLINE)
+  // Online devices moved before the kill, around it, and long after it; half of them on the dying master.
+  const victim = await cluster.masterOf(`${keyPrefix}events:iot-a`)
+  const onVictim: string[] = []
+  const elsewhere: string[] = []
+  for (const dn of [...names.slice(0, 150), ...names.slice(-150)]) {
+    if (await cluster.masterOf(`${keyPrefix}device:{${PK}/${dn}}`) === victim) onVictim.push(dn)
+    else elsewhere.push(dn)
+  }
+  const pick = (from: string[]): string[] => [...from.slice(0, ONLINE / 4), ...from.slice(-ONLINE / 4)]
+  const online = [...pick(onVictim), ...pick(elsewhere)]
+  t.equal(new Set(online).size, ONLINE, 'online devices before and after the kill, on the dying master and elsewhere')
   const clients = online.map(dn => new DeviceClient({ certificate: cert(dn), bootstrapUrl, backoff: { baseMs: 50, capMs: 500 } }))
   t.teardown(() => Promise.all(clients.map(c => c.stop())))
   await within(30_000, Promise.all(clients.map(c => c.start())), 'the online devices to bootstrap and connect')
   t.ok(clients.every(c => c.endpoint?.port === aPort), 'the online devices are at iot-a')
-
-  const victim = await cluster.masterOf(`${keyPrefix}events:iot-a`)
-  const onVictim = []
-  for (const dn of names.slice(0, 200)) if (await cluster.masterOf(`${keyPrefix}device:{${PK}/${dn}}`) === victim) onVictim.push(dn)
-  t.ok(onVictim.length > 0, 'some devices live on the master that will die')
 
   const job = await api('POST', '/distribution/jobs', {
     method: 'this-account', policy: 'region', sourceInstanceId: 'iot-a', targetInstanceId: 'iot-b', productKey: PK, deviceNames: names
@@ -134,7 +139,7 @@ t.test('the master serving the move stream dies mid-job; after failover the job 
   const atB: string[] = []
   for (let offset = 0; offset < N + 1000; offset += 1000) {
     const page = await api('GET', `/products/${PK}/devices?instanceId=iot-b&offset=${offset}&limit=1000`)
-    t.equal(page.status, 200, page.text.slice(0, 200))
+    t.equal(page.status, 200, `iot-b's devices from ${offset}`)
     for (const d of page.json.devices as Array<{ deviceName: string, instanceId: string }>) {
       if (d.instanceId !== 'iot-b') t.fail(`${d.deviceName} listed at iot-b but placed at ${d.instanceId}`)
       atB.push(d.deviceName)
@@ -152,7 +157,7 @@ t.test('the master serving the move stream dies mid-job; after failover the job 
   for (const dn of online) t.match((await api('GET', `/products/${PK}/devices/${dn}`)).json, { instanceId: 'iot-b', online: true }, `${dn} online at iot-b`)
 
   // A fresh bootstrap and a signed CONNECT, for a device whose record lives on the promoted replica.
-  const fresh = onVictim[onVictim.length - 1] as string
+  const fresh = onVictim.find(dn => !online.includes(dn)) as string
   const endpoint = await bootstrap({ productKey: PK, deviceName: fresh }, { url: bootstrapUrl })
   t.same([endpoint.host, endpoint.port], ['127.0.0.1', bPort], 'bootstrap answers iot-b')
   t.equal(await connackCode(bPort, credentials(cert(fresh))), 0, 'a signed CONNECT at iot-b is accepted')
