@@ -163,6 +163,8 @@ t.test('the master serving the move stream dies mid-job; after failover the job 
   t.equal(await connackCode(bPort, credentials(cert(fresh))), 0, 'a signed CONNECT at iot-b is accepted')
   t.equal(await connackCode(aPort, credentials(cert(fresh))), 5, 'and refused at iot-a')
 
+  // What the processes said about the failover (warnings and errors), for whoever reads the run.
+  for (const p of processes) for (const e of p.entries) if ((e.level ?? 0) >= 40) t.comment(`homing ${p.child.spawnargs[2] ?? ''}: ${String(e.msg)}: ${String(e.err ?? e.reason ?? '')}`)
   // No Homing process was restarted.
   t.same(processes.map(p => p.child.pid), pids, 'same PIDs')
   t.ok(processes.every(p => p.child.exitCode === null && p.child.signalCode === null), `every Homing process still runs (${[sidecar, brokerA, brokerB].map(p => p.child.exitCode ?? p.child.signalCode ?? 'up').join(', ')})`)

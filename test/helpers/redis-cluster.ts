@@ -79,7 +79,8 @@ export async function ownCluster (options: ClusterOptions | number = {}): Promis
       ports.push(port)
       const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
         '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', String(nodeTimeoutMs),
-        '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', ''],
+        // A replica syncs at once, not after the default 5 s wait for more replicas to join the transfer.
+        '--repl-diskless-sync-delay', '0', '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', ''],
       { stdio: 'ignore' })
       children.push(child)
       byPort.set(port, child)
@@ -93,6 +94,14 @@ export async function ownCluster (options: ClusterOptions | number = {}): Promis
     await until(`the ${masters * replicas} replicas did not join`, async () => {
       const seen = await Promise.all(ports.map(nodesSeenBy))
       return seen.every(nodes => nodes.filter(n => !n.master).length === masters * replicas)
+    })
+    // ... and holding its master's data: a replica that never synced does not take over.
+    await until('a replica did not sync with its master', async () => {
+      for (const port of ports) {
+        const info = await cli(port, 'info', 'replication')
+        if (info.includes('role:slave') && !info.includes('master_link_status:up')) return false
+      }
+      return true
     })
   } catch (err) {
     await remove()
