@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { parse } from 'csv-parse/sync'
 import t from 'tap'
 import { bootstrap, DeviceClient } from '../device/index.js'
 import type { Certificate } from '../shared/types.js'
@@ -155,6 +156,15 @@ t.test('the master serving the move stream dies mid-job; after failover the job 
   await eventually(() => clients.every(c => c.connected && c.endpoint?.port === bPort),
     () => `every online device to be connected at iot-b; at: ${clients.map(c => `${String(c.connected)}@${String(c.endpoint?.port)}`).join(' ')}`, { ms: 20_000, every: 100 })
   for (const dn of online) t.match((await api('GET', `/products/${PK}/devices/${dn}`)).json, { instanceId: 'iot-b', online: true }, `${dn} online at iot-b`)
+
+  // Each online device's move event reached iot-a's broker: its record says it was told and left.
+  let rows: string[][] = []
+  await eventually(async () => {
+    rows = parse((await api('GET', `${jobPath}/records`)).text) as string[][]
+    return rows.filter(r => online.includes(r[1] as string)).every(r => /; online; notified; .*disconnected$/.test(r[3] ?? ''))
+  }, () => `the records of the online devices to say notified and disconnected; got ${JSON.stringify(rows.filter(r => online.includes(r[1] as string)))}`, { ms: 10_000, every: 200 })
+  t.equal(rows.length, N + 1, 'one record per device')
+  t.ok(rows.slice(1).every(r => r[2] === 'success'), 'every record says success')
 
   // A fresh bootstrap and a signed CONNECT, for a device whose record lives on the promoted replica.
   const fresh = onVictim.find(dn => !online.includes(dn)) as string
