@@ -4,7 +4,7 @@ import { parse } from 'csv-parse/sync'
 import t from 'tap'
 import { MemoryStore } from '../shared/store/memory.js'
 import { apiClient, startTestSidecar, TOKENS, type ApiAnswer } from './helpers/test-sidecar.js'
-import { untilAsync } from './jobs-runner.contract.js'
+import { untilAsync } from './helpers/wait.js'
 
 const store = new MemoryStore()
 const sidecar = await startTestSidecar(store, undefined, { jobs: true })

@@ -19,9 +19,8 @@ import { notifyReplyTopic, notifyTopic } from '../shared/topics.js'
 import type { Certificate } from '../shared/types.js'
 import { closed, connackCode, connectDevice, credentials } from './helpers/broker.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
-import { untilAsync } from './jobs-runner.contract.js'
 import { freePort } from './helpers/free-port.js'
-import { within } from './helpers/wait.js'
+import { untilAsync, within } from './helpers/wait.js'
 
 const keyPrefix = uniquePrefix('dist-e2e')
 const dir = mkdtempSync(join(tmpdir(), 'homing-e2e-'))

@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap'
 import { MemoryStore } from '../shared/store/memory.js'
 import type { MoveEvent } from '../shared/types.js'
-import { untilAsync } from './jobs-runner.contract.js'
+import { untilAsync } from './helpers/wait.js'
 import { apiClient, startTestSidecar, TOKENS } from './helpers/test-sidecar.js'
 
 const store = new MemoryStore()

@@ -1,19 +1,11 @@
 // docs/operations.md, "Redis outage": a job either validates as a whole or is refused as a whole, with a 400 that
 // names the problem (line and column for a CSV), and nothing is stored. Over the real Redis.
 import t, { type Test } from 'tap'
-import { openRedisStore } from '../shared/store/redis.js'
-import { apiClient, startTestSidecar, TOKENS, type ApiAnswer } from './helpers/test-sidecar.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { startRedisSidecar } from './helpers/redis-sidecar.js'
+import { TOKENS, type ApiAnswer } from './helpers/test-sidecar.js'
 
-const keyPrefix = uniquePrefix('dist-refusals')
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
-const sidecar = await startTestSidecar(store)
-t.teardown(async () => {
-  await sidecar.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
-})
-const acme = apiClient(sidecar.url, TOKENS.acme)
+const sidecar = await startRedisSidecar(t, 'dist-refusals')
+const { store, acme } = sidecar
 
 await acme('POST', '/products', { instanceId: 'iot-sh-1', name: 'Lamp', productKey: 'a1lampRef01' })
 await acme('POST', '/products/a1lampRef01/devices', { instanceId: 'iot-sh-1', deviceNames: ['lamp-0001', 'lamp-0002'] })

@@ -12,8 +12,7 @@ import type { Certificate } from '../shared/types.js'
 import { closed, connackCode, connectDevice, credentials } from './helpers/broker.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
 import { apiClient, startTestSidecar, TOKENS } from './helpers/test-sidecar.js'
-import { untilAsync } from './jobs-runner.contract.js'
-import { within, WAIT_MS } from './helpers/wait.js'
+import { untilAsync, WAIT_MS, within } from './helpers/wait.js'
 
 const keyPrefix = uniquePrefix('nearest-connect')
 const instance = (id: string, region: string) => ({

@@ -6,7 +6,7 @@ import { JobRunner } from '../bootstrap/jobs/runner.js'
 import { openRedisStore } from '../shared/store/redis.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
 import { apiClient, startTestSidecar, testConfig, TOKENS, type ApiAnswer } from './helpers/test-sidecar.js'
-import { untilAsync } from './jobs-runner.contract.js'
+import { untilAsync } from './helpers/wait.js'
 
 const keyPrefix = uniquePrefix('nearest-jobs')
 const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
