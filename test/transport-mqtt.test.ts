@@ -9,15 +9,15 @@ import { startBrokerNode } from '../broker/node.js'
 import { WS_MAX_PAYLOAD } from '../broker/listeners.js'
 import { credentials as sdkCredentials } from '../device/credentials.js'
 import { parseConfig } from '../shared/config.js'
-import { openRedisStore } from '../shared/store/redis.js'
 import type { Certificate } from '../shared/types.js'
 import { makeDevices, suback, type Credentials } from './helpers/broker.js'
 import { makeCerts } from './helpers/certs.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { REDIS_URL } from './helpers/redis.js'
+import { openTestRegistry } from './helpers/registry.js'
 import { within, WAIT_MS } from './helpers/wait.js'
 
 const certs = makeCerts()
-const keyPrefix = uniquePrefix('transport')
+const { keyPrefix, store } = await openTestRegistry(t, 'transport')
 const any = { host: '127.0.0.1', mqtt: 0, mqtts: 0, ws: 0, wss: 0, http: 0 }
 const config = parseConfig({
   redis: REDIS_URL,
@@ -31,14 +31,11 @@ const config = parseConfig({
     { id: 'p', region: 'r1', account: 'acme', endpoint: { host: 'localhost', port: 443 }, listen: { host: '127.0.0.1', ws: 0, trustProxy: true } }
   ]
 })
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 const node = await startBrokerNode({ config, instanceId: 'a', store, nodeId: 'transport-a' })
 const proxied = await startBrokerNode({ config, instanceId: 'p', store, nodeId: 'transport-p' })
 t.teardown(async () => {
   await node.close()
   await proxied.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
   certs.remove()
 })
 const [lamp, other] = await makeDevices(store, 'pkT', ['lamp', 'other'], 'a') as [Certificate, Certificate]

@@ -15,11 +15,8 @@ export interface RedisSidecar extends TestSidecar {
 
 /** `config`: the test topology unless given; `jobs`: a job runner beside it, as `homing bootstrap` runs one. */
 export async function startRedisSidecar (t: Test, label: string, opts: { config?: Config, jobs?: boolean } = {}): Promise<RedisSidecar> {
-  const registry = await openTestRegistry(label)
-  const ts = await startTestSidecar(registry.store, opts.config ?? testConfig(), { jobs: opts.jobs })
-  t.teardown(async () => {
-    await ts.close()
-    await registry.close()
-  })
-  return { ...ts, keyPrefix: registry.keyPrefix, store: registry.store, acme: apiClient(ts.url, TOKENS.acme), globex: apiClient(ts.url, TOKENS.globex) }
+  const { keyPrefix, store } = await openTestRegistry(t, label)
+  const ts = await startTestSidecar(store, opts.config ?? testConfig(), { jobs: opts.jobs })
+  t.teardown(() => ts.close())
+  return { ...ts, keyPrefix, store, acme: apiClient(ts.url, TOKENS.acme), globex: apiClient(ts.url, TOKENS.globex) }
 }
