@@ -11,6 +11,7 @@ import { openRedisStore } from '../shared/store/redis.js'
 import type { Certificate } from '../shared/types.js'
 import { closed, connackCode, connectDevice, credentials } from './helpers/broker.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { FRANKFURT, SILICON_VALLEY } from './helpers/regions.js'
 import { apiClient, startTestSidecar, TOKENS } from './helpers/test-sidecar.js'
 import { untilAsync, WAIT_MS, within } from './helpers/wait.js'
 
@@ -23,10 +24,7 @@ const config = parseConfig({
   keyPrefix,
   bootstrap: { host: '127.0.0.1', port: 0, trustProxy: true },
   broker: { notifyTimeoutMs: 1000 },
-  regions: [
-    { id: 'eu-central-1', name: 'Germany (Frankfurt)', lat: 50.11, lon: 8.68 },
-    { id: 'us-west-1', name: 'US (Silicon Valley)', lat: 37.39, lon: -122.08 }
-  ],
+  regions: [FRANKFURT, SILICON_VALLEY],
   accounts: [{ id: 'acme', name: 'Acme Ltd', token: TOKENS.acme }],
   instances: [instance('src', 'eu-central-1'), instance('eu', 'eu-central-1'), instance('us', 'us-west-1')]
 })

@@ -5,6 +5,7 @@ import t from 'tap'
 import { JobRunner } from '../bootstrap/jobs/runner.js'
 import { openRedisStore } from '../shared/store/redis.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { FRANKFURT, SHANGHAI, SILICON_VALLEY } from './helpers/regions.js'
 import { apiClient, startTestSidecar, testConfig, TOKENS, type ApiAnswer } from './helpers/test-sidecar.js'
 import { untilAsync } from './helpers/wait.js'
 
@@ -12,11 +13,7 @@ const keyPrefix = uniquePrefix('nearest-jobs')
 const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 const config = testConfig({
   bootstrap: { host: '127.0.0.1', port: 0, trustProxy: true },
-  regions: [
-    { id: 'cn-shanghai', name: 'China (Shanghai)', lat: 31.23, lon: 121.47 },
-    { id: 'eu-central-1', name: 'Germany (Frankfurt)', lat: 50.11, lon: 8.68 },
-    { id: 'us-west-1', name: 'US (Silicon Valley)', lat: 37.39, lon: -122.08 }
-  ],
+  regions: [SHANGHAI, FRANKFURT, SILICON_VALLEY],
   instances: [
     { id: 'iot-sh-1', region: 'cn-shanghai', account: 'acme', endpoint: { host: 'mqtt.sh.example.com', port: 1883 } },
     { id: 'iot-de-1', region: 'eu-central-1', account: 'acme', endpoint: { host: 'mqtt.de.example.com', port: 1883 } },

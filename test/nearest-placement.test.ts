@@ -8,6 +8,7 @@ import { openRedisStore } from '../shared/store/redis.js'
 import type { Candidate } from '../shared/types.js'
 import { makeDevices } from './helpers/broker.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { FRANKFURT, SHANGHAI, SILICON_VALLEY } from './helpers/regions.js'
 import { startTestSidecar, TOKENS } from './helpers/test-sidecar.js'
 
 const keyPrefix = uniquePrefix('nearest-place')
@@ -18,9 +19,9 @@ function config (bootstrap: Record<string, unknown>): Config {
   return parseConfig({
     bootstrap: { host: '127.0.0.1', port: 0, ...bootstrap },
     regions: [
-      { id: 'cn-shanghai', name: 'China (Shanghai)', lat: 31.23, lon: 121.47 },
-      { id: 'eu-central-1', name: 'Germany (Frankfurt)', lat: 50.11, lon: 8.68 },
-      { id: 'us-west-1', name: 'US (Silicon Valley)', lat: 37.39, lon: -122.08 },
+      SHANGHAI,
+      FRANKFURT,
+      SILICON_VALLEY,
       { id: 'ap-northeast-1', name: 'Japan (Tokyo)', lat: 35.68, lon: 139.69 },
       { id: 'sa-east-1', name: 'Brazil (Sao Paulo)', lat: -23.55, lon: -46.63 }
     ],
