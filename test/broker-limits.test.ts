@@ -9,6 +9,7 @@ import WebSocket from 'ws'
 import { startBrokerNode } from '../broker/node.js'
 import { Metrics } from '../shared/metrics/metrics.js'
 import { brokerConfig, closed, connectDevice, credentials, makeDevices, nextMessage } from './helpers/broker.js'
+import { header } from './helpers/mqtt-bytes.js'
 import { openTestRegistry } from './helpers/registry.js'
 
 const { keyPrefix, store } = await openTestRegistry(t, 'limits')
@@ -41,19 +42,6 @@ async function rawSocket (port: number): Promise<net.Socket> {
   socket.on('error', () => {})
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
   return socket
-}
-
-/** A fixed header declaring `length` remaining bytes for packet type `type` (1 CONNECT, 3 PUBLISH). */
-function header (type: number, length: number): Buffer {
-  const bytes = [type << 4]
-  let n = length
-  do {
-    let byte = n % 128
-    n = Math.floor(n / 128)
-    if (n > 0) byte |= 0x80
-    bytes.push(byte)
-  } while (n > 0)
-  return Buffer.from(bytes)
 }
 
 /** CONNECT of a device, raw; resolves once its CONNACK 0 came. */
