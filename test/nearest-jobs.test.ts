@@ -2,15 +2,11 @@
 // chosen region, copies the product to every one of them, and leaves its devices waiting; each is
 // placed at its first bootstrap and the job's record says where it went.
 import t from 'tap'
-import { JobRunner } from '../bootstrap/jobs/runner.js'
-import { openRedisStore } from '../shared/store/redis.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { startRedisSidecar } from './helpers/redis-sidecar.js'
 import { FRANKFURT, SHANGHAI, SILICON_VALLEY } from './helpers/regions.js'
-import { apiClient, startTestSidecar, testConfig, TOKENS, type ApiAnswer } from './helpers/test-sidecar.js'
+import { testConfig, TOKENS, type ApiAnswer } from './helpers/test-sidecar.js'
 import { untilAsync } from './helpers/wait.js'
 
-const keyPrefix = uniquePrefix('nearest-jobs')
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 const config = testConfig({
   bootstrap: { host: '127.0.0.1', port: 0, trustProxy: true },
   regions: [SHANGHAI, FRANKFURT, SILICON_VALLEY],
@@ -22,16 +18,8 @@ const config = testConfig({
     { id: 'iot-gx-1', region: 'eu-central-1', account: 'globex', endpoint: { host: 'mqtt.globex.example.com', port: 1883 } }
   ]
 })
-const ts = await startTestSidecar(store, config)
-const runner = new JobRunner({ store, topology: ts.sidecar.topology, pollMs: 50 })
-runner.start()
-t.teardown(async () => {
-  await runner.close()
-  await ts.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
-})
-const acme = apiClient(ts.url, TOKENS.acme)
+const ts = await startRedisSidecar(t, 'nearest-jobs', { config, jobs: true })
+const { acme } = ts
 
 const PK = 'a1NearJobs1'
 await acme('POST', '/products', { instanceId: 'iot-sh-1', name: 'Tracker', productKey: PK, parsingScript: 'v1' })
