@@ -2,9 +2,10 @@
 // chosen region, copies the product to every one of them, and leaves its devices waiting; each is
 // placed at its first bootstrap and the job's record says where it went.
 import t from 'tap'
+import { jobForm, uploadJob } from './helpers/job-upload.js'
 import { startRedisSidecar } from './helpers/redis-sidecar.js'
 import { FRANKFURT, SHANGHAI, SILICON_VALLEY } from './helpers/regions.js'
-import { testConfig, TOKENS, type ApiAnswer } from './helpers/test-sidecar.js'
+import { testConfig, type ApiAnswer } from './helpers/test-sidecar.js'
 import { untilAsync } from './helpers/wait.js'
 
 const config = testConfig({
@@ -129,14 +130,8 @@ t.test('retrying a nearest job tries its failed devices again, and places the on
 
 t.test('a CSV upload takes the targets as a JSON form field', async t => {
   await acme('POST', `/products/${PK}/devices`, { instanceId: 'iot-sh-1', deviceNames: ['trk-csv'] })
-  const upload = async (targetsField: string): Promise<ApiAnswer> => {
-    const form = new FormData()
-    for (const [k, v] of Object.entries({ method: 'this-account', policy: 'nearest', sourceInstanceId: 'iot-sh-1', targets: targetsField })) form.set(k, v)
-    form.set('file', new Blob([`productKey,deviceName\n${PK},trk-csv\n`], { type: 'text/csv' }), 'devices.csv')
-    const res = await fetch(`${ts.url}/api/v1/distribution/jobs`, { method: 'POST', headers: { Authorization: `Bearer ${TOKENS.acme}` }, body: form })
-    const text = await res.text()
-    return { status: res.status, headers: res.headers, json: JSON.parse(text), text }
-  }
+  const upload = (targetsField: string): Promise<ApiAnswer> =>
+    uploadJob(ts.url, jobForm(`productKey,deviceName\n${PK},trk-csv\n`, { method: 'this-account', policy: 'nearest', sourceInstanceId: 'iot-sh-1', targets: targetsField }))
   const bad = await upload('eu-central-1=iot-de-1')
   t.equal(bad.status, 400)
   t.equal(bad.json.error.field, 'targets')
