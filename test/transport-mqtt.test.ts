@@ -10,7 +10,7 @@ import { WS_MAX_PAYLOAD } from '../broker/listeners.js'
 import { credentials as sdkCredentials } from '../device/credentials.js'
 import { parseConfig } from '../shared/config.js'
 import type { Certificate } from '../shared/types.js'
-import { makeDevices, suback, type Credentials } from './helpers/broker.js'
+import { connackCode, makeDevices, suback, type Credentials } from './helpers/broker.js'
 import { makeCerts } from './helpers/certs.js'
 import { REDIS_URL } from './helpers/redis.js'
 import { openTestRegistry } from './helpers/registry.js'
@@ -50,16 +50,8 @@ function url (transport: Transport, port: number): string {
 }
 const base: IClientOptions = { protocolVersion: 4, reconnectPeriod: 0, keepalive: 60, connectTimeout: 5000, ca: certs.root }
 
-async function connackOver (transport: Transport, creds: Credentials, port = node.ports[transport] as number, options: IClientOptions = {}): Promise<number> {
-  try {
-    const client = await mqtt.connectAsync(url(transport, port), { ...base, ...creds, ...options }, false)
-    await client.endAsync()
-    return 0
-  } catch (err) {
-    const code = (err as { code?: unknown }).code
-    if (typeof code === 'number') return code
-    throw err
-  }
+function connackOver (transport: Transport, creds: Credentials, port = node.ports[transport] as number, options: IClientOptions = {}): Promise<number> {
+  return connackCode(url(transport, port), creds, { ca: certs.root, ...options })
 }
 
 t.test('every transport listens on its own port', async t => {
