@@ -4,15 +4,13 @@
 // arrive the way they do behind a load balancer: in X-Forwarded-For, believed only with trustProxy.
 import t from 'tap'
 import { parseConfig, type Config } from '../shared/config.js'
-import { openRedisStore } from '../shared/store/redis.js'
 import type { Candidate } from '../shared/types.js'
 import { makeDevices } from './helpers/broker.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
 import { FRANKFURT, SHANGHAI, SILICON_VALLEY } from './helpers/regions.js'
+import { openTestRegistry } from './helpers/registry.js'
 import { startTestSidecar, TOKENS } from './helpers/test-sidecar.js'
 
-const keyPrefix = uniquePrefix('nearest-place')
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
+const { store } = await openTestRegistry(t, 'nearest-place')
 
 const instance = (id: string, region: string) => ({ id, region, account: 'acme', endpoint: { host: `mqtt.${id}.example.com`, port: 1883 } })
 function config (bootstrap: Record<string, unknown>): Config {
@@ -38,8 +36,6 @@ t.teardown(async () => {
   await trusting.close()
   await direct.close()
   await withDefault.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
 })
 
 const PK = 'a1NearPlace'
