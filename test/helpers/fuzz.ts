@@ -10,6 +10,7 @@ import type { Test } from 'tap'
 import { openRedisStore } from '../../shared/store/redis.js'
 import type { Certificate } from '../../shared/types.js'
 import { makeDevices } from './broker.js'
+import { product } from './fixtures.js'
 import { startHoming, type HomingProcess } from './homing-process.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './redis.js'
 import { FRANKFURT, SHANGHAI } from './regions.js'
@@ -195,7 +196,7 @@ export async function seed (deployment: FuzzDeployment): Promise<Certificate[]> 
   const store = await openRedisStore({ url: REDIS_URL, keyPrefix: deployment.keyPrefix })
   try {
     const now = Date.now()
-    await store.createProduct({ productKey: FUZZ_PK, instanceId: 'iot-sh-1', name: 'Fuzz', topicCategories: [], tsl: null, parsingScript: null, readOnly: false, sourceInstanceId: null, createdAt: now, updatedAt: now })
+    await store.createProduct(product(FUZZ_PK, 'iot-sh-1', { name: 'Fuzz', createdAt: now, updatedAt: now }))
     return await makeDevices(store, FUZZ_PK, FUZZ_DEVICES, 'iot-sh-1')
   } finally {
     await store.close()
