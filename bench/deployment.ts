@@ -6,13 +6,13 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
 import { parseConfig, type Config } from '../shared/config.js'
 import { newDevice } from '../shared/device.js'
 import { openRedisStore } from '../shared/store/redis.js'
 import type { Store } from '../shared/store/store.js'
 import type { Certificate, Product } from '../shared/types.js'
 import { endChild, forkTs, nextMessage } from './child-process.js'
+import { dropPrefix } from './redis-prefix.js'
 import type { ServerMessage } from './servers/serve.js'
 
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0'
@@ -126,21 +126,7 @@ export class Deployment {
   async close (): Promise<void> {
     await Promise.all(this.servers.map(s => s.stop()))
     await this.store?.close()
-    await dropPrefix(this.keyPrefix)
+    await dropPrefix(this.keyPrefix, REDIS_URL)
     rmSync(this.dir, { recursive: true, force: true })
-  }
-}
-
-async function dropPrefix (prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL)
-  try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 5000)
-      cursor = next
-      if (keys.length > 0) await redis.unlink(...keys)
-    } while (cursor !== '0')
-  } finally {
-    redis.disconnect()
   }
 }

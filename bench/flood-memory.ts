@@ -13,10 +13,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import mqttPacket from 'mqtt-packet'
-import { Redis } from 'ioredis'
 import { newDevice } from '../shared/device.js'
 import { sign } from '../shared/sign.js'
 import { openRedisStore } from '../shared/store/redis.js'
+import { dropPrefix } from './redis-prefix.js'
 
 const scenario = process.argv[2] ?? 'connect'
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0'
@@ -135,8 +135,5 @@ console.log(JSON.stringify({ scenario, broker: process.env.FLOOD_BROKER ?? 'defa
 child.kill('SIGTERM')
 await new Promise(resolve => child.once('exit', resolve))
 await store.close()
-const redis = new Redis(REDIS)
-const keys = await redis.keys(`${keyPrefix}*`)
-if (keys.length > 0) await redis.unlink(...keys)
-redis.disconnect()
+await dropPrefix(keyPrefix, REDIS)
 rmSync(configFile, { force: true })

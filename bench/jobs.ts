@@ -15,6 +15,7 @@ import { silentLogger } from '../shared/log.js'
 import { MemoryStore } from '../shared/store/memory.js'
 import { openRedisStore } from '../shared/store/redis.js'
 import type { Store } from '../shared/store/store.js'
+import { dropPrefix } from './redis-prefix.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -129,14 +130,7 @@ if (args.store === 'redis' || args.store === 'both') {
     summary.push(`redis:  median ${median(timings.map(t => t.distributed)).toFixed(0)} ms from POST to distributed (floor of the bare registry work: ${floor.toFixed(0)} ms)`)
   } finally {
     await store.close()
-    const redis = new Redis(REDIS_URL)
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await redis.unlink(...keys)
-    } while (cursor !== '0')
-    redis.disconnect()
+    await dropPrefix(prefix, REDIS_URL)
   }
 }
 if (args.store === 'memory' || args.store === 'both') {

@@ -1,22 +1,12 @@
 // Devices through the management API, on the real Redis registry: created all or nothing with their
 // certificates, names unique across instances (docs/distribution.md, "Rule 11"), tags, and the delete rules.
 import t from 'tap'
-import { openRedisStore } from '../shared/store/redis.js'
-import { product } from './store.contract.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { product } from './helpers/fixtures.js'
 import { exchange, readStrict, sdkForm, sdkRequest } from './helpers/strict-http.js'
-import { apiClient, startTestSidecar, TOKENS } from './helpers/test-sidecar.js'
+import { startRedisSidecar } from './helpers/redis-sidecar.js'
 
-const keyPrefix = uniquePrefix('api-devices')
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
-const sidecar = await startTestSidecar(store)
-t.teardown(async () => {
-  await sidecar.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
-})
-const acme = apiClient(sidecar.url, TOKENS.acme)
-const globex = apiClient(sidecar.url, TOKENS.globex)
+const sidecar = await startRedisSidecar(t, 'api-devices')
+const { store, acme, globex } = sidecar
 const PK = 'a1devices01'
 await acme('POST', '/products', { instanceId: 'iot-sh-1', name: 'Lamp', productKey: PK })
 

@@ -3,7 +3,7 @@
 import t from 'tap'
 import { newDevice } from '../shared/device.js'
 import { MemoryStore } from '../shared/store/memory.js'
-import { product } from './store.contract.js'
+import { product } from './helpers/fixtures.js'
 import { apiClient, startTestSidecar, TOKENS } from './helpers/test-sidecar.js'
 
 const store = new MemoryStore()

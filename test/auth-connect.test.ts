@@ -10,18 +10,16 @@ import { newDevice } from '../shared/device.js'
 import { sign } from '../shared/sign.js'
 import { openRedisStore, RedisStore } from '../shared/store/redis.js'
 import { brokerConfig, connackCode, connect, connectDevice, credentials, makeDevices, nextMessage } from './helpers/broker.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { REDIS_URL } from './helpers/redis.js'
+import { openTestRegistry } from './helpers/registry.js'
 import { within, WAIT_MS } from './helpers/wait.js'
 
-const keyPrefix = uniquePrefix('auth')
+const { keyPrefix, store } = await openTestRegistry(t, 'auth')
 const config = brokerConfig(keyPrefix)
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 const node = await startBrokerNode({ config, instanceId: 'a', store, nodeId: 'auth-a1' })
 const port = node.ports.mqtt
 t.teardown(async () => {
   await node.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
 })
 
 const [dev1, dev2, dev3, dev4, dev5] = await makeDevices(store, 'pkA', ['dev1', 'dev2', 'dev3', 'dev4', 'dev5'], 'a')

@@ -3,21 +3,14 @@
 import net from 'node:net'
 import t, { type Test } from 'tap'
 import { newDevice } from '../shared/device.js'
-import { openRedisStore } from '../shared/store/redis.js'
-import { product } from './store.contract.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { product } from './helpers/fixtures.js'
 import { exchange, readStrict, sdkForm, sdkRequest, type StrictResponse } from './helpers/strict-http.js'
-import { startTestSidecar, testConfig } from './helpers/test-sidecar.js'
+import { startRedisSidecar } from './helpers/redis-sidecar.js'
+import { testConfig } from './helpers/test-sidecar.js'
 
-const keyPrefix = uniquePrefix('bootstrap-errors')
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 const BODY_LIMIT = 256
-const sidecar = await startTestSidecar(store, testConfig({ bootstrap: { host: '127.0.0.1', port: 0, bodyLimit: BODY_LIMIT } }))
-t.teardown(async () => {
-  await sidecar.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
-})
+const sidecar = await startRedisSidecar(t, 'bootstrap-errors', { config: testConfig({ bootstrap: { host: '127.0.0.1', port: 0, bodyLimit: BODY_LIMIT } }) })
+const { store } = sidecar
 
 await store.createProduct(product('a1errProd01', 'iot-sh-1'))
 await store.createDevices([newDevice('a1errProd01', 'dev1', 'iot-sh-1'), newDevice('a1errProd01', 'waiting', 'iot-sh-1'), newDevice('a1errProd01', 'nowhere', 'iot-sh-1')])

@@ -2,7 +2,7 @@
 import t from 'tap'
 import { newDevice } from '../shared/device.js'
 import { MemoryStore } from '../shared/store/memory.js'
-import { product } from './store.contract.js'
+import { product } from './helpers/fixtures.js'
 import { exchange, readStrict, sdkForm, sdkRequest } from './helpers/strict-http.js'
 import { startTestSidecar, testConfig } from './helpers/test-sidecar.js'
 

@@ -2,21 +2,18 @@
 // same Redis never see each other's messages.
 import t from 'tap'
 import { startBrokerNode } from '../broker/node.js'
-import { openRedisStore } from '../shared/store/redis.js'
 import { brokerConfig, connect, connectDevice, credentials, makeDevices, nextMessage } from './helpers/broker.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { REDIS_URL } from './helpers/redis.js'
+import { openTestRegistry } from './helpers/registry.js'
 import { within, WAIT_MS } from './helpers/wait.js'
 
-const keyPrefix = uniquePrefix('cluster')
+const { keyPrefix, store } = await openTestRegistry(t, 'cluster')
 const config = brokerConfig(keyPrefix)
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 const a1 = await startBrokerNode({ config, instanceId: 'a', store, nodeId: 'cluster-a1' })
 const a2 = await startBrokerNode({ config, instanceId: 'a', store, nodeId: 'cluster-a2' })
 const b1 = await startBrokerNode({ config, instanceId: 'b', store, nodeId: 'cluster-b1' })
 t.teardown(async () => {
   for (const node of [a1, a2, b1]) await node.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
 })
 const [d1, d2] = await makeDevices(store, 'pkC', ['dev1', 'dev2'], 'a')
 const [d3] = await makeDevices(store, 'pkC', ['dev3'], 'b')

@@ -10,18 +10,15 @@ import t, { type Test } from 'tap'
 import { startBrokerNode } from '../broker/node.js'
 import { messageId, notifyReplyPayload } from '../shared/alink.js'
 import { parseConfig } from '../shared/config.js'
-import { openRedisStore } from '../shared/store/redis.js'
 import type { JobRecord } from '../shared/types.js'
 import { closed, connackCode, connectDevice, credentials, makeDevices, nextMessage } from './helpers/broker.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { REDIS_URL } from './helpers/redis.js'
+import { openTestRegistry } from './helpers/registry.js'
 import { within, WAIT_MS } from './helpers/wait.js'
 
-const keyPrefix = uniquePrefix('cmd')
+const { keyPrefix, store } = await openTestRegistry(t, 'cmd')
 const dir = mkdtempSync(join(tmpdir(), 'homing-broker-'))
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 t.teardown(async () => {
-  await store.close()
-  await dropPrefix(keyPrefix)
   rmSync(dir, { recursive: true, force: true })
 })
 

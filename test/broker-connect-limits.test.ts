@@ -6,11 +6,10 @@ import { pino } from 'pino'
 import t from 'tap'
 import { startBrokerNode } from '../broker/node.js'
 import { Metrics } from '../shared/metrics/metrics.js'
-import { openRedisStore } from '../shared/store/redis.js'
 import { brokerConfig, connackCode, credentials, makeDevices } from './helpers/broker.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { openTestRegistry } from './helpers/registry.js'
 
-const keyPrefix = uniquePrefix('connect-limits')
+const { keyPrefix, store } = await openTestRegistry(t, 'connect-limits')
 const config = brokerConfig(keyPrefix, {
   broker: { connectFailuresPerDevice: 3, connectFailuresPerAddress: 1000, connectFailureWindowSec: 60, connectLockoutSec: 1 }
 })
@@ -25,14 +24,11 @@ const sink = new Writable({
   }
 })
 const log = pino({ level: 'info' }, sink)
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 const metrics = new Metrics({ defaults: false })
 const node = await startBrokerNode({ config, instanceId: 'a', store, nodeId: 'climits-a1', metrics, log })
 const addressNode = await startBrokerNode({ config: byAddress, instanceId: 'a', store, nodeId: 'climits-a2', metrics })
 t.teardown(async () => {
   await addressNode.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
 })
 const devices = await makeDevices(store, 'pkC', ['victim', 'bystander', 'noisy'], 'a')
 const cert = (name: string) => devices.find(d => d.deviceName === name)!

@@ -6,13 +6,13 @@ import mqttPacket from 'mqtt-packet'
 import t from 'tap'
 import { startBrokerNode } from '../broker/node.js'
 import { parseConfig } from '../shared/config.js'
-import { openRedisStore } from '../shared/store/redis.js'
 import { credentials, makeDevices } from './helpers/broker.js'
 import { makeCerts } from './helpers/certs.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { REDIS_URL } from './helpers/redis.js'
+import { openTestRegistry } from './helpers/registry.js'
 
 const certs = makeCerts()
-const keyPrefix = uniquePrefix('limits-tls')
+const { keyPrefix, store } = await openTestRegistry(t, 'limits-tls')
 const config = parseConfig({
   redis: REDIS_URL,
   keyPrefix,
@@ -22,12 +22,9 @@ const config = parseConfig({
   accounts: [{ id: 'acme', name: 'Acme', token: 'limits-tls-token-0123456789' }],
   instances: [{ id: 'a', region: 'r1', account: 'acme', endpoint: { host: 'localhost', port: 8883 }, listen: { host: '127.0.0.1', mqtts: 0 } }]
 })
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 const node = await startBrokerNode({ config, instanceId: 'a', store, nodeId: 'limits-tls-a' })
 t.teardown(async () => {
   await node.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
   certs.remove()
 })
 const [flooder] = await makeDevices(store, 'pkS', ['flood'], 'a')

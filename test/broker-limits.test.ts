@@ -8,23 +8,20 @@ import t from 'tap'
 import WebSocket from 'ws'
 import { startBrokerNode } from '../broker/node.js'
 import { Metrics } from '../shared/metrics/metrics.js'
-import { openRedisStore } from '../shared/store/redis.js'
 import { brokerConfig, closed, connectDevice, credentials, makeDevices, nextMessage } from './helpers/broker.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { header } from './helpers/mqtt-bytes.js'
+import { openTestRegistry } from './helpers/registry.js'
 
-const keyPrefix = uniquePrefix('limits')
+const { keyPrefix, store } = await openTestRegistry(t, 'limits')
 const limits = { maxPacketBytes: 65536, maxPayloadBytes: 32768, outgoingQueueBytes: 256 * 1024, publishesPerWindow: 100_000 }
 const config = brokerConfig(keyPrefix, { broker: limits })
 const slowConfig = brokerConfig(keyPrefix, { broker: { ...limits, publishesPerWindow: 20, publishWindowSec: 60 } })
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 const metrics = new Metrics({ defaults: false })
 const node = await startBrokerNode({ config, instanceId: 'a', store, nodeId: 'limits-a1', metrics, ports: { mqtt: 0, ws: 0 } })
 const rated = await startBrokerNode({ config: slowConfig, instanceId: 'a', store, nodeId: 'limits-a2', metrics })
 t.teardown(async () => {
   await node.close()
   await rated.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
 })
 const devices = await makeDevices(store, 'pkL', ['normal', 'big', 'payload', 'flood', 'rate', 'ws'], 'a')
 const cert = (name: string) => devices.find(d => d.deviceName === name)!
@@ -45,19 +42,6 @@ async function rawSocket (port: number): Promise<net.Socket> {
   socket.on('error', () => {})
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
   return socket
-}
-
-/** A fixed header declaring `length` remaining bytes for packet type `type` (1 CONNECT, 3 PUBLISH). */
-function header (type: number, length: number): Buffer {
-  const bytes = [type << 4]
-  let n = length
-  do {
-    let byte = n % 128
-    n = Math.floor(n / 128)
-    if (n > 0) byte |= 0x80
-    bytes.push(byte)
-  } while (n > 0)
-  return Buffer.from(bytes)
 }
 
 /** CONNECT of a device, raw; resolves once its CONNACK 0 came. */

@@ -5,22 +5,18 @@ import type { MqttClient } from 'mqtt'
 import t, { type Test } from 'tap'
 import { startBrokerNode } from '../broker/node.js'
 import { messageId, notifyReplyPayload } from '../shared/alink.js'
-import { openRedisStore } from '../shared/store/redis.js'
 import type { JobRecord } from '../shared/types.js'
 import { brokerConfig, closed, connackCode, connectDevice, credentials, makeDevices, nextMessage } from './helpers/broker.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { openTestRegistry } from './helpers/registry.js'
 import { within, WAIT_MS } from './helpers/wait.js'
 
-const keyPrefix = uniquePrefix('moves')
+const { keyPrefix, store } = await openTestRegistry(t, 'moves')
 const config = brokerConfig(keyPrefix, { broker: { notifyTimeoutMs: 300 } })
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 const a1 = await startBrokerNode({ config, instanceId: 'a', store, nodeId: 'moves-a1' })
 const a2 = await startBrokerNode({ config, instanceId: 'a', store, nodeId: 'moves-a2' })
 t.teardown(async () => {
   await a1.close()
   await a2.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
 })
 const names = ['answers', 'answers-and-leaves', 'silent', 'other-node', 'offline', 'online', 'stays', 'kicked', 'nearest', 'twice']
 const devices = await makeDevices(store, 'pkM', names, 'a')

@@ -5,21 +5,9 @@ import { PassThrough } from 'node:stream'
 import fc from 'fast-check'
 import t from 'tap'
 import { meterPackets } from '../broker/packet-meter.js'
+import { header } from './helpers/mqtt-bytes.js'
 
 const CAP = 20_000
-
-/** A fixed header: a first byte and the remaining length (1 to 4 length bytes). */
-function header (type: number, length: number): Buffer {
-  const bytes = [type << 4]
-  let n = length
-  do {
-    let byte = n % 128
-    n = Math.floor(n / 128)
-    if (n > 0) byte |= 0x80
-    bytes.push(byte)
-  } while (n > 0)
-  return Buffer.from(bytes)
-}
 
 const packet = (type: number, length: number): Buffer => Buffer.concat([header(type, length), Buffer.alloc(length, 0xa5)])
 

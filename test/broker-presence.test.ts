@@ -5,19 +5,15 @@ import net from 'node:net'
 import mqttPacket from 'mqtt-packet'
 import t from 'tap'
 import { startBrokerNode } from '../broker/node.js'
-import { openRedisStore } from '../shared/store/redis.js'
 import type { Certificate } from '../shared/types.js'
 import { brokerConfig, closed, connectDevice, credentials, makeDevices } from './helpers/broker.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { openTestRegistry } from './helpers/registry.js'
 
-const keyPrefix = uniquePrefix('presence')
+const { keyPrefix, store } = await openTestRegistry(t, 'presence')
 const config = brokerConfig(keyPrefix)
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 const node = await startBrokerNode({ config, instanceId: 'a', store, nodeId: 'presence-a' })
 t.teardown(async () => {
   await node.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
 })
 const [lamp, fan] = await makeDevices(store, 'pkPres', ['lamp', 'fan'], 'a') as [Certificate, Certificate]
 

@@ -3,21 +3,17 @@
 import type { MqttClient } from 'mqtt'
 import t, { type Test } from 'tap'
 import { startBrokerNode, type BrokerNode } from '../broker/node.js'
-import { openRedisStore } from '../shared/store/redis.js'
 import { brokerConfig, closed, connect, credentials, makeDevices, nextMessage } from './helpers/broker.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { openTestRegistry } from './helpers/registry.js'
 import { eventually, within, WAIT_MS } from './helpers/wait.js'
 
-const keyPrefix = uniquePrefix('takeover')
+const { keyPrefix, store } = await openTestRegistry(t, 'takeover')
 const config = brokerConfig(keyPrefix)
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 const a1 = await startBrokerNode({ config, instanceId: 'a', store, nodeId: 'takeover-a1' })
 const a2 = await startBrokerNode({ config, instanceId: 'a', store, nodeId: 'takeover-a2' })
 t.teardown(async () => {
   await a1.close()
   await a2.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
 })
 const devices = await makeDevices(store, 'pkT', ['dev1', 'dev2', 'dev3', 'dev4', 'race0', 'race1', 'race2', 'race3', 'race4'], 'a')
 const cert = (name: string) => devices.find(d => d.deviceName === name)!

@@ -2,22 +2,13 @@
 // used up when the job is accepted. Wrong, reused and expired codes are refused alike; five wrong
 // tries void the pair's pending codes and further requests get 429 with Retry-After.
 import t from 'tap'
-import { openRedisStore } from '../shared/store/redis.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
-import { apiClient, startTestSidecar, TOKENS } from './helpers/test-sidecar.js'
+import { startRedisSidecar } from './helpers/redis-sidecar.js'
+import { TOKENS } from './helpers/test-sidecar.js'
 
-const keyPrefix = uniquePrefix('codes-life')
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
-const ts = await startTestSidecar(store)
+const ts = await startRedisSidecar(t, 'codes-life')
+const { acme, globex } = ts
 let now = Date.UTC(2031, 5, 1)
 ts.sidecar.clock = () => now
-t.teardown(async () => {
-  await ts.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
-})
-const acme = apiClient(ts.url, TOKENS.acme)
-const globex = apiClient(ts.url, TOKENS.globex)
 
 const PK = 'a1CodeLife1'
 await acme('POST', '/products', { instanceId: 'iot-sh-1', name: 'Lamp', productKey: PK })

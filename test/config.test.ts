@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { ConfigError, loadConfig, parseConfig, Topology } from '../shared/config.js'
+import { SHANGHAI } from './helpers/regions.js'
 
 const valid = () => ({
   redis: 'redis://127.0.0.1:6379/0',
-  regions: [{ id: 'cn-shanghai', name: 'China (Shanghai)', lat: 31.23, lon: 121.47 }],
+  regions: [SHANGHAI],
   accounts: [{ id: 'acme', name: 'Acme Ltd', token: 'a-token-of-16-chars-or-more' }],
   instances: [{ id: 'iot-sh-1', region: 'cn-shanghai', account: 'acme', endpoint: { host: 'mqtt.sh.example.com', port: 1883 }, listen: { host: '0.0.0.0', mqtt: 1883 } }]
 })

@@ -15,6 +15,7 @@ import { parseConfig } from '../shared/config.js'
 import { MemoryStore } from '../shared/store/memory.js'
 import type { Certificate } from '../shared/types.js'
 import { connectDevice } from './helpers/broker.js'
+import { FRANKFURT, SHANGHAI } from './helpers/regions.js'
 import { startTestSidecar } from './helpers/test-sidecar.js'
 import { within } from './helpers/wait.js'
 
@@ -36,10 +37,7 @@ async function run (): Promise<void> {
   const config = parseConfig({
     bootstrap: { host: '127.0.0.1', port: 0 },
     broker: { notifyTimeoutMs: 500 },
-    regions: [
-      { id: 'cn-shanghai', name: 'China (Shanghai)', lat: 31.23, lon: 121.47 },
-      { id: 'eu-central-1', name: 'Germany (Frankfurt)', lat: 50.11, lon: 8.68 }
-    ],
+    regions: [SHANGHAI, FRANKFURT],
     accounts: [{ id: 'acme', name: 'Acme Ltd', token: TOKEN }],
     instances: [
       { id: 'iot-sh', region: 'cn-shanghai', account: 'acme', endpoint: { host: '127.0.0.1', port: 1 }, listen: { host: '127.0.0.1', mqtt: 0 } },

@@ -3,21 +3,12 @@
 // the product copy belong to the destination; the source no longer sees them. The destination can
 // distribute the device back, with a code from the original account's owner.
 import t from 'tap'
-import { openRedisStore } from '../shared/store/redis.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
-import { apiClient, startTestSidecar, TOKENS, type ApiAnswer } from './helpers/test-sidecar.js'
-import { untilAsync } from './jobs-runner.contract.js'
+import { untilAsync } from './helpers/wait.js'
+import { startRedisSidecar } from './helpers/redis-sidecar.js'
+import type { ApiAnswer } from './helpers/test-sidecar.js'
 
-const keyPrefix = uniquePrefix('cross-account')
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
-const ts = await startTestSidecar(store, undefined, { jobs: true })
-t.teardown(async () => {
-  await ts.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
-})
-const acme = apiClient(ts.url, TOKENS.acme)
-const globex = apiClient(ts.url, TOKENS.globex)
+const ts = await startRedisSidecar(t, 'cross-account', { jobs: true })
+const { store, acme, globex } = ts
 type Client = typeof acme
 
 const PK = 'a1CrossAcct'

@@ -7,12 +7,13 @@ import { credentials } from '../device/credentials.js'
 import { parseConfig } from '../shared/config.js'
 import { silentLogger } from '../shared/log.js'
 import { freePort } from './helpers/free-port.js'
+import { SHANGHAI } from './helpers/regions.js'
 
 const TOKEN = 'token-of-the-device-command-test'
 const port = await freePort()
 const config = parseConfig({
   bootstrap: { host: '127.0.0.1', port: 0 },
-  regions: [{ id: 'cn-shanghai', name: 'China (Shanghai)', lat: 31.23, lon: 121.47 }],
+  regions: [SHANGHAI],
   accounts: [{ id: 'acme', name: 'Acme Ltd', token: TOKEN }],
   instances: [{ id: 'iot-sh', region: 'cn-shanghai', account: 'acme', endpoint: { host: '127.0.0.1', port }, listen: { host: '127.0.0.1', mqtt: port } }]
 })

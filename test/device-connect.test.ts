@@ -7,14 +7,14 @@ import { startBrokerNode } from '../broker/node.js'
 import { connect, ConnectFailedError } from '../device/connect.js'
 import { credentials } from '../device/credentials.js'
 import { parseConfig } from '../shared/config.js'
-import { openRedisStore } from '../shared/store/redis.js'
 import type { Certificate } from '../shared/types.js'
 import { makeDevices } from './helpers/broker.js'
 import { makeCerts } from './helpers/certs.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { REDIS_URL } from './helpers/redis.js'
+import { openTestRegistry } from './helpers/registry.js'
 
 const certs = makeCerts()
-const keyPrefix = uniquePrefix('device-connect')
+const { keyPrefix, store } = await openTestRegistry(t, 'device-connect')
 const config = parseConfig({
   redis: REDIS_URL,
   keyPrefix,
@@ -23,12 +23,9 @@ const config = parseConfig({
   accounts: [{ id: 'acme', name: 'Acme', token: 'device-connect-token-0123' }],
   instances: [{ id: 'a', region: 'r1', account: 'acme', endpoint: { host: 'localhost', port: 8883 }, listen: { host: '127.0.0.1', mqtt: 0, mqtts: 0 } }]
 })
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 const node = await startBrokerNode({ config, instanceId: 'a', store, nodeId: 'device-connect-a' })
 t.teardown(async () => {
   await node.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
   certs.remove()
 })
 const [lamp] = await makeDevices(store, 'pkDC', ['lamp'], 'a') as [Certificate]

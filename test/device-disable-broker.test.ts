@@ -6,18 +6,16 @@ import type { MqttClient } from 'mqtt'
 import t, { type Test } from 'tap'
 import { startBrokerNode } from '../broker/node.js'
 import { Metrics } from '../shared/metrics/metrics.js'
-import { openRedisStore } from '../shared/store/redis.js'
 import { brokerConfig, closed, connackCode, connectDevice, credentials, nextMessage } from './helpers/broker.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { openTestRegistry } from './helpers/registry.js'
 import { exchange, readStrict, sdkForm, sdkRequest } from './helpers/strict-http.js'
 import { apiClient, startTestSidecar } from './helpers/test-sidecar.js'
 import type { Certificate } from '../shared/types.js'
 
-const keyPrefix = uniquePrefix('disable')
+const { keyPrefix, store } = await openTestRegistry(t, 'disable')
 const config = brokerConfig(keyPrefix, { broker: { notifyTimeoutMs: 300 } })
 config.bootstrap.host = '127.0.0.1'
 config.bootstrap.jobPollMs = 50
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 const metrics = { a1: new Metrics({ defaults: false }), a2: new Metrics({ defaults: false }) }
 const a1 = await startBrokerNode({ config, instanceId: 'a', store, nodeId: 'disable-a1', metrics: metrics.a1 })
 const a2 = await startBrokerNode({ config, instanceId: 'a', store, nodeId: 'disable-a2', metrics: metrics.a2 })
@@ -26,8 +24,6 @@ const sidecar = await startTestSidecar(store, config, { jobs: true })
 t.teardown(async () => {
   await sidecar.close()
   for (const node of [a1, a2, b1]) await node.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
 })
 
 const acme = apiClient(sidecar.url, 'acme-token-0123456789')

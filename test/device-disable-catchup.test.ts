@@ -8,14 +8,14 @@ import { join } from 'node:path'
 import t from 'tap'
 import { startBrokerNode } from '../broker/node.js'
 import { parseConfig } from '../shared/config.js'
-import { openRedisStore } from '../shared/store/redis.js'
 import type { Certificate } from '../shared/types.js'
 import { closed, connackCode, connectDevice, credentials } from './helpers/broker.js'
 import { startHoming } from './helpers/homing-process.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { REDIS_URL } from './helpers/redis.js'
+import { openTestRegistry } from './helpers/registry.js'
 import { apiClient, startTestSidecar } from './helpers/test-sidecar.js'
 
-const keyPrefix = uniquePrefix('disable-catchup')
+const { keyPrefix, store } = await openTestRegistry(t, 'disable-catchup')
 const dir = mkdtempSync(join(tmpdir(), 'homing-catchup-'))
 const TOKEN = 'catchup-token-0123456789'
 const raw = {
@@ -30,7 +30,6 @@ const configFile = join(dir, 'homing.json')
 writeFileSync(configFile, JSON.stringify(raw))
 const config = parseConfig(raw)
 
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 const sidecar = await startTestSidecar(store, config)
 const other = await startBrokerNode({ config, instanceId: 'a', store, nodeId: 'catchup-other' })
 const frozen = startHoming(['broker', '--config', configFile, '--instance', 'a', '--node', 'catchup-frozen'])
@@ -40,8 +39,6 @@ t.teardown(async () => {
   await frozen.exited
   await other.close()
   await sidecar.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
   rmSync(dir, { recursive: true, force: true })
 })
 

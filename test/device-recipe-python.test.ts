@@ -11,6 +11,7 @@ import { parseConfig } from '../shared/config.js'
 import { MemoryStore } from '../shared/store/memory.js'
 import type { Certificate } from '../shared/types.js'
 import { freePort } from './helpers/free-port.js'
+import { FRANKFURT, SHANGHAI } from './helpers/regions.js'
 import { apiClient, startTestSidecar } from './helpers/test-sidecar.js'
 import { eventually, within } from './helpers/wait.js'
 
@@ -28,7 +29,7 @@ if (python === undefined) {
   const config = parseConfig({
     bootstrap: { host: '127.0.0.1', port: 0, jobPollMs: 50 },
     broker: { notifyTimeoutMs: 2000 },
-    regions: [{ id: 'cn-shanghai', name: 'China (Shanghai)', lat: 31.23, lon: 121.47 }, { id: 'eu-central-1', name: 'Germany (Frankfurt)', lat: 50.11, lon: 8.68 }],
+    regions: [SHANGHAI, FRANKFURT],
     accounts: [{ id: 'acme', name: 'Acme Ltd', token: TOKEN }],
     instances: [
       { id: 'iot-a', region: 'cn-shanghai', account: 'acme', endpoint: { host: '127.0.0.1', port: aPort }, listen: { host: '127.0.0.1', mqtt: aPort } },

@@ -3,8 +3,9 @@
 import { parse } from 'csv-parse/sync'
 import t from 'tap'
 import { MemoryStore } from '../shared/store/memory.js'
+import { jobForm, uploadJob } from './helpers/job-upload.js'
 import { apiClient, startTestSidecar, TOKENS, type ApiAnswer } from './helpers/test-sidecar.js'
-import { untilAsync } from './jobs-runner.contract.js'
+import { untilAsync } from './helpers/wait.js'
 
 const store = new MemoryStore()
 const sidecar = await startTestSidecar(store, undefined, { jobs: true })
@@ -14,11 +15,7 @@ t.teardown(async () => {
 const acme = apiClient(sidecar.url, TOKENS.acme)
 const globex = apiClient(sidecar.url, TOKENS.globex)
 
-async function upload (form: FormData, token: string = TOKENS.acme): Promise<ApiAnswer> {
-  const res = await fetch(`${sidecar.url}/api/v1/distribution/jobs`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: form })
-  const text = await res.text()
-  return { status: res.status, headers: res.headers, json: JSON.parse(text), text }
-}
+const upload = (form: FormData, token: string = TOKENS.acme): Promise<ApiAnswer> => uploadJob(sidecar.url, form, token)
 
 async function distributed (id: string): Promise<ApiAnswer> {
   await untilAsync(async () => (await acme('GET', `/distribution/jobs/${id}`)).json.status === 'distributed', 10_000, 'the job to end distributed')
@@ -76,12 +73,7 @@ t.test('a JSON job: 202 once stored, then distributed with counts and records in
 })
 
 t.test('a CSV upload: the form gives the job, the file its devices', async t => {
-  const form = new FormData()
-  form.set('method', 'this-account')
-  form.set('policy', 'region')
-  form.set('sourceInstanceId', 'iot-sh-1')
-  form.set('targetInstanceId', 'iot-de-1')
-  form.set('file', new Blob(['productKey,deviceName\r\na1lampApi01,lamp-0003\r\n"a1lampApi01","lamp-0004"\r\n'], { type: 'text/csv' }), 'devices.csv')
+  const form = jobForm('productKey,deviceName\r\na1lampApi01,lamp-0003\r\n"a1lampApi01","lamp-0004"\r\n')
   const res = await upload(form)
   t.equal(res.status, 202)
   const job = await distributed(res.json.jobId)

@@ -19,9 +19,9 @@ import { notifyReplyTopic, notifyTopic } from '../shared/topics.js'
 import type { Certificate } from '../shared/types.js'
 import { closed, connackCode, connectDevice, credentials } from './helpers/broker.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
-import { untilAsync } from './jobs-runner.contract.js'
 import { freePort } from './helpers/free-port.js'
-import { within } from './helpers/wait.js'
+import { FRANKFURT, SHANGHAI } from './helpers/regions.js'
+import { untilAsync, within } from './helpers/wait.js'
 
 const keyPrefix = uniquePrefix('dist-e2e')
 const dir = mkdtempSync(join(tmpdir(), 'homing-e2e-'))
@@ -45,7 +45,7 @@ writeFileSync(configFile, JSON.stringify({
   keyPrefix,
   bootstrap: { host: '127.0.0.1', port: 0, jobPollMs: 100 },
   broker: { notifyTimeoutMs: 500 },
-  regions: [{ id: 'cn-shanghai', name: 'China (Shanghai)', lat: 31.23, lon: 121.47 }, { id: 'eu-central-1', name: 'Germany (Frankfurt)', lat: 50.11, lon: 8.68 }],
+  regions: [SHANGHAI, FRANKFURT],
   accounts: [{ id: 'acme', name: 'Acme Ltd', token: TOKEN }],
   instances: [
     { id: 'iot-a', region: 'cn-shanghai', account: 'acme', endpoint: { host: '127.0.0.1', port: a1Port }, listen: { host: '127.0.0.1', mqtt: a1Port } },

@@ -4,7 +4,8 @@
 import t, { type Test } from 'tap'
 import { MemoryStore } from '../shared/store/memory.js'
 import type { MoveEvent } from '../shared/types.js'
-import { untilAsync } from './jobs-runner.contract.js'
+import { jobForm } from './helpers/job-upload.js'
+import { untilAsync } from './helpers/wait.js'
 import { apiClient, startTestSidecar, TOKENS } from './helpers/test-sidecar.js'
 
 const store = new MemoryStore()
@@ -142,12 +143,7 @@ t.test('a cross-account preview neither uses up nor counts the verification code
 })
 
 t.test('a CSV upload can be previewed too', async t => {
-  const form = new FormData()
-  form.set('method', 'this-account')
-  form.set('policy', 'region')
-  form.set('sourceInstanceId', 'iot-sh-1')
-  form.set('targetInstanceId', 'iot-de-1')
-  form.set('file', new Blob(['productKey,deviceName\na1lampPrev1,lamp-0002\n'], { type: 'text/csv' }), 'devices.csv')
+  const form = jobForm('productKey,deviceName\na1lampPrev1,lamp-0002\n')
   const res = await fetch(`${sidecar.url}/api/v1/distribution/jobs?dryRun=true`, { method: 'POST', headers: { Authorization: `Bearer ${TOKENS.acme}` }, body: form })
   t.equal(res.status, 200)
   t.match(await res.json(), { dryRun: true, counts: { total: 1, ok: 1 }, devices: [{ deviceName: 'lamp-0002', destination: 'iot-de-1' }] })

@@ -1,19 +1,12 @@
 // docs/operations.md, "Redis outage": a job either validates as a whole or is refused as a whole, with a 400 that
 // names the problem (line and column for a CSV), and nothing is stored. Over the real Redis.
 import t, { type Test } from 'tap'
-import { openRedisStore } from '../shared/store/redis.js'
-import { apiClient, startTestSidecar, TOKENS, type ApiAnswer } from './helpers/test-sidecar.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { jobForm, uploadJob } from './helpers/job-upload.js'
+import { startRedisSidecar } from './helpers/redis-sidecar.js'
+import type { ApiAnswer } from './helpers/test-sidecar.js'
 
-const keyPrefix = uniquePrefix('dist-refusals')
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
-const sidecar = await startTestSidecar(store)
-t.teardown(async () => {
-  await sidecar.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
-})
-const acme = apiClient(sidecar.url, TOKENS.acme)
+const sidecar = await startRedisSidecar(t, 'dist-refusals')
+const { store, acme } = sidecar
 
 await acme('POST', '/products', { instanceId: 'iot-sh-1', name: 'Lamp', productKey: 'a1lampRef01' })
 await acme('POST', '/products/a1lampRef01/devices', { instanceId: 'iot-sh-1', deviceNames: ['lamp-0001', 'lamp-0002'] })
@@ -21,18 +14,8 @@ await acme('POST', '/products/a1lampRef01/devices', { instanceId: 'iot-sh-1', de
 const base = { method: 'this-account', policy: 'region', sourceInstanceId: 'iot-sh-1', targetInstanceId: 'iot-de-1', productKey: 'a1lampRef01' }
 const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `dev-${String(i).padStart(5, '0')}`)
 
-function form (csv: string, fields: Record<string, string> = { method: 'this-account', policy: 'region', sourceInstanceId: 'iot-sh-1', targetInstanceId: 'iot-de-1' }): FormData {
-  const f = new FormData()
-  for (const [k, v] of Object.entries(fields)) f.set(k, v)
-  f.set('file', new Blob([csv], { type: 'text/csv' }), 'devices.csv')
-  return f
-}
-
-async function upload (body: FormData): Promise<ApiAnswer> {
-  const res = await fetch(`${sidecar.url}/api/v1/distribution/jobs`, { method: 'POST', headers: { Authorization: `Bearer ${TOKENS.acme}` }, body })
-  const text = await res.text()
-  return { status: res.status, headers: res.headers, json: JSON.parse(text), text }
-}
+const form = jobForm
+const upload = (body: FormData): Promise<ApiAnswer> => uploadJob(sidecar.url, body)
 
 const csvOf = (rows: string[][]): string => ['productKey,deviceName', ...rows.map(r => r.join(','))].join('\n') + '\n'
 

@@ -1,20 +1,10 @@
 // The rules of distribution at the edges (docs/distribution.md, "Rule 1"-5, 11), end to end after real jobs through
 // the API, over the real Redis.
 import t from 'tap'
-import { openRedisStore } from '../shared/store/redis.js'
-import { apiClient, startTestSidecar, TOKENS } from './helpers/test-sidecar.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
-import { untilAsync } from './jobs-runner.contract.js'
+import { untilAsync } from './helpers/wait.js'
+import { startRedisSidecar } from './helpers/redis-sidecar.js'
 
-const keyPrefix = uniquePrefix('dist-rules')
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
-const sidecar = await startTestSidecar(store, undefined, { jobs: true })
-t.teardown(async () => {
-  await sidecar.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
-})
-const acme = apiClient(sidecar.url, TOKENS.acme)
+const { store, acme } = await startRedisSidecar(t, 'dist-rules', { jobs: true })
 const PK = 'a1lampRule1'
 const SH = 'iot-sh-1'
 const DE = 'iot-de-1'

@@ -7,7 +7,8 @@ import { countRecords, recordsInJobOrder } from '../bootstrap/jobs/counts.js'
 import { newDevice } from '../shared/device.js'
 import { openRedisStore } from '../shared/store/redis.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
-import { job, product, untilAsync } from './jobs-runner.contract.js'
+import { job, productWithData as product } from './helpers/fixtures.js'
+import { untilAsync } from './helpers/wait.js'
 
 const keyPrefix = uniquePrefix('jobs-crash')
 t.teardown(() => dropPrefix(keyPrefix))

@@ -10,7 +10,7 @@ import { MemoryStore } from '../shared/store/memory.js'
 import { openRedisStore } from '../shared/store/redis.js'
 import type { Store } from '../shared/store/store.js'
 import type { Job, JobRecord, DeviceMoved } from '../shared/types.js'
-import { job, product } from './jobs-runner.contract.js'
+import { job, productWithData as product } from './helpers/fixtures.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
 import { eventually } from './helpers/wait.js'
 

@@ -10,7 +10,8 @@ import t from 'tap'
 import { newDevice } from '../shared/device.js'
 import { openRedisStore } from '../shared/store/redis.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
-import { product, untilAsync } from './jobs-runner.contract.js'
+import { productWithData as product } from './helpers/fixtures.js'
+import { untilAsync } from './helpers/wait.js'
 
 const keyPrefix = uniquePrefix('jobs-restart')
 const dir = mkdtempSync(join(tmpdir(), 'homing-restart-'))

@@ -1,5 +1,4 @@
 // The job runner's behaviour, run against both registry backends (test/jobs-runner-*.test.ts).
-import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import { JobRunner } from '../bootstrap/jobs/runner.js'
 import { retryJob } from '../bootstrap/jobs/retry.js'
@@ -7,48 +6,9 @@ import { countRecords, recordsByName, recordsInJobOrder } from '../bootstrap/job
 import { ApiError } from '../bootstrap/http/http-error.js'
 import { newDevice } from '../shared/device.js'
 import type { Store } from '../shared/store/store.js'
-import type { Job, MoveEvent, Product } from '../shared/types.js'
+import type { Job, MoveEvent } from '../shared/types.js'
+import { job, productWithData as product } from './helpers/fixtures.js'
 import { eventually } from './helpers/wait.js'
-
-export function product (productKey: string, instanceId: string, extra: Partial<Product> = {}): Product {
-  return {
-    productKey,
-    instanceId,
-    name: 'Lamp',
-    topicCategories: [{ topic: 'user/update' }],
-    tsl: { properties: [] },
-    parsingScript: 'return 1',
-    readOnly: false,
-    sourceInstanceId: null,
-    createdAt: 1,
-    updatedAt: 1,
-    ...extra
-  }
-}
-
-export function job (productKey: string, deviceNames: string[], extra: Partial<Job> = {}): Job {
-  const now = Date.now()
-  return {
-    id: `job-${randomBytes(6).toString('hex')}`,
-    accountId: 'acme',
-    method: 'this-account',
-    policy: 'region',
-    sourceInstanceId: 'a',
-    productKey,
-    deviceNames,
-    targetInstanceId: 'b',
-    targets: [],
-    targetAccountId: null,
-    status: 'initializing',
-    total: deviceNames.length,
-    succeeded: 0,
-    failed: 0,
-    createdAt: now,
-    updatedAt: now,
-    error: null,
-    ...extra
-  }
-}
 
 const names = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(5, '0')}`)
 
@@ -275,9 +235,5 @@ export function runnerContract (name: string, open: () => Promise<Store>): void 
 }
 
 export async function until (check: () => boolean, timeoutMs = 10_000, what = 'a condition of this test'): Promise<void> {
-  await eventually(check, what, { ms: timeoutMs, every: 5 })
-}
-
-export async function untilAsync (check: () => Promise<boolean>, timeoutMs = 10_000, what = 'a condition of this test'): Promise<void> {
   await eventually(check, what, { ms: timeoutMs, every: 5 })
 }

@@ -16,7 +16,7 @@ import type { DeviceMoved } from '../shared/types.js'
 import { brokerConfig, closed, connectDevice, makeDevices } from './helpers/broker.js'
 import { ownRedis } from './helpers/redis-server.js'
 import { eventually, sleep, within, WAIT_MS } from './helpers/wait.js'
-import { job, product } from './jobs-runner.contract.js'
+import { job, productWithData as product } from './helpers/fixtures.js'
 
 const redis = await ownRedis()
 await redis.start()

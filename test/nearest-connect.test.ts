@@ -3,19 +3,18 @@
 // places it; then its CONNECT is accepted at the placed instance only, and activates it there.
 import type { MqttClient } from 'mqtt'
 import t from 'tap'
-import { JobRunner } from '../bootstrap/jobs/runner.js'
 import { startBrokerNode, type BrokerNode } from '../broker/node.js'
 import { messageId, notifyReplyPayload } from '../shared/alink.js'
 import { parseConfig } from '../shared/config.js'
-import { openRedisStore } from '../shared/store/redis.js'
 import type { Certificate } from '../shared/types.js'
 import { closed, connackCode, connectDevice, credentials } from './helpers/broker.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { REDIS_URL } from './helpers/redis.js'
+import { FRANKFURT, SILICON_VALLEY } from './helpers/regions.js'
+import { openTestRegistry } from './helpers/registry.js'
 import { apiClient, startTestSidecar, TOKENS } from './helpers/test-sidecar.js'
-import { untilAsync } from './jobs-runner.contract.js'
-import { within, WAIT_MS } from './helpers/wait.js'
+import { untilAsync, WAIT_MS, within } from './helpers/wait.js'
 
-const keyPrefix = uniquePrefix('nearest-connect')
+const { keyPrefix, store } = await openTestRegistry(t, 'nearest-connect')
 const instance = (id: string, region: string) => ({
   id, region, account: 'acme', endpoint: { host: `mqtt.${id}.test`, port: 1883 }, listen: { host: '127.0.0.1', mqtt: 0 }
 })
@@ -24,25 +23,16 @@ const config = parseConfig({
   keyPrefix,
   bootstrap: { host: '127.0.0.1', port: 0, trustProxy: true },
   broker: { notifyTimeoutMs: 1000 },
-  regions: [
-    { id: 'eu-central-1', name: 'Germany (Frankfurt)', lat: 50.11, lon: 8.68 },
-    { id: 'us-west-1', name: 'US (Silicon Valley)', lat: 37.39, lon: -122.08 }
-  ],
+  regions: [FRANKFURT, SILICON_VALLEY],
   accounts: [{ id: 'acme', name: 'Acme Ltd', token: TOKENS.acme }],
   instances: [instance('src', 'eu-central-1'), instance('eu', 'eu-central-1'), instance('us', 'us-west-1')]
 })
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 const nodes = new Map<string, BrokerNode>()
 for (const id of ['src', 'eu', 'us']) nodes.set(id, await startBrokerNode({ config, instanceId: id, store, nodeId: `nc-${id}` }))
-const ts = await startTestSidecar(store, config)
-const runner = new JobRunner({ store, topology: ts.sidecar.topology, pollMs: 50 })
-runner.start()
+const ts = await startTestSidecar(store, config, { jobs: true })
 t.teardown(async () => {
-  await runner.close()
   await ts.close()
   for (const node of nodes.values()) await node.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
 })
 const acme = apiClient(ts.url, TOKENS.acme)
 const port = (id: string): number => nodes.get(id)!.ports.mqtt

@@ -2,21 +2,15 @@
 // chosen region, copies the product to every one of them, and leaves its devices waiting; each is
 // placed at its first bootstrap and the job's record says where it went.
 import t from 'tap'
-import { JobRunner } from '../bootstrap/jobs/runner.js'
-import { openRedisStore } from '../shared/store/redis.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
-import { apiClient, startTestSidecar, testConfig, TOKENS, type ApiAnswer } from './helpers/test-sidecar.js'
-import { untilAsync } from './jobs-runner.contract.js'
+import { jobForm, uploadJob } from './helpers/job-upload.js'
+import { startRedisSidecar } from './helpers/redis-sidecar.js'
+import { FRANKFURT, SHANGHAI, SILICON_VALLEY } from './helpers/regions.js'
+import { testConfig, type ApiAnswer } from './helpers/test-sidecar.js'
+import { untilAsync } from './helpers/wait.js'
 
-const keyPrefix = uniquePrefix('nearest-jobs')
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 const config = testConfig({
   bootstrap: { host: '127.0.0.1', port: 0, trustProxy: true },
-  regions: [
-    { id: 'cn-shanghai', name: 'China (Shanghai)', lat: 31.23, lon: 121.47 },
-    { id: 'eu-central-1', name: 'Germany (Frankfurt)', lat: 50.11, lon: 8.68 },
-    { id: 'us-west-1', name: 'US (Silicon Valley)', lat: 37.39, lon: -122.08 }
-  ],
+  regions: [SHANGHAI, FRANKFURT, SILICON_VALLEY],
   instances: [
     { id: 'iot-sh-1', region: 'cn-shanghai', account: 'acme', endpoint: { host: 'mqtt.sh.example.com', port: 1883 } },
     { id: 'iot-de-1', region: 'eu-central-1', account: 'acme', endpoint: { host: 'mqtt.de.example.com', port: 1883 } },
@@ -25,16 +19,8 @@ const config = testConfig({
     { id: 'iot-gx-1', region: 'eu-central-1', account: 'globex', endpoint: { host: 'mqtt.globex.example.com', port: 1883 } }
   ]
 })
-const ts = await startTestSidecar(store, config)
-const runner = new JobRunner({ store, topology: ts.sidecar.topology, pollMs: 50 })
-runner.start()
-t.teardown(async () => {
-  await runner.close()
-  await ts.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
-})
-const acme = apiClient(ts.url, TOKENS.acme)
+const ts = await startRedisSidecar(t, 'nearest-jobs', { config, jobs: true })
+const { acme } = ts
 
 const PK = 'a1NearJobs1'
 await acme('POST', '/products', { instanceId: 'iot-sh-1', name: 'Tracker', productKey: PK, parsingScript: 'v1' })
@@ -144,14 +130,8 @@ t.test('retrying a nearest job tries its failed devices again, and places the on
 
 t.test('a CSV upload takes the targets as a JSON form field', async t => {
   await acme('POST', `/products/${PK}/devices`, { instanceId: 'iot-sh-1', deviceNames: ['trk-csv'] })
-  const upload = async (targetsField: string): Promise<ApiAnswer> => {
-    const form = new FormData()
-    for (const [k, v] of Object.entries({ method: 'this-account', policy: 'nearest', sourceInstanceId: 'iot-sh-1', targets: targetsField })) form.set(k, v)
-    form.set('file', new Blob([`productKey,deviceName\n${PK},trk-csv\n`], { type: 'text/csv' }), 'devices.csv')
-    const res = await fetch(`${ts.url}/api/v1/distribution/jobs`, { method: 'POST', headers: { Authorization: `Bearer ${TOKENS.acme}` }, body: form })
-    const text = await res.text()
-    return { status: res.status, headers: res.headers, json: JSON.parse(text), text }
-  }
+  const upload = (targetsField: string): Promise<ApiAnswer> =>
+    uploadJob(ts.url, jobForm(`productKey,deviceName\n${PK},trk-csv\n`, { method: 'this-account', policy: 'nearest', sourceInstanceId: 'iot-sh-1', targets: targetsField }))
   const bad = await upload('eu-central-1=iot-de-1')
   t.equal(bad.status, 400)
   t.equal(bad.json.error.field, 'targets')

@@ -4,23 +4,22 @@
 // arrive the way they do behind a load balancer: in X-Forwarded-For, believed only with trustProxy.
 import t from 'tap'
 import { parseConfig, type Config } from '../shared/config.js'
-import { openRedisStore } from '../shared/store/redis.js'
 import type { Candidate } from '../shared/types.js'
 import { makeDevices } from './helpers/broker.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { FRANKFURT, SHANGHAI, SILICON_VALLEY } from './helpers/regions.js'
+import { openTestRegistry } from './helpers/registry.js'
 import { startTestSidecar, TOKENS } from './helpers/test-sidecar.js'
 
-const keyPrefix = uniquePrefix('nearest-place')
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
+const { store } = await openTestRegistry(t, 'nearest-place')
 
 const instance = (id: string, region: string) => ({ id, region, account: 'acme', endpoint: { host: `mqtt.${id}.example.com`, port: 1883 } })
 function config (bootstrap: Record<string, unknown>): Config {
   return parseConfig({
     bootstrap: { host: '127.0.0.1', port: 0, ...bootstrap },
     regions: [
-      { id: 'cn-shanghai', name: 'China (Shanghai)', lat: 31.23, lon: 121.47 },
-      { id: 'eu-central-1', name: 'Germany (Frankfurt)', lat: 50.11, lon: 8.68 },
-      { id: 'us-west-1', name: 'US (Silicon Valley)', lat: 37.39, lon: -122.08 },
+      SHANGHAI,
+      FRANKFURT,
+      SILICON_VALLEY,
       { id: 'ap-northeast-1', name: 'Japan (Tokyo)', lat: 35.68, lon: 139.69 },
       { id: 'sa-east-1', name: 'Brazil (Sao Paulo)', lat: -23.55, lon: -46.63 }
     ],
@@ -37,8 +36,6 @@ t.teardown(async () => {
   await trusting.close()
   await direct.close()
   await withDefault.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
 })
 
 const PK = 'a1NearPlace'

@@ -9,20 +9,17 @@ import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import t from 'tap'
 import { credentials } from '../device/credentials.js'
-import { openRedisStore } from '../shared/store/redis.js'
 import { makeDevices } from './helpers/broker.js'
 import { startHoming } from './helpers/homing-process.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { REDIS_URL } from './helpers/redis.js'
+import { openTestRegistry } from './helpers/registry.js'
 import { readStrict, sdkForm, sdkRequest } from './helpers/strict-http.js'
 import { apiClient } from './helpers/test-sidecar.js'
 import { event, within, WAIT_MS } from './helpers/wait.js'
 
-const keyPrefix = uniquePrefix('shutdown')
+const { keyPrefix, store } = await openTestRegistry(t, 'shutdown')
 const dir = mkdtempSync(join(tmpdir(), 'homing-shutdown-'))
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 t.teardown(async () => {
-  await store.close()
-  await dropPrefix(keyPrefix)
   rmSync(dir, { recursive: true, force: true })
 })
 const TOKEN = 'shutdown-token-0123456789'

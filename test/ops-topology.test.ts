@@ -10,20 +10,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { DeviceClient } from '../device/index.js'
-import { openRedisStore } from '../shared/store/redis.js'
 import type { Certificate } from '../shared/types.js'
 import { startHoming, type HomingProcess } from './helpers/homing-process.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { REDIS_URL } from './helpers/redis.js'
 import { apiClient } from './helpers/test-sidecar.js'
 import { freePort } from './helpers/free-port.js'
+import { openTestRegistry } from './helpers/registry.js'
 
-const keyPrefix = uniquePrefix('topology')
+const { keyPrefix, store } = await openTestRegistry(t, 'topology')
 const TOKEN = 'topology-token-0123456789abcdef'
 const dir = mkdtempSync(join(tmpdir(), 'homing-topology-'))
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 t.teardown(async () => {
-  await store.close()
-  await dropPrefix(keyPrefix)
   rmSync(dir, { recursive: true, force: true })
 })
 

@@ -18,7 +18,7 @@ import { freePort } from './helpers/free-port.js'
 import { startHoming } from './helpers/homing-process.js'
 import { ownRedis } from './helpers/redis-server.js'
 import { eventually, sleep, within } from './helpers/wait.js'
-import { job, product } from './jobs-runner.contract.js'
+import { job, productWithData as product } from './helpers/fixtures.js'
 
 const redis = await ownRedis()
 await redis.start()

@@ -3,11 +3,12 @@ import { clientAddress } from '../shared/client-address.js'
 import { distanceKm, isPublicAddress, locate } from '../shared/geo.js'
 import { choosePlacement } from '../shared/placement.js'
 import type { Candidate, Region } from '../shared/types.js'
+import { FRANKFURT, SHANGHAI, SILICON_VALLEY } from './helpers/regions.js'
 
 const regions = new Map<string, Region>([
-  ['cn-shanghai', { id: 'cn-shanghai', name: 'China (Shanghai)', lat: 31.23, lon: 121.47 }],
-  ['eu-central-1', { id: 'eu-central-1', name: 'Germany (Frankfurt)', lat: 50.11, lon: 8.68 }],
-  ['us-west-1', { id: 'us-west-1', name: 'US (Silicon Valley)', lat: 37.39, lon: -122.08 }],
+  ['cn-shanghai', SHANGHAI],
+  ['eu-central-1', FRANKFURT],
+  ['us-west-1', SILICON_VALLEY],
   ['ap-northeast-1', { id: 'ap-northeast-1', name: 'Japan (Tokyo)', lat: 35.68, lon: 139.69 }]
 ])
 const targets: Candidate[] = [

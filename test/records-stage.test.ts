@@ -6,9 +6,9 @@ import { Redis } from 'ioredis'
 import t from 'tap'
 import { awaitsAnnouncement, moveMessage } from '../shared/records.js'
 import { legacyMove, readRecord, storedRecord } from '../shared/store/record-form.js'
-import { openRedisStore } from '../shared/store/redis.js'
 import type { MoveProgress } from '../shared/types.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { REDIS_URL } from './helpers/redis.js'
+import { openTestRegistry } from './helpers/registry.js'
 
 t.test('the message of each stage', async t => {
   const kick = (notified: boolean, answered: boolean, disconnected: boolean) => ({ notified, answered, disconnected })
@@ -66,13 +66,10 @@ t.test('failures and unknown success messages keep their words and get no stage;
 })
 
 t.test('a record an older version wrote in Redis (the raw bytes) reads with its stage, and the runner knows what it still owes', async t => {
-  const keyPrefix = uniquePrefix('records-stage')
-  const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
+  const { keyPrefix, store } = await openTestRegistry(t, 'records-stage')
   const raw = new Redis(REDIS_URL)
   t.teardown(async () => {
     raw.disconnect()
-    await store.close()
-    await dropPrefix(keyPrefix)
   })
   await raw.hset(`${keyPrefix}job:{old-job}:records`,
     'pk/online', '{"productKey":"pk","deviceName":"online","code":"success","message":"moved to b"}',

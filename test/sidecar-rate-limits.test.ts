@@ -8,6 +8,7 @@ import { startSidecar } from '../bootstrap/http/server.js'
 import { ConfigError, Topology } from '../shared/config.js'
 import { Metrics } from '../shared/metrics/index.js'
 import { MemoryStore } from '../shared/store/memory.js'
+import { product } from './helpers/fixtures.js'
 import { exchange, readStrict, sdkForm, sdkRequest } from './helpers/strict-http.js'
 import { capturingLogger, testConfig, TOKENS } from './helpers/test-sidecar.js'
 
@@ -47,7 +48,7 @@ async function metric (name: string, limit: string): Promise<number> {
 }
 
 const PK = 'a1LimitTest'
-await store.createProduct({ productKey: PK, instanceId: 'iot-sh-1', name: 'Lamp', topicCategories: [], tsl: null, parsingScript: null, readOnly: false, sourceInstanceId: null, createdAt: 0, updatedAt: 0 })
+await store.createProduct(product(PK, 'iot-sh-1', { createdAt: 0, updatedAt: 0 }))
 const FLEET = Array.from({ length: 20 }, (_, i) => `lamp-${String(i).padStart(4, '0')}`)
 const { newDevice } = await import('../shared/device.js')
 await store.createDevices(FLEET.map(dn => newDevice(PK, dn, 'iot-sh-1', 0)))

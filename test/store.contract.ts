@@ -2,24 +2,9 @@
 import t from 'tap'
 import { newDevice } from '../shared/device.js'
 import type { Store } from '../shared/store/store.js'
-import type { Job, MoveEvent, Product, VerificationCode } from '../shared/types.js'
+import type { Job, MoveEvent, VerificationCode } from '../shared/types.js'
+import { product } from './helpers/fixtures.js'
 import { eventually } from './helpers/wait.js'
-
-export function product (productKey: string, instanceId: string, extra: Partial<Product> = {}): Product {
-  return {
-    productKey,
-    instanceId,
-    name: 'Lamp',
-    topicCategories: [],
-    tsl: null,
-    parsingScript: null,
-    readOnly: false,
-    sourceInstanceId: null,
-    createdAt: 1,
-    updatedAt: 1,
-    ...extra
-  }
-}
 
 function job (id: string, extra: Partial<Job> = {}): Job {
   return {

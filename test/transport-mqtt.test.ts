@@ -9,15 +9,15 @@ import { startBrokerNode } from '../broker/node.js'
 import { WS_MAX_PAYLOAD } from '../broker/listeners.js'
 import { credentials as sdkCredentials } from '../device/credentials.js'
 import { parseConfig } from '../shared/config.js'
-import { openRedisStore } from '../shared/store/redis.js'
 import type { Certificate } from '../shared/types.js'
-import { makeDevices, suback, type Credentials } from './helpers/broker.js'
+import { connackCode, makeDevices, suback, type Credentials } from './helpers/broker.js'
 import { makeCerts } from './helpers/certs.js'
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
+import { REDIS_URL } from './helpers/redis.js'
+import { openTestRegistry } from './helpers/registry.js'
 import { within, WAIT_MS } from './helpers/wait.js'
 
 const certs = makeCerts()
-const keyPrefix = uniquePrefix('transport')
+const { keyPrefix, store } = await openTestRegistry(t, 'transport')
 const any = { host: '127.0.0.1', mqtt: 0, mqtts: 0, ws: 0, wss: 0, http: 0 }
 const config = parseConfig({
   redis: REDIS_URL,
@@ -31,14 +31,11 @@ const config = parseConfig({
     { id: 'p', region: 'r1', account: 'acme', endpoint: { host: 'localhost', port: 443 }, listen: { host: '127.0.0.1', ws: 0, trustProxy: true } }
   ]
 })
-const store = await openRedisStore({ url: REDIS_URL, keyPrefix })
 const node = await startBrokerNode({ config, instanceId: 'a', store, nodeId: 'transport-a' })
 const proxied = await startBrokerNode({ config, instanceId: 'p', store, nodeId: 'transport-p' })
 t.teardown(async () => {
   await node.close()
   await proxied.close()
-  await store.close()
-  await dropPrefix(keyPrefix)
   certs.remove()
 })
 const [lamp, other] = await makeDevices(store, 'pkT', ['lamp', 'other'], 'a') as [Certificate, Certificate]
@@ -53,16 +50,8 @@ function url (transport: Transport, port: number): string {
 }
 const base: IClientOptions = { protocolVersion: 4, reconnectPeriod: 0, keepalive: 60, connectTimeout: 5000, ca: certs.root }
 
-async function connackOver (transport: Transport, creds: Credentials, port = node.ports[transport] as number, options: IClientOptions = {}): Promise<number> {
-  try {
-    const client = await mqtt.connectAsync(url(transport, port), { ...base, ...creds, ...options }, false)
-    await client.endAsync()
-    return 0
-  } catch (err) {
-    const code = (err as { code?: unknown }).code
-    if (typeof code === 'number') return code
-    throw err
-  }
+function connackOver (transport: Transport, creds: Credentials, port = node.ports[transport] as number, options: IClientOptions = {}): Promise<number> {
+  return connackCode(url(transport, port), creds, { ca: certs.root, ...options })
 }
 
 t.test('every transport listens on its own port', async t => {

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { withoutPassword } from '../bin/commands/up.js'
 import { freePort } from './helpers/free-port.js'
+import { SHANGHAI } from './helpers/regions.js'
 
 const TOKEN = 'token-of-the-banner-test-account'
 
@@ -36,7 +37,7 @@ t.test('an operator\'s own config: the banner names the account but not its toke
   const port = await freePort()
   writeFileSync(file, JSON.stringify({
     bootstrap: { host: '127.0.0.1', port: 0 },
-    regions: [{ id: 'cn-shanghai', name: 'China (Shanghai)', lat: 31.23, lon: 121.47 }],
+    regions: [SHANGHAI],
     accounts: [{ id: 'acme', name: 'Acme Ltd', token: TOKEN }],
     instances: [{ id: 'iot-sh', region: 'cn-shanghai', account: 'acme', endpoint: { host: '127.0.0.1', port }, listen: { host: '127.0.0.1', mqtt: port } }]
   }))

@@ -12,6 +12,7 @@ import { silentLogger } from '../shared/log.js'
 import { DeviceClient, credentials, type ConnectedEvent } from '../device/index.js'
 import type { Certificate } from '../shared/types.js'
 import { freePort } from './helpers/free-port.js'
+import { FRANKFURT, SHANGHAI } from './helpers/regions.js'
 import { eventually, within, WAIT_MS } from './helpers/wait.js'
 
 const TOKEN = 'token-of-the-up-test-account'
@@ -21,10 +22,7 @@ async function demoConfig (): Promise<Config> {
   return parseConfig({
     bootstrap: { host: '127.0.0.1', port: 0, jobPollMs: 50 },
     broker: { notifyTimeoutMs: 500 },
-    regions: [
-      { id: 'cn-shanghai', name: 'China (Shanghai)', lat: 31.23, lon: 121.47 },
-      { id: 'eu-central-1', name: 'Germany (Frankfurt)', lat: 50.11, lon: 8.68 }
-    ],
+    regions: [SHANGHAI, FRANKFURT],
     accounts: [{ id: 'acme', name: 'Acme Ltd', token: TOKEN }],
     instances: [
       { id: 'iot-sh', region: 'cn-shanghai', account: 'acme', endpoint: { host: '127.0.0.1', port: sh }, listen: { host: '127.0.0.1', mqtt: sh } },

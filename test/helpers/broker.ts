@@ -50,9 +50,14 @@ export function credentials (cert: Certificate, options: { method?: SignMethod, 
 
 const base: IClientOptions = { protocolVersion: 4, reconnectPeriod: 0, keepalive: 60, connectTimeout: 5000 }
 
+/** Where a test connects: a plain MQTT port of 127.0.0.1, or a whole broker URL (mqtts://, ws://.../mqtt, wss://). */
+export type BrokerAt = number | string
+
+const brokerUrl = (at: BrokerAt): string => typeof at === 'number' ? `mqtt://127.0.0.1:${at}` : at
+
 /** Connects with these fields; resolves the client once CONNACK 0 came, rejects with the CONNACK error otherwise. */
-export async function connect (port: number, creds: Credentials, options: IClientOptions = {}): Promise<MqttClient> {
-  return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...base, ...creds, ...options }, false)
+export async function connect (at: BrokerAt, creds: Credentials, options: IClientOptions = {}): Promise<MqttClient> {
+  return mqtt.connectAsync(brokerUrl(at), { ...base, ...creds, ...options }, false)
 }
 
 export function connectDevice (port: number, cert: Certificate, options: IClientOptions = {}): Promise<MqttClient> {
@@ -60,9 +65,9 @@ export function connectDevice (port: number, cert: Certificate, options: IClient
 }
 
 /** The CONNACK return code the broker answers to these fields (0 when accepted; the client is closed again). */
-export async function connackCode (port: number, creds: Partial<Credentials>, options: IClientOptions = {}): Promise<number> {
+export async function connackCode (at: BrokerAt, creds: Partial<Credentials>, options: IClientOptions = {}): Promise<number> {
   try {
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...base, ...creds, ...options }, false)
+    const client = await mqtt.connectAsync(brokerUrl(at), { ...base, ...creds, ...options }, false)
     await client.endAsync()
     return 0
   } catch (err) {

@@ -10,8 +10,10 @@ import type { Test } from 'tap'
 import { openRedisStore } from '../../shared/store/redis.js'
 import type { Certificate } from '../../shared/types.js'
 import { makeDevices } from './broker.js'
+import { product } from './fixtures.js'
 import { startHoming, type HomingProcess } from './homing-process.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './redis.js'
+import { FRANKFURT, SHANGHAI } from './regions.js'
 import { TOKENS } from './test-sidecar.js'
 
 /** Cases per property: a few hundred in the suite, `npm run fuzz` sets HOMING_FUZZ_RUNS=10000. */
@@ -95,10 +97,7 @@ export async function startFuzzDeployment (label: string, opts: { broker?: boole
     keyPrefix,
     bootstrap: { host: '127.0.0.1', port: 0, jobPollMs: 50 },
     broker: { notifyTimeoutMs: 300 },
-    regions: [
-      { id: 'cn-shanghai', name: 'China (Shanghai)', lat: 31.23, lon: 121.47 },
-      { id: 'eu-central-1', name: 'Germany (Frankfurt)', lat: 50.11, lon: 8.68 }
-    ],
+    regions: [SHANGHAI, FRANKFURT],
     accounts: [
       { id: 'acme', name: 'Acme Ltd', token: TOKENS.acme },
       { id: 'globex', name: 'Globex Corp', token: TOKENS.globex }
@@ -197,7 +196,7 @@ export async function seed (deployment: FuzzDeployment): Promise<Certificate[]> 
   const store = await openRedisStore({ url: REDIS_URL, keyPrefix: deployment.keyPrefix })
   try {
     const now = Date.now()
-    await store.createProduct({ productKey: FUZZ_PK, instanceId: 'iot-sh-1', name: 'Fuzz', topicCategories: [], tsl: null, parsingScript: null, readOnly: false, sourceInstanceId: null, createdAt: now, updatedAt: now })
+    await store.createProduct(product(FUZZ_PK, 'iot-sh-1', { name: 'Fuzz', createdAt: now, updatedAt: now }))
     return await makeDevices(store, FUZZ_PK, FUZZ_DEVICES, 'iot-sh-1')
   } finally {
     await store.close()

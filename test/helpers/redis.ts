@@ -1,6 +1,6 @@
 // A real Redis for tests, under a key prefix of this run's own, removed afterwards.
 import { randomBytes } from 'node:crypto'
-import { Redis } from 'ioredis'
+import { dropPrefix as dropKeysUnder } from '../../bench/redis-prefix.js'
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0'
 
@@ -10,15 +10,5 @@ export function uniquePrefix (label = 't'): string {
 
 /** Deletes every key under `prefix`. */
 export async function dropPrefix (prefix: string, url = REDIS_URL): Promise<void> {
-  const redis = new Redis(url)
-  try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await redis.unlink(...keys)
-    } while (cursor !== '0')
-  } finally {
-    redis.disconnect()
-  }
+  await dropKeysUnder(prefix, url)
 }

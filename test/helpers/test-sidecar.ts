@@ -7,6 +7,7 @@ import type { Store } from '../../shared/store/store.js'
 import type { Sidecar } from '../../bootstrap/context.js'
 import { startSidecar } from '../../bootstrap/http/server.js'
 import { JobRunner } from '../../bootstrap/jobs/runner.js'
+import { FRANKFURT, SHANGHAI } from './regions.js'
 
 export const TOKENS = {
   acme: 'acme-token-0123456789abcdef',
@@ -16,10 +17,7 @@ export const TOKENS = {
 export function testConfig (overrides: Record<string, unknown> = {}): Config {
   return parseConfig({
     bootstrap: { host: '127.0.0.1', port: 0 },
-    regions: [
-      { id: 'cn-shanghai', name: 'China (Shanghai)', lat: 31.23, lon: 121.47 },
-      { id: 'eu-central-1', name: 'Germany (Frankfurt)', lat: 50.11, lon: 8.68 }
-    ],
+    regions: [SHANGHAI, FRANKFURT],
     accounts: [
       { id: 'acme', name: 'Acme Ltd', token: TOKENS.acme },
       { id: 'globex', name: 'Globex Corp', token: TOKENS.globex }

@@ -47,3 +47,8 @@ export async function event<T extends unknown[] = unknown[]> (emitter: EventEmit
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+
+/** Polls the async `check` every 5 ms until it holds; fails after `timeoutMs` naming `what`. */
+export async function untilAsync (check: () => Promise<boolean>, timeoutMs = 10_000, what = 'a condition of this test'): Promise<void> {
+  await eventually(check, what, { ms: timeoutMs, every: 5 })
+}
