@@ -23,7 +23,7 @@ import { closed, connackCode, connectDevice, credentials } from './helpers/broke
 import { uniquePrefix } from './helpers/redis.js'
 import { ownCluster } from './helpers/redis-cluster.js'
 import { ownRedis } from './helpers/redis-server.js'
-import { untilAsync } from './jobs-runner.contract.js'
+import { untilAsync } from './helpers/wait.js'
 import { freePort } from './helpers/free-port.js'
 import { within } from './helpers/wait.js'
 

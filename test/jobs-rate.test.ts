@@ -9,7 +9,7 @@ import { lightFleet, type LightDevice } from './helpers/light-device.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
 import { apiClient, startTestSidecar } from './helpers/test-sidecar.js'
 import { eventually } from './helpers/wait.js'
-import { product } from './jobs-runner.contract.js'
+import { productWithData as product } from './helpers/fixtures.js'
 
 const keyPrefix = uniquePrefix('jobs-rate')
 const base = brokerConfig(keyPrefix, { broker: { notifyTimeoutMs: 500 } })

@@ -7,7 +7,8 @@ import { openRedisStore } from '../shared/store/redis.js'
 import { slotOf } from '../shared/store/slots.js'
 import { ownCluster } from './helpers/redis-cluster.js'
 import { uniquePrefix } from './helpers/redis.js'
-import { product, storeContract } from './store.contract.js'
+import { storeContract } from './store.contract.js'
+import { product } from './helpers/fixtures.js'
 
 const cluster = await ownCluster()
 t.teardown(() => cluster.remove())
