@@ -3,9 +3,11 @@
 //   homing devices list PK [--instance ID] [--offset N --limit N]
 //   homing devices show PK DN | certificate PK DN | delete PK DN
 //   homing devices disable PK DN | enable PK DN                    disconnect it now, refuse it until enabled
+//   homing devices import PK --csv FILE | --count N [--prefix NAME] many devices, certificates as CSV (devices-import.ts)
 // --instance names the instance of yours to act at, needed only when the product is at several.
 import { InvalidArgumentError, type Command } from 'commander'
 import { action, callApi, withApiOptions, type ApiTarget } from './api-client.js'
+import { registerDevicesImport } from './devices-import.js'
 import { pageFooter, printAnswer, printOne, withOutput, type Column, type OutputFormat, type OutputOptions } from './output.js'
 
 interface DeviceOptions extends ApiTarget, OutputOptions {
@@ -88,7 +90,7 @@ function command (parent: Command, spec: string): Command {
 }
 
 export function registerDevices (program: Command): void {
-  const devices = program.command('devices').description('devices of a product: create, list, show, certificate, delete, disable, enable')
+  const devices = program.command('devices').description('devices of a product: create, import, list, show, certificate, delete, disable, enable')
 
   command(devices, 'create <productKey> [deviceNames...]')
     .description('create devices, all or none; prints their certificates (productKey, deviceName, deviceSecret) to flash onto them')
@@ -144,4 +146,6 @@ export function registerDevices (program: Command): void {
         printDevice(opts.output, device)
       }))
   }
+
+  registerDevicesImport(devices)
 }
