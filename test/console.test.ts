@@ -242,6 +242,36 @@ async function run (): Promise<void> {
     await page.getByRole('heading', { name: /^Job j/ }).waitFor()
   })
 
+  t.test('a job whose moved devices do not come back times out and names its stragglers', async t => {
+    // lamp-0004: online at iot-sh, and once kicked it does not come back.
+    const res = await fetch(`${sidecar.url}/api/v1/products/a1consoleLamp/devices`, {
+      method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ instanceId: 'iot-sh', deviceNames: ['lamp-0004'] })
+    })
+    t.equal(res.status, 201, 'lamp-0004 is created')
+    const { certificates } = await res.json() as { certificates: { deviceName: string, deviceSecret: string }[] }
+    clients.push(await connectDevice(sh.ports.mqtt, { productKey: 'a1consoleLamp', deviceName: 'lamp-0004', deviceSecret: certificates[0]?.deviceSecret ?? '' }, { reconnectPeriod: 0 }))
+    await page.getByRole('link', { name: 'Distribute' }).click()
+    const form = page.getByRole('form', { name: 'Distribution job' })
+    await form.getByLabel('Source instance').selectOption('iot-sh')
+    await form.locator('select[name="productKey"]').selectOption('a1consoleLamp')
+    await form.getByLabel('Target instance').selectOption('iot-de')
+    await form.getByLabel('Device names, one per line').fill('lamp-0004')
+    await form.getByLabel('Settle timeout (seconds)').fill('0')
+    await form.getByRole('button', { name: 'Preview' }).click()
+    await page.getByRole('table', { name: 'Preview' }).waitFor()
+    await form.getByRole('button', { name: 'Start job' }).click()
+    await page.getByRole('heading', { name: /^Job j/ }).waitFor()
+    const facts = page.locator('dl.facts')
+    await facts.locator('dd .badge-timed-out').waitFor()
+    t.match(await facts.locator('dd', { has: page.locator('.badge-timed-out') }).textContent(), 'timed-out 0 of 1 back, 1 away (timeout 0 s)')
+    await facts.locator('dd', { hasText: 'as fast as it can' }).waitFor()
+    t.pass('an unpaced job moves as fast as it can')
+    t.same(await page.getByRole('list', { name: 'Stragglers' }).locator('li').allTextContents(), ['lamp-0004'], 'the straggler is listed')
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click()
+    await page.locator('td[data-settling="timed-out"]').waitFor()
+    t.equal(await page.getByRole('table', { name: 'Jobs' }).locator('td[data-settling]').count(), 2, 'both jobs show their settling state in the list')
+  })
+
   t.test('no errors in the page, nothing fetched from elsewhere, no inline script runs', async t => {
     t.same(problems, [], 'no console errors or warnings')
     const origin = new URL(sidecar.url).origin
