@@ -9,6 +9,9 @@ import { ErrorText, Page, Status } from './ui'
 
 type Kind = 'region' | 'nearest' | 'cross-account'
 
+/** docs/distribution.md, "Rate, waves and settling": the job's optional pace, sent with the preview too. */
+const PACE = ['rate', 'waveSize', 'wavePauseSeconds', 'settleTimeoutSeconds'] as const
+
 export function Distribute () {
   const topology = useLoad(async () => ({ ...await loadInstances(), products: await loadProducts() }), [])
   return (
@@ -30,6 +33,8 @@ function JobForm ({ instances, regions, products }: { instances: Instance[], reg
   const body = (): FormData | Record<string, unknown> => {
     const f = new FormData(form.current ?? undefined)
     const str = (name: string): string | undefined => { const v = String(f.get(name) ?? '').trim(); return v === '' ? undefined : v }
+    // An empty field is left out; anything else goes as a number, and the API says what it refuses.
+    const num = (name: string): number | undefined => { const v = str(name); return v === undefined ? undefined : Number(v) }
     const job: Record<string, unknown> = {
       method: kind === 'cross-account' ? 'cross-account' : 'this-account',
       policy: kind === 'nearest' ? 'nearest' : 'region',
@@ -39,6 +44,7 @@ function JobForm ({ instances, regions, products }: { instances: Instance[], reg
     if (kind === 'region') job.targetInstanceId = str('targetInstanceId')
     if (kind === 'nearest') job.targets = regions.flatMap(r => { const id = str(`target-${r.id}`); return id === undefined ? [] : [{ region: r.id, instanceId: id }] })
     if (kind === 'cross-account') Object.assign(job, { targetAccount: str('targetAccount'), targetInstanceId: str('crossInstanceId'), verificationCode: str('verificationCode') })
+    for (const name of PACE) job[name] = num(name)
     const file = f.get('file')
     if (file instanceof File && file.size > 0) {
       const upload = new FormData()
@@ -86,6 +92,14 @@ function JobForm ({ instances, regions, products }: { instances: Instance[], reg
       <fieldset><legend>Devices</legend>
         <label>Device names, one per line <textarea name='deviceNames' rows={5} /></label>
         <label>…or a CSV file (productKey,deviceName) <input type='file' name='file' accept='.csv,text/csv' /></label>
+      </fieldset>
+      <fieldset><legend>Pace and settling (optional: without them the job moves as fast as it can)</legend>
+        <div class='pace'>
+          <label>Rate (notifies per second) <input type='number' name='rate' min={1} max={100000} step={1} inputMode='numeric' /></label>
+          <label>Wave size (devices) <input type='number' name='waveSize' min={1} max={10000} step={1} inputMode='numeric' /></label>
+          <label>Pause between waves (seconds) <input type='number' name='wavePauseSeconds' min={0} max={86400} step='any' inputMode='decimal' /></label>
+          <label>Settle timeout (seconds) <input type='number' name='settleTimeoutSeconds' min={0} max={86400} step={1} inputMode='numeric' /></label>
+        </div>
       </fieldset>
       <div class='actions'>
         <button type='submit' disabled={busy}>Preview</button>

@@ -1,10 +1,10 @@
-// Jobs: the list, and one job with live progress (moved, notified, reconnected), its per-device
-// records with filters, the CSV download, and retry.
+// Jobs: the list, and one job with live progress (moved, notified, reconnected), its pace and
+// settling, its per-device records with filters, the CSV download, and retry.
 import { useCallback, useState } from 'preact/hooks'
 import { api, apiText, download, q } from './api'
 import { parseCsv } from './csv'
 import { href, useInterval, useLoad, when } from './hooks'
-import type { Device, Job, JobRecord } from './types'
+import type { Job, JobRecord } from './types'
 import { Badge, Bar, ErrorText, Page, Status } from './ui'
 
 const PAGE = 20
@@ -17,16 +17,18 @@ export function Jobs () {
       <Status loaded={jobs}>{({ jobs: list, total }) => (
         <>
           <table class='grid' aria-label='Jobs'>
-            <thead><tr><th scope='col'>Job</th><th scope='col'>Status</th><th scope='col'>Kind</th><th scope='col'>From → to</th><th scope='col'>Product</th><th scope='col'>Succeeded / failed / total</th><th scope='col'>Created</th></tr></thead>
+            <thead><tr><th scope='col'>Job</th><th scope='col'>Status</th><th scope='col'>Kind</th><th scope='col'>From → to</th><th scope='col'>Product</th><th scope='col'>Succeeded / failed / total</th><th scope='col'>Settling</th><th scope='col'>Created</th></tr></thead>
             <tbody>
               {list.map(j => (
                 <tr key={j.id}>
                   <td><a href={href('jobs', j.id)}>{j.id}</a></td><td><Badge status={j.status} /></td>
                   <td>{j.method} / {j.policy}</td><td>{j.sourceInstanceId} → {destination(j)}</td><td>{j.productKey}</td>
-                  <td class='count'>{j.counts.succeeded} / {j.counts.failed} / {j.counts.total}</td><td>{when(j.createdAt)}</td>
+                  <td class='count'>{j.counts.succeeded} / {j.counts.failed} / {j.counts.total}</td>
+                  <td data-settling={settles(j) ? j.settling.state : undefined}>{settles(j) ? <><Badge status={j.settling.state} /> <span class='count'>{back(j)}</span></> : '—'}</td>
+                  <td>{when(j.createdAt)}</td>
                 </tr>
               ))}
-              {list.length === 0 && <tr><td colSpan={7}>No jobs yet.</td></tr>}
+              {list.length === 0 && <tr><td colSpan={8}>No jobs yet.</td></tr>}
             </tbody>
           </table>
           <nav class='pager' aria-label='Pages'>
@@ -43,28 +45,34 @@ export function Jobs () {
 
 const destination = (j: Job): string => j.targetInstanceId === null ? `nearest of ${j.targets.map(t => t.instanceId).join(', ')}` : `${j.targetInstanceId}${j.targetAccount === null ? '' : ` (account ${j.targetAccount})`}`
 
-interface Progress { job: Job, records: JobRecord[], reconnected: number }
+/** A failed job does not settle: it stopped moving (its records say which devices moved). */
+const settles = (j: Job): boolean => j.status !== 'failed'
+/** The devices that were online when moved, and how many of them are back (the API's settling figures). */
+const back = (j: Job): string => `${j.settling.reconnected} of ${j.settling.reconnected + j.settling.away} back`
 
-/** Reconnected: a moved device that is online again where it went (looked up for jobs of up to 200 devices). */
+/** docs/distribution.md, "Rate, waves and settling": how fast the job moves its devices. */
+function pace (j: Job): string {
+  const { rate, waveSize, wavePauseSeconds } = j.pace
+  const parts = [rate === null ? 'as fast as it can' : `at most ${rate} per second`]
+  if (waveSize !== null) parts.push(`in waves of ${waveSize}, ${wavePauseSeconds} s apart`)
+  return parts.join(', ')
+}
+
+interface Progress { job: Job, records: JobRecord[] }
+
+/** The job (with its settling figures, computed by the API) and its per-device records. */
 async function progress (id: string): Promise<Progress> {
   const job = await api<Job>('GET', `/distribution/jobs/${encodeURIComponent(id)}`)
   const rows = parseCsv(await apiText(`/distribution/jobs/${encodeURIComponent(id)}/records`)).slice(1)
   const records = rows.map(([productKey = '', deviceName = '', code = '', message = '']) => ({ productKey, deviceName, code, message }))
-  let reconnected = 0
-  const moved = records.filter(r => r.code === 'success')
-  if (moved.length <= 200 && job.targetAccount === null) {
-    const devices = await Promise.all(moved.map(r => api<Device>('GET', `/products/${encodeURIComponent(r.productKey)}/devices/${encodeURIComponent(r.deviceName)}`).catch(() => null)))
-    reconnected = devices.filter(d => d !== null && d.online && d.instanceId !== job.sourceInstanceId).length
-  }
-  return { job, records, reconnected }
+  return { job, records }
 }
 
-/** Still worth polling: the job runs, a record is not final yet, or a moved online device has not come back yet. */
-function stillMoving ({ job, records, reconnected }: Progress): boolean {
+/** Still worth polling: the job runs, a record is not final yet, or a moved online device has not come back (until the settle timeout). */
+function stillMoving ({ job, records }: Progress): boolean {
   if (job.status === 'initializing' || job.status === 'distributing') return true
-  const wasOnline = records.filter(r => r.code === 'success' && /; online/.test(r.message)).length
   // A moved device's record without "; offline" or "; online ..." waits for the old broker to tell the device.
-  return records.some(r => r.code === 'pending' || (r.code === 'success' && !r.message.includes(';'))) || reconnected < wasOnline
+  return records.some(r => r.code === 'pending' || (r.code === 'success' && !r.message.includes(';'))) || (settles(job) && job.settling.state === 'settling')
 }
 
 export function JobPage ({ id }: { id: string }) {
@@ -82,9 +90,9 @@ export function JobPage ({ id }: { id: string }) {
     <Page title={`Job ${id}`}>
       <p><a href={href('jobs')}>← all jobs</a></p>
       <ErrorText error={error} />
-      <Status loaded={loaded}>{({ job, records, reconnected }) => {
+      <Status loaded={loaded}>{({ job, records }) => {
         const moved = records.filter(r => r.code === 'success').length
-        const notified = records.filter(r => /; notified/.test(r.message)).length
+        const { notified, reconnected, stragglers } = job.settling
         const failed = records.filter(r => r.code !== 'success' && r.code !== 'pending').length
         const shown = records.filter(r => (code === '' || r.code === code) && (name === '' || r.deviceName.includes(name)))
         return (
@@ -94,6 +102,12 @@ export function JobPage ({ id }: { id: string }) {
               <dt>Kind</dt><dd>{job.method} / {job.policy}</dd>
               <dt>From → to</dt><dd>{job.sourceInstanceId} → {destination(job)}</dd>
               <dt>Product</dt><dd>{job.productKey}</dd>
+              <dt>Pace</dt><dd>{pace(job)}</dd>
+              <dt>Settling</dt>
+              <dd>{settles(job)
+                ? <><Badge status={job.settling.state} /> {back(job)}, {job.settling.away} away <span class='muted'>(timeout {job.settling.timeoutSeconds} s)</span></>
+                : '—'}
+              </dd>
               <dt>Created</dt><dd>{when(job.createdAt)}</dd>
               {job.error !== null && <><dt>Error</dt><dd class='error'>{job.error}</dd></>}
             </dl>
@@ -103,6 +117,14 @@ export function JobPage ({ id }: { id: string }) {
               <Bar label='reconnected' value={reconnected} total={job.counts.total} />
               <Bar label='failed' value={failed} total={job.counts.total} />
             </div>
+            {settles(job) && stragglers !== null && stragglers.length > 0 && (
+              <section aria-labelledby='stragglers-title'>
+                <h2 id='stragglers-title'>Stragglers: {job.settling.away} not back after {job.settling.timeoutSeconds} s{job.settling.away > stragglers.length ? ` (the first ${stragglers.length}; the records CSV has them all)` : ''}</h2>
+                <ul class='stragglers' aria-label='Stragglers'>
+                  {stragglers.map(n => <li key={n}><a href={href('device', job.productKey, n)}>{n}</a></li>)}
+                </ul>
+              </section>
+            )}
             <div class='actions'>
               <button type='button' onClick={csv}>Download records (CSV)</button>
               <button type='button' onClick={retry} disabled={job.status === 'initializing' || job.status === 'distributing'}>Retry</button>

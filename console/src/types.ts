@@ -42,9 +42,20 @@ export interface Job {
   targetAccount: string | null,
   productKey: string,
   counts: { total: number, succeeded: number, failed: number, pending: number },
+  pace: { rate: number | null, waveSize: number | null, wavePauseSeconds: number },
+  settling: Settling,
   error: string | null,
   createdAt: number,
   updatedAt: number
+}
+/** docs/distribution.md, "Rate, waves and settling": the devices online when moved, and whether they came back. */
+export interface Settling {
+  notified: number,
+  reconnected: number,
+  away: number,
+  state: 'moving' | 'settling' | 'settled' | 'timed-out',
+  timeoutSeconds: number,
+  stragglers: string[] | null
 }
 export type PreviewDevice =
   | { deviceName: string, ok: true, destination: string, candidates: string[], online: boolean, likely?: { instanceId: string, region: string, fallback: boolean, address: string | null } }
