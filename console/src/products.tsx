@@ -87,7 +87,7 @@ function NewDevices ({ products, onDone }: { products: Product[], onDone: () => 
       <h2 id='new-devices'>New devices</h2>
       <label>Product <select name='product' required>{products.map(p => <option key={`${p.productKey}@${p.instanceId}`} value={`${p.productKey}@${p.instanceId}`}>{p.productKey} ({p.name}) at {p.instanceId}</option>)}</select></label>
       <label>Device names (one per line, or leave empty) <textarea name='deviceNames' rows={3} /></label>
-      <label>…or how many, with generated names <input name='count' type='number' min={1} max={1000} /></label>
+      <label>…or how many, with generated names <input name='count' type='number' min={1} max={10000} /></label>
       <button type='submit' disabled={products.length === 0}>Create devices</button>
       <ErrorText error={error} />
       {created !== null && (
