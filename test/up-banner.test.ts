@@ -43,6 +43,7 @@ t.test('an operator\'s own config: the banner names the account but not its toke
   }))
   const banner = await bannerOf(file)
   t.match(banner, 'Homing is up', 'the banner was printed')
+  t.match(banner, /console\s+http:\/\/127\.0\.0\.1:\d+\/console\//, 'the console is named with its address')
   t.match(banner, /account\s+acme/, 'the account is named')
   t.notMatch(banner, TOKEN, 'its token is not printed')
 })

@@ -36,7 +36,8 @@ function banner (config: Config, everything: Everything, demo: boolean, { TRANSP
     '',
     `Homing is up (${everything.store.kind === 'memory' ? 'memory store: nothing is kept when it stops' : `registry ${typeof config.redis === 'object' ? describeRedis(config.redis) : withoutPassword(config.redis ?? '')}`}).`,
     `  bootstrap  http://${host}:${everything.sidecar.port}/auth/bootstrap`,
-    `  API        http://${host}:${everything.sidecar.port}/api/v1`
+    `  API        http://${host}:${everything.sidecar.port}/api/v1`,
+    `  console    http://${host}:${everything.sidecar.port}/console/`
   ]
   if (everything.sidecar.httpsPort !== null) lines.push(`  bootstrap  https://${host}:${everything.sidecar.httpsPort}/auth/bootstrap`)
   lines.push(`  health     http://${host}:${everything.sidecar.port}/healthz, /readyz, /metrics`)
