@@ -10,6 +10,7 @@ import { brokerConfig, connect, credentials, makeDevices } from './helpers/broke
 import { ownRedis } from './helpers/redis-server.js'
 import { runnerContract } from './jobs-runner.contract.js'
 import { storeContract } from './store.contract.js'
+import { eventually } from './helpers/wait.js'
 
 const redis = await ownRedis()
 await redis.start()
@@ -33,6 +34,9 @@ t.test('a broker node with a persistent session and a retained message', async t
   await client.subscribeAsync('/pkK/dev1/user/persisted', { qos: 1 })
   await client.publishAsync('/pkK/dev1/user/retained', 'kept', { qos: 1, retain: true })
   await client.endAsync()
+  // The node writes the offline mark (and Aedes its session) after the device leaves: let those
+  // writes land before the teardown closes the registry under them.
+  await eventually(async () => node.aedes.connectedClients === 0 && (await store.getDevice('pkK', 'dev1'))?.online === null, 'the node to see the device leave and mark it offline')
   t.pass('session, subscription and retained message written')
 })
 
