@@ -2,7 +2,7 @@
 // tag (`{pk/dn}` for a device), so the layout works on Redis Cluster too.
 import { ReplyError, type ChainableCommander, type RedisOptions } from 'ioredis'
 import type { RedisTarget } from '../config.js'
-import { describeRedis, redisClient, type RedisClient } from '../redis-client.js'
+import { describeRedis, isCluster, redisClient, type RedisClient } from '../redis-client.js'
 import type { Device, Job, JobRecord, MoveEvent, Product, VerificationCode } from '../types.js'
 import { byAge, isValid, matching } from './codes.js'
 import { placementNoteKey, withAnnouncements, withPlacementNotes } from './placement-notes.js'
@@ -10,6 +10,8 @@ import { readRecord, storedRecord } from './record-form.js'
 import { pipelined } from './slots.js'
 import { StoreRefusedError, StoreUnavailableError, type MoveOutcome, type CheckCodeOutcome, type EnabledOutcome, type CodeCheck, type CodePair, type IssueCodeOutcome, type JobFilter, type MoveReadError, type MoveSubscription, type Store } from './store.js'
 import * as t from './transitions.js'
+
+const CLUSTER_MOVING = /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN) /
 
 /** Compare-and-set on one key: the device's whole record is replaced only if nobody changed it meanwhile. */
 const CAS = `
@@ -174,6 +176,13 @@ export class RedisStore implements Store {
       if (isRefusal(err)) {
         this.refusing = true
         throw refused(err)
+      }
+      // A Cluster failing over or moving slots answers a pipeline's commands MOVED/ASK/CLUSTERDOWN/
+      // TRYAGAIN (ioredis redirects single commands, not a pipeline of several slots): the registry is
+      // briefly unavailable, callers wait and retry, and the slot map is read again meanwhile.
+      if (err instanceof ReplyError && CLUSTER_MOVING.test((err as Error).message)) {
+        if (isCluster(this.redis)) this.redis.refreshSlotsCache()
+        throw new StoreUnavailableError(`registry unavailable: the cluster is moving slots (${(err as Error).message.split(' ')[0] ?? ''})`, { cause: err })
       }
       if (err instanceof ReplyError || err instanceof StoreUnavailableError) throw err
       if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) throw err
