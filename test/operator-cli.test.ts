@@ -6,23 +6,10 @@ import { execFile } from 'node:child_process'
 import { createServer } from 'node:http'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
+import { startDemo } from './helpers/demo.js'
 import { freePort } from './helpers/free-port.js'
-import { startHoming } from './helpers/homing-process.js'
-import { eventually } from './helpers/wait.js'
 
-const ports = { bootstrap: await freePort(), sh: await freePort(), de: await freePort(), gx: await freePort() }
-const up = startHoming(['up', '--config', 'docker/demo.json', '--quiet'], {
-  BOOTSTRAP_PORT: String(ports.bootstrap),
-  HOMING_MQTT_PORT_IOT_SH_1: String(ports.sh),
-  HOMING_MQTT_PORT_IOT_DE_1: String(ports.de),
-  HOMING_MQTT_PORT_IOT_GX_1: String(ports.gx)
-})
-t.teardown(async () => {
-  up.child.kill('SIGTERM')
-  await up.exit(15_000).catch(() => up.kill())
-})
-const URL_ = `http://127.0.0.1:${ports.bootstrap}`
-await eventually(async () => (await fetch(`${URL_}/readyz`).catch(() => null))?.status === 200, () => `homing up to be ready:\n${up.output()}`, { ms: 30_000 })
+const { url: URL_, ports } = await startDemo(t, ['--quiet'])
 
 interface Result { code: number, stdout: string, stderr: string }
 const ACME = { HOMING_URL: URL_, HOMING_TOKEN: 'demo-acme-token-change-me' }

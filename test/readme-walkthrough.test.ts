@@ -7,10 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, mkdirSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { freePort } from './helpers/free-port.js'
-import { startHoming } from './helpers/homing-process.js'
+import { startDemo } from './helpers/demo.js'
 import { runBlocks, shellBlocks } from './helpers/readme-blocks.js'
-import { eventually } from './helpers/wait.js'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const WALKTHROUGHS = [/^Try it$/, /^Nearest access/, /^Cross-account/]
@@ -40,19 +38,7 @@ t.test('a block that fails stops the session and is named', async t => {
 })
 
 t.test('every README walk-through command block runs as written against homing up on the demo config', async t => {
-  const ports = { bootstrap: await freePort(), sh: await freePort(), de: await freePort(), gx: await freePort() }
-  const up = startHoming(['up', '--config', 'docker/demo.json'], {
-    BOOTSTRAP_PORT: String(ports.bootstrap),
-    HOMING_MQTT_PORT_IOT_SH_1: String(ports.sh),
-    HOMING_MQTT_PORT_IOT_DE_1: String(ports.de),
-    HOMING_MQTT_PORT_IOT_GX_1: String(ports.gx)
-  })
-  t.teardown(async () => {
-    up.child.kill('SIGTERM')
-    await up.exit(15_000).catch(() => up.kill())
-  })
-  const url = `http://127.0.0.1:${ports.bootstrap}`
-  await eventually(async () => (await fetch(`${url}/readyz`).catch(() => null))?.status === 200, () => `homing up to be ready at ${url}:\n${up.output()}`, { ms: 30_000 })
+  const { url } = await startDemo(t)
 
   const blocks = shellBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'), WALKTHROUGHS)
   const run = blocks.filter(b => b.notRun === null)
