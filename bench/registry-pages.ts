@@ -22,26 +22,34 @@ interface Answer {
 
 export interface PageSample {
   mode: PagingMode
-  /** Request -> whole answer read, ms, in the order measured. */
+  /** Request -> whole answer read, ms, in the order measured (failed answers included). */
   ms: number[]
   /** Devices in the measured pages. */
   devices: number
+  /** HTTP status -> pages. */
+  statuses: Record<string, number>
 }
 
-/** One page: `cursor` or `offset` as given. */
-export async function getPage (t: PageTarget, limit: number, at: { cursor?: string, offset?: number } = {}): Promise<Answer> {
+/** One page: `cursor` or `offset` as given; `answer` is null unless the status is 200. */
+export async function getPage (t: PageTarget, limit: number, at: { cursor?: string, offset?: number } = {}): Promise<{ status: number, answer: Answer | null, text: string }> {
   const q = new URLSearchParams({ instanceId: t.instanceId, limit: String(limit) })
   if (at.cursor !== undefined) q.set('cursor', at.cursor)
   if (at.offset !== undefined) q.set('offset', String(at.offset))
   const res = await fetch(`${t.url}/api/v1/products/${encodeURIComponent(t.productKey)}/devices?${q.toString()}`, { headers: { authorization: `Bearer ${t.token}` } })
   const text = await res.text()
-  if (res.status !== 200) throw new Error(`GET devices answered ${res.status}: ${text.slice(0, 200)}`)
-  return JSON.parse(text) as Answer
+  return { status: res.status, answer: res.status === 200 ? JSON.parse(text) as Answer : null, text }
 }
 
-/** Whether the listing pages by cursor (its answer has `next`). */
+async function okPage (t: PageTarget, limit: number, at: { cursor?: string } = {}): Promise<Answer> {
+  const page = await getPage(t, limit, at)
+  if (page.answer === null) throw new Error(`GET devices answered ${page.status}: ${page.text.slice(0, 200)}`)
+  return page.answer
+}
+
+/** Whether the listing pages by cursor (its answer has `next`); a listing that fails is taken as a scan. */
 export async function pagingMode (t: PageTarget): Promise<PagingMode> {
-  return 'next' in await getPage(t, 1) ? 'cursor' : 'offset'
+  const page = await getPage(t, 1)
+  return page.answer !== null && 'next' in page.answer ? 'cursor' : 'offset'
 }
 
 /** Every `step`-th position of the listing as a cursor (undefined: the start), walking it once. */
@@ -49,7 +57,7 @@ export async function collectCursors (t: PageTarget, step: number, maxPages = 50
   const positions: (string | undefined)[] = [undefined]
   let cursor: string | undefined
   for (let i = 0; i < maxPages; i++) {
-    const page = await getPage(t, step, cursor === undefined ? {} : { cursor })
+    const page = await okPage(t, step, cursor === undefined ? {} : { cursor })
     if (page.next === undefined || page.next === null || page.next === '') break
     cursor = page.next
     positions.push(cursor)
@@ -65,6 +73,7 @@ const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)] as T
  */
 export async function samplePages (t: PageTarget, o: { mode: PagingMode, pages: number, limit: number, total: number, cursors?: (string | undefined)[] }): Promise<PageSample> {
   const ms: number[] = []
+  const statuses: Record<string, number> = {}
   let devices = 0
   for (let i = 0; i < o.pages; i++) {
     let at: { cursor?: string, offset?: number }
@@ -75,9 +84,10 @@ export async function samplePages (t: PageTarget, o: { mode: PagingMode, pages: 
     const t0 = performance.now()
     const page = await getPage(t, o.limit, at)
     ms.push(performance.now() - t0)
-    devices += page.devices.length
+    statuses[page.status] = (statuses[page.status] ?? 0) + 1
+    devices += page.answer?.devices.length ?? 0
   }
-  return { mode: o.mode, ms, devices }
+  return { mode: o.mode, ms, devices, statuses }
 }
 
 /** The p-th percentile (nearest rank) of `xs`. */

@@ -95,7 +95,7 @@ function importLine (m: Measured<ImportRun>): string {
 
 function pagesLine (p: Measured<PageSample> & { total: number }): string {
   const n = p.value.ms.length
-  return `${n} pages by ${p.value.mode} at ${p.total} devices: p50 ${percentile(p.value.ms, 50).toFixed(1)} ms, p99 ${percentile(p.value.ms, 99).toFixed(1)} ms, ` +
+  return `${n} pages by ${p.value.mode} at ${p.total} devices, statuses ${JSON.stringify(p.value.statuses)}: p50 ${percentile(p.value.ms, 50).toFixed(1)} ms, p99 ${percentile(p.value.ms, 99).toFixed(1)} ms, ` +
     `sidecar ${Math.round((p.cpuUs[0] ?? 0) / n)} µs CPU/page, Redis ${Math.round(p.redis.cpuUs / n)} µs CPU/page, load ${p.load.toFixed(1)}; per page: ${perOperation(p.redis.calls, n)}`
 }
 
