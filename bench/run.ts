@@ -11,13 +11,15 @@ import { brokerConnect } from './scenarios/broker-connect.js'
 import { bootstrapRate } from './scenarios/bootstrap-rate.js'
 import { rehoming } from './scenarios/rehoming.js'
 import { liveConnections } from './scenarios/live-connections.js'
+import { registry } from './scenarios/registry.js'
 
 /** Scenario modules in run order, with the scenario names each one answers. */
 const MODULES: { names: ScenarioName[], title: string, run: Scenario }[] = [
   { names: ['connect', 'memory'], title: 'broker: signed CONNECT rate and memory per idle connection', run: brokerConnect },
   { names: ['bootstrap'], title: 'bootstrap requests/s', run: bootstrapRate },
   { names: ['rehoming'], title: 're-homing online devices with one job', run: rehoming },
-  { names: ['live'], title: 'live signed connections across broker processes', run: liveConnections }
+  { names: ['live'], title: 'live signed connections across broker processes', run: liveConnections },
+  { names: ['registry'], title: 'the registry at fleet scale on a Redis Cluster', run: registry }
 ]
 
 async function main (o: BenchOptions): Promise<number> {
@@ -26,6 +28,7 @@ async function main (o: BenchOptions): Promise<number> {
   if (o.profile !== undefined) mkdirSync(o.profile, { recursive: true })
   const ctx: ScenarioContext = {
     quick: o.quick,
+    ...(o.devices !== undefined ? { devices: o.devices } : {}),
     selected,
     log,
     // One directory per server: Node writes a profile per thread (tsx's loader thread included).

@@ -4,6 +4,8 @@ import type { Figure } from './report.js'
 
 export interface ScenarioContext {
   quick: boolean
+  /** The registry scenario's fleet size instead of its own (`--devices`). */
+  devices?: number
   selected: Set<ScenarioName>
   log: (line: string) => void
   /** Node flags for a server under test: --cpu-prof into the profile directory when asked. */

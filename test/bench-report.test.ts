@@ -5,8 +5,9 @@ import { formatFigure, markdownTable, ratio, type Figure } from '../bench/report
 import { bootstrapFigures, connectFigures, HOMING, KOA, liveFigures, NODE_HTTP, rehomeFigures, type HttpRun } from '../bench/figures.js'
 import { Recorder, summarize, type Summary } from '../bench/loadtest/stats.js'
 
-t.test('--quick runs every scenario but the 50,000-connection one; --only picks; unknown names are refused', async t => {
-  t.same(parseBenchArgs([]).only, [...SCENARIOS])
+t.test('--quick runs every scenario but the 50,000-connection one and the registry; --only picks; unknown names are refused', async t => {
+  t.same(parseBenchArgs([]).only, SCENARIOS.filter(s => s !== 'registry'), 'the registry scenario runs only when named')
+  t.same(parseBenchArgs(['--only', 'registry']).only, ['registry'])
   t.same(parseBenchArgs(['--quick']), { quick: true, only: ['connect', 'bootstrap', 'memory', 'rehoming'] })
   t.same(parseBenchArgs(['--quick', '--only', 'live,connect']).only, ['live', 'connect'])
   t.equal(parseBenchArgs(['--json', 'out.json']).json, 'out.json')

@@ -1,10 +1,2 @@
-// A port nobody listens on right now, for configs that must name their ports before they start.
-import net from 'node:net'
-
-export async function freePort (host = '127.0.0.1'): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>(resolve => server.listen(0, host, resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise<void>(resolve => server.close(() => resolve()))
-  return port
-}
+// A port nobody listens on right now: shared with the benchmarks (bench/free-port.ts).
+export { freePort } from '../../bench/free-port.js'
