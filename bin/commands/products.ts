@@ -1,15 +1,17 @@
 // Operator commands for products; each calls the REST API (README.md, "Management API"):
 //   homing products create --instance ID --name NAME [--product-key PK]
 //   homing products list [--instance ID] | show PK | delete PK      (--instance when the product is at several)
+//   homing products update PK [--name N] [--description D] [--instance ID]
 //   homing instances                                                 the account's instances
 import type { Command } from 'commander'
-import { action, callApi, withApiOptions, type ApiTarget } from './api-client.js'
+import { action, callApi, OperatorError, withApiOptions, type ApiTarget } from './api-client.js'
 import { printAnswer, printOne, withOutput, type Column, type OutputOptions } from './output.js'
 
 interface ProductView {
   productKey: string
   instanceId: string
   name: string
+  description?: string
   readOnly: boolean
   sourceInstanceId: string | null
   createdAt: number
@@ -27,6 +29,7 @@ type Options = ApiTarget & OutputOptions & { instance?: string }
 const PRODUCT_COLUMNS: readonly Column<ProductView>[] = [
   { header: 'productKey', value: p => p.productKey },
   { header: 'name', value: p => p.name },
+  { header: 'description', value: p => p.description ?? null },
   { header: 'instance', value: p => p.instanceId },
   { header: 'readOnly', value: p => p.readOnly },
   { header: 'copiedFrom', value: p => p.sourceInstanceId },
@@ -54,7 +57,7 @@ export function registerProducts (program: Command): void {
       ])
     }))
 
-  const products = program.command('products').description('products: create, list, show, delete')
+  const products = program.command('products').description('products: create, list, show, update, delete')
   command(products, 'create')
     .description('create a product at one of your instances; its devices are created with `homing devices create`')
     .requiredOption('--instance <instanceId>', 'the instance it lives at')
@@ -76,6 +79,16 @@ export function registerProducts (program: Command): void {
     .option(...INSTANCE_OPTION)
     .action(action(async (pk: string, opts: Options) => {
       printOne(opts.output, JSON.parse((await callApi(opts, 'GET', productPath(pk, opts.instance))).text) as ProductView, PRODUCT_COLUMNS)
+    }))
+  command(products, 'update <productKey>')
+    .description('change a product\'s name or description (a distributed read-only copy cannot be changed)')
+    .option(...INSTANCE_OPTION)
+    .option('--name <name>', 'its new display name')
+    .option('--description <text>', 'its new description ("" clears it)')
+    .action(action(async (pk: string, opts: Options & { name?: string, description?: string }) => {
+      const patch = { ...(opts.name === undefined ? {} : { name: opts.name }), ...(opts.description === undefined ? {} : { description: opts.description }) }
+      if (Object.keys(patch).length === 0) throw new OperatorError('nothing to change: give --name or --description')
+      printOne(opts.output, JSON.parse((await callApi(opts, 'PATCH', productPath(pk, opts.instance), patch)).text) as ProductView, PRODUCT_COLUMNS)
     }))
   withApiOptions(products.command('delete <productKey>'))
     .description('delete a product that has no devices left (a distributed read-only copy cannot be deleted)')
