@@ -29,13 +29,15 @@ type Options = ApiTarget & OutputOptions & { instance?: string }
 const PRODUCT_COLUMNS: readonly Column<ProductView>[] = [
   { header: 'productKey', value: p => p.productKey },
   { header: 'name', value: p => p.name },
-  { header: 'description', value: p => p.description ?? null },
   { header: 'instance', value: p => p.instanceId },
   { header: 'readOnly', value: p => p.readOnly },
   { header: 'copiedFrom', value: p => p.sourceInstanceId },
   { header: 'created', value: p => p.createdAt, time: true },
   { header: 'updated', value: p => p.updatedAt, time: true }
 ]
+
+/** One product (show, create, update): the list's columns and its description. */
+const ONE_PRODUCT_COLUMNS: readonly Column<ProductView>[] = [...PRODUCT_COLUMNS.slice(0, 2), { header: 'description', value: p => p.description ?? null }, ...PRODUCT_COLUMNS.slice(2)]
 
 const atInstance = (instanceId?: string): string => instanceId === undefined ? '' : `?instanceId=${encodeURIComponent(instanceId)}`
 const productPath = (pk: string, instanceId?: string): string => `/products/${encodeURIComponent(pk)}${atInstance(instanceId)}`
@@ -65,7 +67,7 @@ export function registerProducts (program: Command): void {
     .option('--product-key <pk>', 'its ProductKey (generated when not given)')
     .action(action(async (opts: Options & { name: string, productKey?: string }) => {
       const body = { instanceId: opts.instance, name: opts.name, ...(opts.productKey === undefined ? {} : { productKey: opts.productKey }) }
-      printOne(opts.output, JSON.parse((await callApi(opts, 'POST', '/products', body)).text) as ProductView, PRODUCT_COLUMNS)
+      printOne(opts.output, JSON.parse((await callApi(opts, 'POST', '/products', body)).text) as ProductView, ONE_PRODUCT_COLUMNS)
     }))
   command(products, 'list')
     .description('your products, at every instance of yours or at one')
@@ -78,7 +80,7 @@ export function registerProducts (program: Command): void {
     .description('one product')
     .option(...INSTANCE_OPTION)
     .action(action(async (pk: string, opts: Options) => {
-      printOne(opts.output, JSON.parse((await callApi(opts, 'GET', productPath(pk, opts.instance))).text) as ProductView, PRODUCT_COLUMNS)
+      printOne(opts.output, JSON.parse((await callApi(opts, 'GET', productPath(pk, opts.instance))).text) as ProductView, ONE_PRODUCT_COLUMNS)
     }))
   command(products, 'update <productKey>')
     .description('change a product\'s name or description (a distributed read-only copy cannot be changed)')
@@ -88,7 +90,7 @@ export function registerProducts (program: Command): void {
     .action(action(async (pk: string, opts: Options & { name?: string, description?: string }) => {
       const patch = { ...(opts.name === undefined ? {} : { name: opts.name }), ...(opts.description === undefined ? {} : { description: opts.description }) }
       if (Object.keys(patch).length === 0) throw new OperatorError('nothing to change: give --name or --description')
-      printOne(opts.output, JSON.parse((await callApi(opts, 'PATCH', productPath(pk, opts.instance), patch)).text) as ProductView, PRODUCT_COLUMNS)
+      printOne(opts.output, JSON.parse((await callApi(opts, 'PATCH', productPath(pk, opts.instance), patch)).text) as ProductView, ONE_PRODUCT_COLUMNS)
     }))
   withApiOptions(products.command('delete <productKey>'))
     .description('delete a product that has no devices left (a distributed read-only copy cannot be deleted)')

@@ -1,7 +1,7 @@
 // The regions on a map of the world: Natural Earth's 1:110m land outline (npm world-atlas, bundled at
 // build time, nothing fetched when the page runs) in the Natural Earth projection (d3-geo), each region
 // at its latitude and longitude, sized by its devices, with the devices placed there by nearest
-// access and where they came from (their origin instance's region).
+// access and where they came from (the region of the instance they were created at).
 import { geoDistance, geoGraticule10, geoNaturalEarth1, geoPath } from 'd3-geo'
 import { useState } from 'preact/hooks'
 import { feature } from 'topojson-client'
@@ -47,7 +47,7 @@ export function WorldMap ({ regions, counts, flows }: { regions: Region[], count
           if (from === undefined || to === undefined || geoDistance([from.lon, from.lat], [to.lon, to.lat]) === 0) return null
           // A great-circle arc, as d3-geo draws a line between two points on the sphere.
           const d = path({ type: 'LineString', coordinates: [[from.lon, from.lat], [to.lon, to.lat]] }) ?? ''
-          return <path key={`${f.from}>${f.to}`} class='map-flow' d={d} stroke-width={Math.min(6, 1 + Math.log2(f.devices))}><title>{f.devices} placed from {from.id} to {to.id}</title></path>
+          return <path key={`${f.from}>${f.to}`} class='map-flow' d={d} stroke-width={Math.min(6, 1 + Math.log2(f.devices))}><title>{f.devices} created at {from.id}, placed in {to.id}</title></path>
         })}
         {regions.map(r => {
           const c = counts.get(r.id) ?? empty
@@ -68,7 +68,7 @@ export function WorldMap ({ regions, counts, flows }: { regions: Region[], count
       </svg>
       <figcaption aria-live='polite'>
         {shown === undefined
-          ? 'Regions at their coordinates: the outer circle grows with the devices there, the inner one with those placed by nearest access; lines show where placed devices came from. Tab to a region for its numbers.'
+          ? 'Regions at their coordinates: the outer circle grows with the devices there, the inner one with those placed by nearest access; lines run from the region where placed devices were created to where they were placed. Tab to a region for its numbers.'
           : describe(shown, counts.get(shown.id) ?? empty)}
       </figcaption>
     </figure>
