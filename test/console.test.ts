@@ -2,7 +2,8 @@
 // playwright-core, through the whole loop: sign in, create a product and devices, preview and start a
 // job that moves live devices at a set rate, watch its progress reach the end and the moved devices
 // settle, open a device's timeline, download
-// the records. The console calls only /api/v1; the page logs no error and runs no inline script.
+// the records; the instances page's world map (land outline, regions, a placed device) and its chart
+// of connections over time (from the broker nodes' samples: the devices' move shows as a drop and a rise). The console calls only /api/v1; the page logs no error and runs no inline script.
 // HOMING_SCREENSHOTS=docs writes the pages' screenshots into docs/ (the README shows one).
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,6 +14,7 @@ import t from 'tap'
 import { startBrokerNode } from '../broker/node.js'
 import { messageId, notifyReplyPayload } from '../shared/alink.js'
 import { parseConfig } from '../shared/config.js'
+import { newDevice } from '../shared/device.js'
 import { MemoryStore } from '../shared/store/memory.js'
 import type { Certificate } from '../shared/types.js'
 import { connectDevice } from './helpers/broker.js'
@@ -268,8 +270,6 @@ async function run (): Promise<void> {
     t.ok(top < bottom, 'iot-sh\'s line has a peak and a drop')
     t.equal(heights.at(-1), bottom, 'and ends at the bottom')
     t.ok(heights.indexOf(top) < heights.lastIndexOf(bottom), 'the drop comes after the peak')
-    await page.getByRole('heading', { name: 'Connections over time' }).scrollIntoViewIfNeeded()
-    await shoot('console-instances.png', true)
   })
 
   t.test('the job list and the codes inbox', async t => {
@@ -312,6 +312,24 @@ async function run (): Promise<void> {
     await page.getByRole('link', { name: 'Jobs', exact: true }).click()
     await page.locator('td[data-settling="timed-out"]').waitFor()
     t.equal(await page.getByRole('table', { name: 'Jobs' }).locator('td[data-settling]').count(), 2, 'both jobs show their settling state in the list')
+  })
+
+  t.test('the map shows a device placed by nearest access and the region it was created in', async t => {
+    // lamp-0005, created at iot-sh, placed in Frankfurt as the sidecar places a device at its first bootstrap.
+    t.same(await store.createDevices([newDevice('a1consoleLamp', 'lamp-0005', 'iot-sh')]), [])
+    await store.setCandidates('a1consoleLamp', 'lamp-0005', { from: 'iot-sh', candidates: [{ region: 'cn-shanghai', instanceId: 'iot-sh' }, { region: 'eu-central-1', instanceId: 'iot-de' }], jobId: 'jPlaced' })
+    const placed = await store.place('a1consoleLamp', 'lamp-0005', { instanceId: 'iot-de', region: 'eu-central-1', fallback: false, address: '192.0.2.7', at: Date.now() })
+    t.equal(placed.result, 'placed')
+    await page.getByRole('link', { name: 'Instances' }).click()
+    await page.locator('tr[data-region="eu-central-1"] td.count', { hasText: /^1$/ }).waitFor()
+    const map = page.getByRole('group', { name: 'Map of the regions' })
+    t.match(await map.locator('g[data-region="eu-central-1"]').getAttribute('aria-label'), '1 placed by nearest access', 'the region says how many were placed there')
+    t.equal(await map.locator('g[data-region="eu-central-1"] circle.map-placed').count(), 1, 'and shows them')
+    t.equal(await map.locator('path.map-flow').count(), 1, 'one line from where it was created to where it was placed')
+    t.equal(await map.locator('path.map-flow title').textContent(), '1 created at cn-shanghai, placed in eu-central-1')
+    await page.getByLabel('Window').selectOption('15')
+    await page.locator('[data-legend="iot-de"] strong').waitFor()
+    await shoot('console-instances.png', true)
   })
 
   t.test('no errors in the page, nothing fetched from elsewhere, no inline script runs', async t => {

@@ -49,7 +49,8 @@ function segments (points: ConnectionHistory['points']): { at: number, connectio
   return out.filter(s => s.length > 0)
 }
 
-const time = (ms: number): string => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+/** A time on the axis: with seconds when the chart spans less than ten minutes. */
+const time = (ms: number, spanMs = Infinity): string => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', ...(spanMs < 600_000 ? { second: '2-digit' } : {}) })
 
 function Chart ({ histories }: { histories: ConnectionHistory[] }) {
   const W = 720
@@ -73,8 +74,8 @@ function Chart ({ histories }: { histories: ConnectionHistory[] }) {
         <line class='gridline' x1={pad.left} y1={y(max)} x2={W - pad.right} y2={y(max)} />
         <text x={pad.left - 6} y={y(max) + 4} text-anchor='end'>{max}</text>
         <text x={pad.left - 6} y={H - pad.bottom + 4} text-anchor='end'>0</text>
-        {all.length > 0 && <text x={pad.left} y={H - 8} text-anchor='start'>{time(t0)}</text>}
-        {all.length > 0 && <text x={W - pad.right} y={H - 8} text-anchor='end'>{time(t1)}</text>}
+        {all.length > 0 && <text x={pad.left} y={H - 8} text-anchor='start'>{time(t0, t1 - t0)}</text>}
+        {all.length > 0 && <text x={W - pad.right} y={H - 8} text-anchor='end'>{time(t1, t1 - t0)}</text>}
         {histories.map((h, i) => segments(h.points.filter(p => p.at >= t0)).map((seg, j) => (
           <polyline
             key={`${h.instanceId}-${j}`} class='series' data-instance={h.instanceId} fill='none' stroke={COLORS[i % COLORS.length]} stroke-width='2'
