@@ -16,6 +16,8 @@ export interface ConnectionSamplerOptions {
 
 /** At most this many unwritten samples are kept while the registry is away (the oldest go first). */
 const MAX_WAITING = 360
+/** A shutdown waits at most this long for the last write (a registry that hangs must not hold it up). */
+const LAST_WRITE_MS = 1000
 
 /** Starts sampling; `stop` writes one last sample (the count then: 0 once the node's clients are gone). */
 export function sampleConnections (options: ConnectionSamplerOptions): { stop: () => Promise<void> } {
@@ -50,9 +52,14 @@ export function sampleConnections (options: ConnectionSamplerOptions): { stop: (
   return {
     stop: async () => {
       clearInterval(timer)
-      await writing
-      waiting.push({ at: Date.now(), connections: count() })
-      await write()
+      let bound: NodeJS.Timeout | undefined
+      const last = (async () => {
+        await writing
+        waiting.push({ at: Date.now(), connections: count() })
+        await write()
+      })()
+      await Promise.race([last, new Promise<void>(resolve => { bound = setTimeout(resolve, LAST_WRITE_MS) })])
+      clearTimeout(bound)
     }
   }
 }
