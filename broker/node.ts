@@ -14,6 +14,7 @@ import type { Store } from '../shared/store/store.js'
 import { loadTls, type TlsFiles } from '../shared/tls.js'
 import { brokerRedisOf, clusterBackends, type ClusterBackends } from './cluster.js'
 import { limitConnection } from './connection-limits.js'
+import { sampleConnections } from './connection-samples.js'
 import { openListeners, TRANSPORTS, type Listener } from './listeners.js'
 import { observeBroker } from './observe.js'
 import { homing, type HomingBroker } from './plugin.js'
@@ -76,7 +77,7 @@ export async function startBrokerNode (options: BrokerNodeOptions): Promise<Brok
   const store = ownStore && metrics !== undefined ? observedStore(opened, metrics) : opened
   let state: 'starting' | 'running' | 'draining' = 'starting'
   // Shutdown, in this order: not ready (load balancers stop sending), stop accepting, close the
-  // devices' connections (they reconnect to another node), stop the hooks (their offline marks
+  // devices' connections (they reconnect to another node), write the last connection sample, stop the hooks (their offline marks
   // are written by then), then the cluster backends, the probes and the registry.
   let listeners: Listener[] = []
   let probes: ProbeServer | undefined
@@ -84,10 +85,12 @@ export async function startBrokerNode (options: BrokerNodeOptions): Promise<Brok
   let plugin: HomingBroker | undefined
   let unobserve: (() => void) | undefined
   let backends: ClusterBackends | undefined
+  let sampler: { stop: () => Promise<void> } | undefined
   const shutdown = (): Promise<void> => runAll([
     async () => { state = 'draining' },
     async () => { for (const listener of listeners) listener.stop() },
     async () => { if (aedes) await new Promise<void>(resolve => (aedes as Aedes).close(() => resolve())) },
+    async () => sampler?.stop(),
     async () => plugin?.close(),
     async () => unobserve?.(),
     async () => backends?.destroy(),
@@ -156,6 +159,17 @@ export async function startBrokerNode (options: BrokerNodeOptions): Promise<Brok
     const limited = (client: Client, reason: LimitReason): void => { homingBroker.limitClosed(client, reason) }
     for (const listener of listeners) {
       listener.accept((stream, req) => limitConnection(stream, broker.handle(stream, req), config.broker, homingBroker.authenticated, limited))
+    }
+    if (config.broker.connectionSampleMs > 0) {
+      sampler = sampleConnections({
+        store,
+        instanceId,
+        nodeId,
+        everyMs: config.broker.connectionSampleMs,
+        keepMs: config.broker.connectionHistoryHours * 3_600_000,
+        count: () => broker.connectedClients,
+        log: nodeLog
+      })
     }
     state = 'running'
     // `port`: the first transport's (mqtt when it listens), as before there were others.

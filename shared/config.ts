@@ -136,8 +136,14 @@ export const configSchema = z.strictObject({
      * CONNACK 5 (`refuse`), or accepted, sent the notify at once and disconnected (`redirect`).
      */
     movedDevices: z.enum(['refuse', 'redirect']).default('refuse'),
+    /**
+     * docs/operations.md, "Connections over time": how often each node writes its connection count
+     * into the registry (ms; 0: never), and how long the samples are kept (hours).
+     */
+    connectionSampleMs: z.number().int().min(0).max(3_600_000).refine(ms => ms === 0 || ms >= 100, 'at least 100 ms, or 0 for none').default(10_000),
+    connectionHistoryHours: z.number().int().min(1).max(168).default(24),
     ...brokerLimits
-  }).default({ notifyTimeoutMs: 2000, keepaliveMin: 30, keepaliveMax: 1200, deniedPublish: 'ignore', movedDevices: 'refuse', ...BROKER_LIMIT_DEFAULTS }),
+  }).default({ notifyTimeoutMs: 2000, keepaliveMin: 30, keepaliveMax: 1200, deniedPublish: 'ignore', movedDevices: 'refuse', connectionSampleMs: 10_000, connectionHistoryHours: 24, ...BROKER_LIMIT_DEFAULTS }),
   limits,
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).optional(),
   regions: z.array(z.strictObject({

@@ -44,6 +44,8 @@ export interface Product {
   productKey: string
   instanceId: string
   name: string
+  /** Free text for the operator (Alibaba's product Description); absent on records made before it existed. */
+  description?: string
   topicCategories: unknown[]
   tsl: unknown
   parsingScript: string | null

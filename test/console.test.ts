@@ -2,7 +2,8 @@
 // playwright-core, through the whole loop: sign in, create a product and devices, preview and start a
 // job that moves live devices at a set rate, watch its progress reach the end and the moved devices
 // settle, open a device's timeline, download
-// the records. The console calls only /api/v1; the page logs no error and runs no inline script.
+// the records; the instances page's world map (land outline, regions, a placed device) and its chart
+// of connections over time (from the broker nodes' samples: the devices' move shows as a drop and a rise). The console calls only /api/v1; the page logs no error and runs no inline script.
 // HOMING_SCREENSHOTS=docs writes the pages' screenshots into docs/ (the README shows one).
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,12 +14,13 @@ import t from 'tap'
 import { startBrokerNode } from '../broker/node.js'
 import { messageId, notifyReplyPayload } from '../shared/alink.js'
 import { parseConfig } from '../shared/config.js'
+import { newDevice } from '../shared/device.js'
 import { MemoryStore } from '../shared/store/memory.js'
 import type { Certificate } from '../shared/types.js'
 import { connectDevice } from './helpers/broker.js'
 import { FRANKFURT, SHANGHAI } from './helpers/regions.js'
 import { startTestSidecar } from './helpers/test-sidecar.js'
-import { within } from './helpers/wait.js'
+import { eventually, within } from './helpers/wait.js'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const TOKEN = 'console-token-0123456789abcdef'
@@ -34,10 +36,14 @@ if (!existsSync(CHROMIUM)) {
   await run()
 }
 
+interface History { points: { at: number, connections: number | null }[] }
+const newest = (h: History): number | null => h.points.at(-1)?.connections ?? null
+
 async function run (): Promise<void> {
   const config = parseConfig({
     bootstrap: { host: '127.0.0.1', port: 0 },
-    broker: { notifyTimeoutMs: 500 },
+    // Connection samples every half second, so that the chart has history within the test.
+    broker: { notifyTimeoutMs: 500, connectionSampleMs: 500 },
     regions: [SHANGHAI, FRANKFURT],
     accounts: [{ id: 'acme', name: 'Acme Ltd', token: TOKEN }],
     instances: [
@@ -50,6 +56,10 @@ async function run (): Promise<void> {
   const sh = await startBrokerNode({ config, instanceId: 'iot-sh', store, nodeId: 'console-sh' })
   const de = await startBrokerNode({ config, instanceId: 'iot-de', store, nodeId: 'console-de' })
   const clients: MqttClient[] = []
+  const history = async (instanceId: string): Promise<History> => {
+    const res = await fetch(`${sidecar.url}/api/v1/instances/${instanceId}/connections?minutes=60`, { headers: { Authorization: `Bearer ${TOKEN}` } })
+    return await res.json() as History
+  }
   const downloads = mkdtempSync(join(tmpdir(), 'homing-downloads-'))
   // A fresh profile in a temporary folder each run (playwright's own; it refuses --user-data-dir here).
   const browser: Browser = await chromium.launch({
@@ -74,7 +84,7 @@ async function run (): Promise<void> {
   page.on('pageerror', err => problems.push(`page error: ${err.message}`))
   const requests: string[] = []
   page.on('request', req => requests.push(req.url()))
-  const shoot = async (name: string): Promise<void> => { if (SHOTS !== null) await page.screenshot({ path: join(SHOTS, name), fullPage: false }) }
+  const shoot = async (name: string, fullPage = false): Promise<void> => { if (SHOTS !== null) await page.screenshot({ path: join(SHOTS, name), fullPage }) }
 
   t.test('the console is served with a CSP that allows only its own script', async t => {
     const res = await fetch(`${sidecar.url}/console/`)
@@ -140,9 +150,26 @@ async function run (): Promise<void> {
     await page.getByRole('link', { name: 'Instances' }).click()
     await page.locator('tr[data-instance="iot-sh"] td.count', { hasText: '2 / 3' }).waitFor()
     t.pass('iot-sh: 2 online of 3')
-    t.ok(await page.getByRole('img', { name: 'Online devices per instance over time' }).isVisible(), 'the connections chart is drawn')
-    t.ok(await page.getByRole('img', { name: 'Map of the regions' }).isVisible(), 'the map of the regions is drawn')
-    await shoot('console-instances.png')
+    // The chart reads the history the broker nodes write: wait until it has the two connections, then open the page afresh.
+    await eventually(async () => newest(await history('iot-sh')) === 2, 'the iot-sh history to show 2 connections', { ms: STEP_MS })
+    await page.getByRole('link', { name: 'Products' }).click()
+    await page.getByRole('link', { name: 'Instances' }).click()
+    await page.locator('[data-legend="iot-sh"] strong', { hasText: '2' }).waitFor()
+    t.ok(await page.getByRole('img', { name: 'Connections per instance over time' }).isVisible(), 'the connections chart is drawn')
+    t.ok(await page.locator('polyline[data-instance="iot-sh"]').count() > 0, 'iot-sh has a line')
+    t.match(await page.locator('[data-legend="iot-sh"]').textContent(), 'iot-sh: 2 now, 1 node reporting', 'the legend says what the history says')
+    const map = page.getByRole('group', { name: 'Map of the regions' })
+    t.ok(await map.isVisible(), 'the map of the regions is drawn')
+    t.ok(((await map.locator('path[data-outline="land"]').getAttribute('d')) ?? '').length > 10_000, 'with the outline of the land')
+    const shanghai = map.locator('g[data-region="cn-shanghai"]')
+    t.match(await shanghai.getAttribute('aria-label'), 'China (Shanghai), cn-shanghai: 2 of 3 online')
+    const [x, y] = await shanghai.locator('circle').first().evaluate(c => [Number(c.getAttribute('cx')), Number(c.getAttribute('cy'))])
+    const [width, height] = await map.evaluate(svg => [(svg as SVGSVGElement).viewBox.baseVal.width, (svg as SVGSVGElement).viewBox.baseVal.height])
+    t.ok((x ?? 0) > (width ?? 0) * 0.75 && (y ?? 0) < (height ?? 0) * 0.5, `Shanghai is in the east of the northern half (${x}, ${y})`)
+    await shanghai.focus()
+    await page.keyboard.press('Tab')
+    t.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-region')), 'eu-central-1', 'Tab goes from region to region')
+    t.match(await map.locator('xpath=..').locator('figcaption').textContent(), 'Germany (Frankfurt), eu-central-1: 0 of 0 online', 'the focused region\'s numbers are shown')
     await page.getByRole('link', { name: 'Devices' }).click()
     await page.getByLabel('Status').selectOption('online')
     await page.locator('tr[data-device]').nth(1).waitFor()
@@ -230,6 +257,21 @@ async function run (): Promise<void> {
     await shoot('console-device.png')
   })
 
+  t.test('the chart shows the move: iot-sh drops from 2 to 0, iot-de rises to 2', async t => {
+    await eventually(async () => newest(await history('iot-sh')) === 0 && newest(await history('iot-de')) === 2, 'the histories to show the devices at iot-de', { ms: STEP_MS })
+    await page.getByRole('link', { name: 'Instances' }).click()
+    await page.getByLabel('Window').selectOption('15')
+    await page.locator('[data-legend="iot-sh"] strong', { hasText: '0' }).waitFor()
+    await page.locator('[data-legend="iot-de"] strong', { hasText: '2' }).waitFor()
+    // The heights of iot-sh's line: the peak of 2 and the drop to 0 after it.
+    const heights = await page.locator('polyline[data-instance="iot-sh"]').evaluateAll(lines => lines.flatMap(l => (l.getAttribute('points') ?? '').split(' ').map(p => Number(p.split(',')[1]))))
+    const top = Math.min(...heights)
+    const bottom = Math.max(...heights)
+    t.ok(top < bottom, 'iot-sh\'s line has a peak and a drop')
+    t.equal(heights.at(-1), bottom, 'and ends at the bottom')
+    t.ok(heights.indexOf(top) < heights.lastIndexOf(bottom), 'the drop comes after the peak')
+  })
+
   t.test('the job list and the codes inbox', async t => {
     await page.getByRole('link', { name: 'Jobs' }).click()
     await page.getByRole('table', { name: 'Jobs' }).getByRole('link', { name: /^j[0-9a-z]+$/ }).waitFor()
@@ -270,6 +312,24 @@ async function run (): Promise<void> {
     await page.getByRole('link', { name: 'Jobs', exact: true }).click()
     await page.locator('td[data-settling="timed-out"]').waitFor()
     t.equal(await page.getByRole('table', { name: 'Jobs' }).locator('td[data-settling]').count(), 2, 'both jobs show their settling state in the list')
+  })
+
+  t.test('the map shows a device placed by nearest access and the region it was created in', async t => {
+    // lamp-0005, created at iot-sh, placed in Frankfurt as the sidecar places a device at its first bootstrap.
+    t.same(await store.createDevices([newDevice('a1consoleLamp', 'lamp-0005', 'iot-sh')]), [])
+    await store.setCandidates('a1consoleLamp', 'lamp-0005', { from: 'iot-sh', candidates: [{ region: 'cn-shanghai', instanceId: 'iot-sh' }, { region: 'eu-central-1', instanceId: 'iot-de' }], jobId: 'jPlaced' })
+    const placed = await store.place('a1consoleLamp', 'lamp-0005', { instanceId: 'iot-de', region: 'eu-central-1', fallback: false, address: '192.0.2.7', at: Date.now() })
+    t.equal(placed.result, 'placed')
+    await page.getByRole('link', { name: 'Instances' }).click()
+    await page.locator('tr[data-region="eu-central-1"] td.count', { hasText: /^1$/ }).waitFor()
+    const map = page.getByRole('group', { name: 'Map of the regions' })
+    t.match(await map.locator('g[data-region="eu-central-1"]').getAttribute('aria-label'), '1 placed by nearest access', 'the region says how many were placed there')
+    t.equal(await map.locator('g[data-region="eu-central-1"] circle.map-placed').count(), 1, 'and shows them')
+    t.equal(await map.locator('path.map-flow').count(), 1, 'one line from where it was created to where it was placed')
+    t.equal(await map.locator('path.map-flow title').textContent(), '1 created at cn-shanghai, placed in eu-central-1')
+    await page.getByLabel('Window').selectOption('15')
+    await page.locator('[data-legend="iot-de"] strong').waitFor()
+    await shoot('console-instances.png', true)
   })
 
   t.test('no errors in the page, nothing fetched from elsewhere, no inline script runs', async t => {

@@ -53,6 +53,8 @@ const job = (body: Record<string, unknown>) => ({ method: 'this-account', policy
 
 const rows: Row[] = [
   { route: 'GET /instances', what: 'lists only the caller\'s instances', other: () => globex('GET', '/instances'), status: 200 },
+  { route: 'GET /instances/:id/connections', what: 'another account\'s instance\'s connections', other: () => globex('GET', '/instances/iot-sh-1/connections'), status: 404, control: { run: () => acme('GET', '/instances/iot-sh-1/connections?minutes=5'), status: 200 } },
+  { route: 'GET /instances/:id/connections', what: 'an instance that does not exist', other: () => globex('GET', '/instances/iot-nowhere/connections'), status: 404 },
   { route: 'GET /products', what: 'another account\'s instance', other: () => globex('GET', '/products?instanceId=iot-sh-1'), status: 404, control: { run: () => acme('GET', '/products?instanceId=iot-sh-1'), status: 200 } },
   { route: 'GET /products', what: 'lists only the caller\'s products', other: () => globex('GET', '/products'), status: 200 },
   { route: 'POST /products', what: 'a product at another account\'s instance', other: () => globex('POST', '/products', { instanceId: 'iot-sh-1', name: 'Intruder' }), status: 404, control: { run: () => acme('POST', '/products', { instanceId: 'iot-sh-1', name: 'Second' }), status: 201 } },

@@ -28,7 +28,7 @@ const config = parseConfig({
   keyPrefix: 'outage:',
   bootstrap: { host: '127.0.0.1', port: 0, jobPollMs: 100 },
   // Short keepalives: the client's pings during the outage show that the broker still answers it.
-  broker: { keepaliveMin: 1, notifyTimeoutMs: 200 },
+  broker: { keepaliveMin: 1, notifyTimeoutMs: 200, connectionSampleMs: 200 },
   regions: [{ id: 'r1', name: 'One', lat: 0, lon: 0 }],
   accounts: [{ id: 'acme', name: 'Acme', token: TOKEN }],
   instances: [
@@ -91,6 +91,7 @@ t.test('Redis stopped and started: 503 and CONNACK 3 meanwhile, the live connect
   t.equal(job.status, 202)
 
   await redis.stop()
+  const stoppedAt = Date.now()
   runner.start()
 
   const down = await bootstrap('newcomer')
@@ -111,6 +112,7 @@ t.test('Redis stopped and started: 503 and CONNACK 3 meanwhile, the live connect
   t.equal((await api('GET', `/distribution/jobs/${job.json.jobId}`)).status, 503)
 
   const notify = nextMessage(online, `/sys/${PK}/online/thing/bootstrap/notify`)
+  const startedAt = Date.now()
   await redis.start()
   await eventually(async () => (await bootstrap('newcomer')).status === 200, 'bootstrap')
   t.pass('bootstrap answers 200 again, no restart')
@@ -123,6 +125,11 @@ t.test('Redis stopped and started: 503 and CONNACK 3 meanwhile, the live connect
   t.match(done.json, { status: 'distributed', counts: { total: 2, succeeded: 2, failed: 0 } }, 'the job stored before the outage ran to the end')
   t.ok(await within(WAIT_MS, notify, `online to receive a message on /sys/${PK}/online/thing/bootstrap/notify`), 'the device that stayed connected is told about its move by the broker that lived through the outage')
   t.match((await bootstrap('online')).body, /"host":"mqtt-b.example.com"/, 'and bootstraps to its new instance')
+  // docs/operations.md, "Connections over time": the samples the node took meanwhile were kept and written later.
+  const during = async (): Promise<number[]> => ((await store.connectionHistory('a', stoppedAt)).find(n => n.nodeId === 'outage-a1')?.samples ?? [])
+    .filter(s => s.at > stoppedAt && s.at < startedAt).map(s => s.connections)
+  await eventually(async () => (await during()).length > 0, 'the connection samples taken during the outage to be written')
+  t.ok((await during()).every(n => n === 1), 'the node\'s connection samples of the outage show the device that stayed')
 })
 
 t.test('a Redis that hangs (SIGSTOP): bootstrap answers 503 within the command timeout rather than hanging, then recovers', async t => {

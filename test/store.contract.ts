@@ -353,6 +353,23 @@ export function storeContract (name: string, open: () => Promise<Store>): void {
       const records = (await store.getRecords('j2')).sort((a, b) => a.deviceName.localeCompare(b.deviceName))
       t.same(records.map(r => `${r.deviceName}:${r.code}`), ['d1:ok', 'd2:ok'])
     })
+
+    t.test('connection samples: kept per instance and node, a retried write once, trimmed by time, a silent node drops out', async t => {
+      const sample = (at: number, connections: number) => ({ at, connections })
+      await store.recordConnectionSamples('hist-a', 'n1', [sample(1000, 3), sample(2000, 4)], 10_000)
+      await store.recordConnectionSamples('hist-a', 'n1', [sample(2000, 4)], 10_000)
+      await store.recordConnectionSamples('hist-a', 'n2', [sample(1500, 1)], 10_000)
+      await store.recordConnectionSamples('hist-b', 'n1', [sample(1500, 9)], 10_000)
+      t.same(await store.connectionHistory('hist-a', 0), [
+        { nodeId: 'n1', samples: [sample(1000, 3), sample(2000, 4)] },
+        { nodeId: 'n2', samples: [sample(1500, 1)] }
+      ])
+      t.same(await store.connectionHistory('hist-a', 1600), [{ nodeId: 'n1', samples: [sample(2000, 4)] }], 'only samples since the time asked for')
+      t.same(await store.connectionHistory('hist-b', 0), [{ nodeId: 'n1', samples: [sample(1500, 9)] }], 'each instance its own')
+      await store.recordConnectionSamples('hist-a', 'n1', [sample(12_500, 0)], 10_000)
+      t.same(await store.connectionHistory('hist-a', 0), [{ nodeId: 'n1', samples: [sample(12_500, 0)] }], 'older than 10 s before the newest: gone, and n2 with them')
+      t.same(await store.connectionHistory('nobody', 0), [])
+    })
   })
 }
 

@@ -3,10 +3,11 @@
 //   homing devices list PK [--instance ID] [--offset N --limit N]
 //   homing devices show PK DN | certificate PK DN | delete PK DN
 //   homing devices disable PK DN | enable PK DN                    disconnect it now, refuse it until enabled
+//   homing devices tags PK DN [key=value...] [--clear]             show, replace or clear its tags
 //   homing devices import PK --csv FILE | --count N [--prefix NAME] many devices, certificates as CSV (devices-import.ts)
 // --instance names the instance of yours to act at, needed only when the product is at several.
 import { InvalidArgumentError, type Command } from 'commander'
-import { action, callApi, withApiOptions, type ApiTarget } from './api-client.js'
+import { action, callApi, OperatorError, withApiOptions, type ApiTarget } from './api-client.js'
 import { registerDevicesImport } from './devices-import.js'
 import { pageFooter, printAnswer, printOne, withOutput, type Column, type OutputFormat, type OutputOptions } from './output.js'
 
@@ -83,6 +84,24 @@ function whole (value: string): number {
   return Number(value)
 }
 
+const TAG_COLUMNS: readonly Column<{ key: string, value: string }>[] = [
+  { header: 'key', value: t => t.key },
+  { header: 'value', value: t => t.value }
+]
+
+/** `key=value` arguments as the tags object the API takes; the value may hold further `=`. */
+function tagsOf (pairs: string[]): Record<string, string> {
+  const tags: Record<string, string> = {}
+  for (const pair of pairs) {
+    const at = pair.indexOf('=')
+    if (at <= 0) throw new OperatorError(`"${pair}" is not a tag: write key=value`)
+    const key = pair.slice(0, at)
+    if (Object.hasOwn(tags, key)) throw new OperatorError(`tag "${key}" is given twice`)
+    tags[key] = pair.slice(at + 1)
+  }
+  return tags
+}
+
 const INSTANCE_OPTION = ['--instance <instanceId>', 'the instance of yours the device lives at (needed only when the product is at several)'] as const
 
 function command (parent: Command, spec: string): Command {
@@ -90,7 +109,7 @@ function command (parent: Command, spec: string): Command {
 }
 
 export function registerDevices (program: Command): void {
-  const devices = program.command('devices').description('devices of a product: create, import, list, show, certificate, delete, disable, enable')
+  const devices = program.command('devices').description('devices of a product: create, import, list, show, certificate, tags, delete, disable, enable')
 
   command(devices, 'create <productKey> [deviceNames...]')
     .description('create devices, all or none; prints their certificates (productKey, deviceName, deviceSecret) to flash onto them')
@@ -124,6 +143,17 @@ export function registerDevices (program: Command): void {
     .description('the device\'s certificate again (productKey, deviceName, deviceSecret), for its owner')
     .action(action(async (pk: string, dn: string, opts: DeviceOptions) => {
       printOne(opts.output, JSON.parse((await callApi(opts, 'GET', devicePath(pk, dn, 'certificate', opts.instance))).text) as Certificate, CERTIFICATE_COLUMNS)
+    }))
+
+  command(devices, 'tags <productKey> <deviceName> [tags...]')
+    .description('a device\'s tags: without key=value pairs, shows them; with them, replaces them all; --clear removes them all')
+    .option('--clear', 'remove every tag')
+    .action(action(async (pk: string, dn: string, pairs: string[], opts: DeviceOptions & { clear?: boolean }) => {
+      if (opts.clear === true && pairs.length > 0) throw new OperatorError('--clear takes no key=value pairs: it removes every tag')
+      const tags = opts.clear === true || pairs.length > 0
+        ? (JSON.parse((await callApi(opts, 'PUT', devicePath(pk, dn, 'tags', opts.instance), tagsOf(pairs))).text) as { tags: Record<string, string> }).tags
+        : (JSON.parse((await callApi(opts, 'GET', devicePath(pk, dn, '', opts.instance))).text) as { tags: Record<string, string> }).tags
+      printAnswer(opts.output, { tags }, a => Object.entries(a.tags).map(([key, value]) => ({ key, value })), TAG_COLUMNS)
     }))
 
   withApiOptions(devices.command('delete <productKey> <deviceName>'))

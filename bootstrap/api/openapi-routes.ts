@@ -7,6 +7,7 @@ import { jobRequestSchema } from '../jobs/plan-request.js'
 import { deviceStateQuery } from './routes/device-state.js'
 import { deviceCreateBody, deviceListQuery, deviceQuery, deviceTagsBody } from './routes/devices.js'
 import { createJobQuery, distributedQuery, jobListQuery } from './routes/distribution.js'
+import { connectionsQuery } from './routes/instances.js'
 import { productCreateBody, productPatchBody, productQuery } from './routes/products.js'
 import { codeCreateBody } from './routes/verification-codes.js'
 
@@ -36,6 +37,12 @@ export const jobUploadForm = z.object({
 
 export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /instances': { tag: 'instances', summary: 'The caller\'s instances and their regions', answers: [200, 'instances and regions'] },
+  'GET /instances/{id}/connections': {
+    tag: 'instances',
+    summary: 'Connections over time at one of the caller\'s instances: its broker nodes\' samples summed per step (a node that stopped reporting counts as gone)',
+    query: connectionsQuery,
+    answers: [200, 'points { at, connections } and the nodes that reported']
+  },
   'GET /products': { tag: 'products', summary: 'Products of the caller\'s instances (distributed copies are read-only)', query: productQuery, answers: [200, 'products'] },
   'POST /products': { tag: 'products', summary: 'Create a product at one of the caller\'s instances', body: productCreateBody, answers: [201, 'the product'] },
   'GET /products/{pk}': { tag: 'products', summary: 'One product', query: productQuery, answers: [200, 'the product'] },

@@ -3,7 +3,7 @@ import type { Device, Job, JobRecord, MoveEvent, Product, VerificationCode } fro
 import { byAge, isValid, matching, samePair } from './codes.js'
 import { readRecord, storedRecord } from './record-form.js'
 import { placementNoteKey, withAnnouncements, withPlacementNotes } from './placement-notes.js'
-import type { CheckCodeOutcome, CodeCheck, CodePair, EnabledOutcome, IssueCodeOutcome, JobFilter, MoveSubscription, Store } from './store.js'
+import type { CheckCodeOutcome, CodeCheck, CodePair, ConnectionSample, EnabledOutcome, IssueCodeOutcome, JobFilter, MoveSubscription, NodeConnections, Store } from './store.js'
 import * as t from './transitions.js'
 
 const copy = <T>(value: T): T => structuredClone(value)
@@ -31,6 +31,8 @@ export class MemoryStore implements Store {
   private readonly codes = new Map<string, VerificationCode>()
   private readonly codeFailures = new Map<string, { count: number, first: number }>()
   private readonly codeLocks = new Map<string, number>()
+  /** Per instance, per node: samples of its connections, oldest first. */
+  private readonly connectionSamples = new Map<string, Map<string, ConnectionSample[]>>()
 
   async ping (): Promise<void> {}
   async close (): Promise<void> {
@@ -308,5 +310,26 @@ export class MemoryStore implements Store {
     const until = check.now + check.lockMs
     this.codeLocks.set(key, until)
     return { result: 'refused', failures: tries.count, voided: true, until }
+  }
+
+  async recordConnectionSamples (instanceId: string, nodeId: string, samples: ConnectionSample[], keepMs: number): Promise<void> {
+    if (samples.length === 0) return
+    const nodes = this.connectionSamples.get(instanceId) ?? new Map<string, ConnectionSample[]>()
+    // A sample written twice (a retried write) is kept once, as in the Redis backend's sorted set.
+    const byReading = new Map([...(nodes.get(nodeId) ?? []), ...samples].map(s => [`${s.at}:${s.connections}`, copy(s)]))
+    const kept = [...byReading.values()].sort((a, b) => a.at - b.at)
+    const cutoff = (kept.at(-1)?.at ?? 0) - keepMs
+    nodes.set(nodeId, kept.filter(s => s.at >= cutoff))
+    for (const [id, list] of nodes) if ((list.at(-1)?.at ?? 0) < cutoff) nodes.delete(id)
+    this.connectionSamples.set(instanceId, nodes)
+  }
+
+  async connectionHistory (instanceId: string, since: number): Promise<NodeConnections[]> {
+    const out: NodeConnections[] = []
+    for (const [nodeId, list] of this.connectionSamples.get(instanceId) ?? []) {
+      const samples = list.filter(s => s.at >= since).map(copy)
+      if (samples.length > 0) out.push({ nodeId, samples })
+    }
+    return out.sort((a, b) => a.nodeId.localeCompare(b.nodeId))
   }
 }

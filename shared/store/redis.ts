@@ -8,7 +8,7 @@ import { byAge, isValid, matching } from './codes.js'
 import { placementNoteKey, withAnnouncements, withPlacementNotes } from './placement-notes.js'
 import { readRecord, storedRecord } from './record-form.js'
 import { pipelined } from './slots.js'
-import { StoreRefusedError, StoreUnavailableError, type MoveOutcome, type CheckCodeOutcome, type EnabledOutcome, type CodeCheck, type CodePair, type IssueCodeOutcome, type JobFilter, type MoveReadError, type MoveSubscription, type Store } from './store.js'
+import { StoreRefusedError, StoreUnavailableError, type ConnectionSample, type NodeConnections, type MoveOutcome, type CheckCodeOutcome, type EnabledOutcome, type CodeCheck, type CodePair, type IssueCodeOutcome, type JobFilter, type MoveReadError, type MoveSubscription, type Store } from './store.js'
 import * as t from './transitions.js'
 
 const CLUSTER_MOVING = /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN) /
@@ -631,6 +631,50 @@ export class RedisStore implements Store {
       .set(this.codeLock(pair), String(until), 'PX', Math.max(1, check.lockMs))
       .exec()
     return until
+  }
+
+  // Connections over time: an instance's index of nodes (by their newest sample) and each node's
+  // samples (a sorted set by time) share the instance's hash tag, so one transaction writes them.
+  private connectionNodes (instanceId: string): string { return `${this.p}connections:{${instanceId}}:nodes` }
+  private connectionSamples (instanceId: string, nodeId: string): string { return `${this.p}connections:{${instanceId}}:node:${nodeId}` }
+
+  async recordConnectionSamples (instanceId: string, nodeId: string, samples: ConnectionSample[], keepMs: number): Promise<void> {
+    if (samples.length === 0) return
+    const key = this.connectionSamples(instanceId, nodeId)
+    const nodes = this.connectionNodes(instanceId)
+    const newest = Math.max(...samples.map(s => s.at))
+    const cutoff = newest - keepMs
+    // A silent node's samples go with their key's expiry; its entry in the index, by its score.
+    const ttl = Math.max(1, keepMs)
+    await this.run(async () => {
+      const replies = await this.redis.multi()
+        .zadd(key, ...samples.flatMap(s => [s.at, `${s.at}:${s.connections}`]))
+        .zremrangebyscore(key, '-inf', `(${cutoff}`)
+        .pexpire(key, ttl)
+        .zadd(nodes, 'GT', newest, nodeId)
+        .zremrangebyscore(nodes, '-inf', `(${cutoff}`)
+        .pexpire(nodes, ttl)
+        .exec()
+      const failed = replies?.find(([err]) => err !== null)?.[0]
+      if (failed != null) throw failed
+    })
+  }
+
+  async connectionHistory (instanceId: string, since: number): Promise<NodeConnections[]> {
+    return this.run(async () => {
+      const nodeIds = (await this.redis.zrangebyscore(this.connectionNodes(instanceId), since, '+inf')).sort()
+      if (nodeIds.length === 0) return []
+      const replies = await this.batch(nodeIds.map(id => this.connectionSamples(instanceId, id)), (pipe, key) => pipe.zrangebyscore(key, since, '+inf'))
+      return nodeIds.flatMap((nodeId, i) => {
+        const [err, members] = replies[i] ?? [new Error('no reply'), null]
+        if (err !== null) throw err
+        const samples = (members as string[]).flatMap(member => {
+          const [at, connections] = member.split(':').map(Number)
+          return Number.isFinite(at) && Number.isFinite(connections) ? [{ at: at as number, connections: connections as number }] : []
+        })
+        return samples.length === 0 ? [] : [{ nodeId, samples }]
+      })
+    })
   }
 }
 

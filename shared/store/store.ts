@@ -109,7 +109,7 @@ export interface MoveSubscription {
 /** A failed read of the event log: `nogroup` when the registry lost the consumer group; `recreated` when it was made again. */
 export type MoveReadError = (err: Error, kind: 'nogroup' | 'read', recreated: boolean) => void
 
-export interface Store {
+export interface Store extends ConnectionHistoryStore {
   readonly kind: 'redis' | 'memory'
 
   /** Resolves when the registry answers; rejects with StoreUnavailableError. */
@@ -215,4 +215,27 @@ export interface Store {
    * compared, so racing guesses cannot exceed it.
    */
   checkCode: (pair: CodePair, presented: string, check: CodeCheck) => Promise<CheckCodeOutcome>
+}
+
+/** One reading of a broker node's connections gauge (the value its /metrics shows). */
+export interface ConnectionSample {
+  at: number
+  connections: number
+}
+
+/** One broker node's samples, oldest first. */
+export interface NodeConnections {
+  nodeId: string
+  samples: ConnectionSample[]
+}
+
+/**
+ * Connections over time (docs/operations.md, "Connections over time"): each broker node writes its
+ * own samples; readers sum the nodes. Kept apart from `Store` so that the interface grows at its end.
+ */
+export interface ConnectionHistoryStore {
+  /** Appends a node's samples; drops those older than `keepMs` before the newest (and a node silent that long). */
+  recordConnectionSamples: (instanceId: string, nodeId: string, samples: ConnectionSample[], keepMs: number) => Promise<void>
+  /** Every node of the instance with samples at or after `since`, and those samples, oldest first. */
+  connectionHistory: (instanceId: string, since: number) => Promise<NodeConnections[]>
 }

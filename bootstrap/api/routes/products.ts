@@ -24,11 +24,13 @@ const topicCategories = z.array(z.strictObject({
 /** The TSL model is a JSON object (schema, profile, properties, events, services); kept as given. */
 const tsl = z.looseObject({}).nullable()
 const parsingScript = z.string().max(256 * 1024).nullable()
+const description = z.string().max(100).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
 
 const createBody = z.strictObject({
   instanceId: z.string().min(1),
   name,
   productKey: z.string().regex(PRODUCT_KEY, 'must be 4-32 letters and digits').optional(),
+  description: description.optional(),
   topicCategories: topicCategories.optional(),
   tsl: tsl.optional(),
   parsingScript: parsingScript.optional()
@@ -36,10 +38,11 @@ const createBody = z.strictObject({
 
 const patchBody = z.strictObject({
   name: name.optional(),
+  description: description.optional(),
   topicCategories: topicCategories.optional(),
   tsl: tsl.optional(),
   parsingScript: parsingScript.optional()
-}).refine(b => Object.keys(b).length > 0, 'give at least one of name, topicCategories, tsl, parsingScript')
+}).refine(b => Object.keys(b).length > 0, 'give at least one of name, description, topicCategories, tsl, parsingScript')
 
 const atInstance = z.object({ instanceId: z.string().min(1).optional() })
 
@@ -65,6 +68,7 @@ export function productRoutes (sidecar: Sidecar): Router<ApiState> {
       productKey,
       instanceId: instance.id,
       name: body.name,
+      ...(body.description === undefined ? {} : { description: body.description }),
       topicCategories: body.topicCategories ?? [],
       tsl: body.tsl ?? null,
       parsingScript: body.parsingScript ?? null,
