@@ -55,5 +55,5 @@ t.test('every key of the Redis is under the prefix; device keys carry a {pk/dn} 
   t.ok(keys.some(k => k.startsWith(`${keyPrefix}aedes:a:`)), 'the broker\'s keys are there, under <prefix>aedes:<instance>:')
   const devices = keys.filter(k => k.startsWith(`${keyPrefix}device:`))
   t.ok(devices.length > 0)
-  t.same(devices.filter(k => !/device:\{[^}]+\/[^}]+\}$/.test(k)), [], 'device keys end in {pk/dn}')
+  t.same(devices.filter(k => !/device:\{[^}]+\/[^}]+\}(:events)?$/.test(k)), [], 'device keys (and their timelines) end in {pk/dn}')
 })
