@@ -4,6 +4,7 @@
 // only `limits.deviceEvents` of them; after a cross-account move the other account sees none of acme's.
 import type { MqttClient } from 'mqtt'
 import t from 'tap'
+import { deviceEventsAnswer } from '../bootstrap/api/device-events-view.js'
 import { startBrokerNode, type BrokerNode } from '../broker/node.js'
 import { messageId, notifyReplyPayload } from '../shared/alink.js'
 import { parseConfig } from '../shared/config.js'
@@ -110,6 +111,8 @@ t.test('bootstrapped, connected, moved while online: the timeline tells it in or
   t.match(disconnected, { instanceId: 'iot-sh', reason: 'kicked' })
   t.match(reconnected, { instanceId: 'iot-de', nodeId: 'tl-iot-de', address: '127.0.0.1' })
   t.ok(told.every((e, i) => i === 0 || (e.at as number) >= (told[i - 1]?.at as number)), 'their times agree with their order')
+  const answer = await events('lamp-0001')
+  t.ok(deviceEventsAnswer.safeParse(answer.json).success, 'the answer is what the OpenAPI document describes')
 })
 
 t.test('disabled while online, enabled, a clean DISCONNECT: each with its reason; ?limit= answers the newest', async t => {
