@@ -1,7 +1,8 @@
 // A device's timeline (docs/operations.md, "Device timeline") with every real part: the sidecar on a
 // real Redis, broker nodes, a bootstrap over HTTP, mqtt.js connections, a job that moves the device
-// while it is online. The events read through the API, in the order they happened; the registry keeps
-// only `limits.deviceEvents` of them; after a cross-account move the other account sees none of acme's.
+// while it is online, a nearest-access placement. The events read through the API, in the order they
+// happened; the registry keeps only `limits.deviceEvents` of them; after a cross-account move the
+// other account sees none of acme's.
 import type { MqttClient } from 'mqtt'
 import t from 'tap'
 import { deviceEventsAnswer } from '../bootstrap/api/device-events-view.js'
@@ -52,7 +53,7 @@ const port = (id: string): number => nodes.get(id)?.ports.mqtt ?? 0
 
 const PK = 'a1Timeline1'
 await acme('POST', '/products', { instanceId: 'iot-sh', name: 'Lamp', productKey: PK })
-const certs = (await acme('POST', `/products/${PK}/devices`, { instanceId: 'iot-sh', deviceNames: ['lamp-0001', 'lamp-0002'] })).json.certificates as Certificate[]
+const certs = (await acme('POST', `/products/${PK}/devices`, { instanceId: 'iot-sh', deviceNames: ['lamp-0001', 'lamp-0002', 'lamp-0003'] })).json.certificates as Certificate[]
 const cert = (dn: string): Certificate => certs.find(c => c.deviceName === dn) as Certificate
 
 interface Event { kind: string, [field: string]: unknown }
@@ -143,6 +144,25 @@ t.test(`the registry keeps the last ${KEPT} events of a device`, async t => {
   t.same(kept.slice(-2).map(e => e.kind), ['connected', 'disconnected'], 'the newest are kept')
   t.notOk(kept.some(e => e.kind === 'created' || e.kind === 'bootstrapped'), 'the oldest are gone')
   t.equal((await events('lamp-0001', acme, '?limit=5000')).json.events.length, KEPT)
+})
+
+t.test('nearest access: moved to no instance yet, then placed by its first bootstrap', async t => {
+  const nearest = await distributed(await acme('POST', '/distribution/jobs', {
+    method: 'this-account',
+    policy: 'nearest',
+    sourceInstanceId: 'iot-sh',
+    productKey: PK,
+    deviceNames: ['lamp-0003'],
+    targets: [{ region: 'eu-central-1', instanceId: 'iot-de' }, { region: 'cn-shanghai', instanceId: 'iot-sh' }]
+  }))
+  const res = await fetch(`${ts.url}/auth/bootstrap`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `productKey=${PK}&deviceName=lamp-0003` })
+  t.equal(res.status, 200)
+  await eventually(async () => (await story('lamp-0003')).length === 4, 'the placement and the bootstrap in the timeline')
+  const [created, moved, placed, bootstrapped] = await story('lamp-0003')
+  t.match(created, { kind: 'created', instanceId: 'iot-sh' })
+  t.match(moved, { kind: 'moved', jobId: nearest, from: 'iot-sh', to: null }, 'a nearest job names no destination')
+  t.match(placed, { kind: 'placed', instanceId: 'iot-de', region: 'eu-central-1', address: '127.0.0.1', fallback: true, jobId: nearest }, '127.0.0.1 has no location: the job\'s first target')
+  t.match(bootstrapped, { kind: 'bootstrapped', instanceId: 'iot-de', address: '127.0.0.1', endpoint: { host: 'mqtt.iot-de.test' } })
 })
 
 t.test('after a cross-account move, the other account sees no instance or job of acme', async t => {
