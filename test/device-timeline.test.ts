@@ -26,7 +26,7 @@ const config = parseConfig({
   redis: REDIS_URL,
   keyPrefix,
   bootstrap: { host: '127.0.0.1', port: 0 },
-  broker: { notifyTimeoutMs: 1000 },
+  broker: { notifyTimeoutMs: 1000, keepaliveMin: 1 },
   limits: { deviceEvents: KEPT },
   regions: [SHANGHAI, FRANKFURT],
   accounts: [{ id: 'acme', name: 'Acme Ltd', token: TOKENS.acme }, { id: 'globex', name: 'Globex Corp', token: TOKENS.globex }],
@@ -144,6 +144,23 @@ t.test(`the registry keeps the last ${KEPT} events of a device`, async t => {
   t.same(kept.slice(-2).map(e => e.kind), ['connected', 'disconnected'], 'the newest are kept')
   t.notOk(kept.some(e => e.kind === 'created' || e.kind === 'bootstrapped'), 'the oldest are gone')
   t.equal((await events('lamp-0001', acme, '?limit=5000')).json.events.length, KEPT)
+})
+
+t.test('a newer connection replaces the older one; a silent one times out: each disconnect says so', async t => {
+  const older = await connectDevice(port('iot-de'), cert('lamp-0001'))
+  clients.push(older)
+  const newer = await connectDevice(port('iot-de'), cert('lamp-0001'))
+  clients.push(newer)
+  await eventually(async () => (await story('lamp-0001')).at(-1)?.reason === 'replaced', 'the older connection to be replaced')
+  await newer.endAsync()
+  await eventually(async () => (await story('lamp-0001')).at(-1)?.reason === 'client', 'the newer one to leave')
+  // keepalive 1 s, then nothing more on the wire: the node closes it after 1.5 s ([MQTT-3.1.2-24]).
+  const silent = await connectDevice(port('iot-de'), cert('lamp-0001'), { keepalive: 1 })
+  clients.push(silent)
+  ;(silent.stream as unknown as { write: () => boolean }).write = () => true
+  await eventually(async () => (await story('lamp-0001')).at(-1)?.reason === 'timeout', 'the silent connection to time out', { ms: 10_000 })
+  t.same((await story('lamp-0001')).slice(-6).map(e => e.reason === undefined ? e.kind : `${e.kind}:${String(e.reason)}`),
+    ['connected', 'connected', 'disconnected:replaced', 'disconnected:client', 'connected', 'disconnected:timeout'])
 })
 
 t.test('nearest access: moved to no instance yet, then placed by its first bootstrap', async t => {
