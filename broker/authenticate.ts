@@ -12,6 +12,7 @@ import type { HomingContext } from './context.js'
 import { transportOf } from './listeners.js'
 import { addressOf, hold, markOnline } from './presence.js'
 import { announce } from './takeover.js'
+import { noteConnected } from './timeline.js'
 
 /** CONNACK return codes of docs/protocol.md, "CONNECT authentication". */
 export type RefusalCode = 2 | 3 | 4 | 5
@@ -97,6 +98,7 @@ function logAccepted (ctx: HomingContext, client: Client, identity: ConnectIdent
   const { sdk, sdkVersion } = sdkOf(identity)
   const transport = transportOf(client.conn) ?? 'other'
   ctx.onDeviceConnect?.(sdk, transport)
+  noteConnected(ctx, session, transport, sdk, sdkVersion)
   ctx.log.info({
     productKey: identity.productKey,
     deviceName: identity.deviceName,

@@ -1,6 +1,7 @@
 // The device connections this node holds, by identity (productKey, deviceName), not by MQTT clientId:
 // docs/protocol.md, "CONNECT authentication" makes the identity the unit of "one live connection".
 import type { Client } from 'aedes'
+import type { DisconnectCause } from '../shared/device-events.js'
 
 export interface DeviceSession {
   client: Client
@@ -12,6 +13,8 @@ export interface DeviceSession {
   marked: boolean
   /** Set when the socket is gone. */
   closed: boolean
+  /** Why this node closes it, when it does (its timeline's disconnect reason; broker/timeline.ts). */
+  closeCause?: DisconnectCause
 }
 
 const identity = (pk: string, dn: string): string => `${pk}\n${dn}`

@@ -3,6 +3,7 @@ import type { Aedes, Client, PublishPacket } from 'aedes'
 import type { Logger } from '../shared/log.js'
 import type { KickReport } from '../shared/records.js'
 import type { Store } from '../shared/store/store.js'
+import type { EventQueue } from '../shared/timeline.js'
 import type { DisconnectReason } from '../shared/types.js'
 import type { DeniedAction, SdkFamily } from '../shared/metrics/devices.js'
 import type { LimitReason } from '../shared/metrics/metrics.js'
@@ -50,6 +51,8 @@ export interface HomingContext {
   signal: AbortSignal
   /** Registry writes started by a hook and not awaited by it (presence marks); close() waits for them. */
   background: (work: Promise<unknown>) => void
+  /** The devices' timeline events this node writes, never awaited (broker/timeline.ts). */
+  timeline: EventQueue
   /** Told what each kick of an online device did (metrics). */
   onKick?: (report: KickReport) => void
   /** Told each time a disabled or deleted device's connections here were closed (metrics). */

@@ -7,12 +7,14 @@ import type { DeviceSession } from './connections.js'
 import type { HomingContext } from './context.js'
 import type { Kicker } from './kick.js'
 import { whenAvailable } from './registry.js'
+import { willClose } from './timeline.js'
 
 export async function disconnectHeld (ctx: HomingContext, kicker: Kicker, event: DeviceDisconnect, held: DeviceSession[]): Promise<void> {
   const { productKey, deviceName, reason } = event
   const device = await whenAvailable(ctx, () => ctx.store.getDevice(productKey, deviceName))
   // A replayed event must not cut a device that may connect here now (enabled again since).
   if (device !== null && device.enabled && device.instanceId === ctx.instanceId) return
+  willClose(held, reason)
   const report = await kicker.cut(held)
   if (!report.online) return
   ctx.onDisconnect?.(reason)

@@ -7,6 +7,7 @@ import type { KickReport } from '../shared/records.js'
 import { notifyReplyTopic, notifyTopic } from '../shared/topics.js'
 import type { DeviceSession } from './connections.js'
 import type { HomingContext } from './context.js'
+import { willClose, noteNotify } from './timeline.js'
 
 /** Bound on the wait for a connection that is still between CONNECT and CONNACK. */
 const CONNECTING_MS = 30_000
@@ -60,6 +61,7 @@ export class Kicker {
     let answer = (): void => {}
     const answered = new Promise<void>(resolve => { answer = resolve })
     this.replies.set(key, () => {
+      if (!seen) noteNotify(this.ctx, s, 'answered')
       seen = true
       answer()
     })
@@ -75,10 +77,12 @@ export class Kicker {
     let answered = false
     try {
       notified = await notify(s, id)
+      if (notified) noteNotify(this.ctx, s, 'notified')
       if (notified) answered = await awaitReply(s, reply, this.ctx.notifyTimeoutMs) === 'answered' || reply.seen()
     } finally {
       reply.cancel()
     }
+    willClose([s], 'kicked')
     await disconnect(s)
     const report: KickReport = { online: true, notified, answered, disconnected: true }
     this.ctx.log.info({ productKey: s.productKey, deviceName: s.deviceName, clientId: s.client.id, ...report }, 'device moved away: kicked')

@@ -9,6 +9,7 @@ import type { DeniedAction, SdkFamily } from '../shared/metrics/devices.js'
 import type { LimitReason } from '../shared/metrics/metrics.js'
 import type { KickReport } from '../shared/records.js'
 import type { Store } from '../shared/store/store.js'
+import { EventQueue } from '../shared/timeline.js'
 import type { DisconnectReason } from '../shared/types.js'
 import { createAuthenticate } from './authenticate.js'
 import { createAuthorizePublish, createAuthorizeSubscribe } from './authorize.js'
@@ -23,6 +24,7 @@ import { keepProperties } from './properties.js'
 import { PublishLimits } from './publish-limits.js'
 import { sweepConnections } from './sweep.js'
 import { listenTakeovers } from './takeover.js'
+import { willClose, watchKeepalives } from './timeline.js'
 import { answerPosts } from './thing-replies.js'
 
 export interface HomingOptions {
@@ -113,6 +115,7 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
     onThingReply: options.onThingReply,
     movedDevices: options.movedDevices ?? 'refuse',
     redirects: new Redirects(options.notifyTimeoutMs ?? 2000, options.onRedirect),
+    timeline: new EventQueue(options.store, log, work => ctx.background(work)),
     background: work => {
       pending.add(work)
       const done = (): void => { pending.delete(work) }
@@ -127,6 +130,7 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
   const moves = consumeMoves(ctx, kicker)
   const takeovers = listenTakeovers(ctx)
   const stopSweep = sweepConnections(ctx, limits.sweepIntervalMs)
+  const stopKeepalives = watchKeepalives(ctx)
 
   return {
     ready: Promise.all([moves.ready, takeovers.ready]).then(() => {}),
@@ -136,6 +140,7 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
     limitClosed: (client, reason) => {
       ctx.onLimit?.(reason)
       const s = ctx.connections.get(client)
+      if (s !== undefined) willClose([s], 'limit')
       const address = addressOf(client)
       const who = s === undefined ? address ?? '' : `${s.productKey}/${s.deviceName}`
       ctx.refusals.note(`${reason} ${who}`, 'connection over a limit: closing', { productKey: s?.productKey, deviceName: s?.deviceName, address, limit: reason })
@@ -143,6 +148,7 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
     close: async () => {
       closing.abort()
       stopSweep()
+      stopKeepalives()
       ctx.refusals.close()
       await moves.close()
       await takeovers.close()

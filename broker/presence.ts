@@ -6,6 +6,7 @@ import type { Device } from '../shared/types.js'
 import type { DeviceSession } from './connections.js'
 import type { HomingContext } from './context.js'
 import { whenAvailable } from './registry.js'
+import { noteDisconnected } from './timeline.js'
 
 /** Holds the session on this node and clears it (and its online mark) when the socket closes. */
 export function hold (ctx: HomingContext, s: DeviceSession): void {
@@ -45,6 +46,7 @@ export async function markOnline (ctx: HomingContext, s: DeviceSession, seen?: D
 /** Retried while the registry is down: a later connection of the device has another session, so a late write is harmless. */
 function markOffline (ctx: HomingContext, s: DeviceSession): void {
   const at = Date.now()
+  noteDisconnected(ctx, s)
   ctx.background(whenAvailable(ctx, () => ctx.store.disconnected(s.productKey, s.deviceName, s.session, at)).catch(err => {
     ctx.log.warn({ productKey: s.productKey, deviceName: s.deviceName, err: (err as Error).message }, 'could not clear the online mark')
   }))

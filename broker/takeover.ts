@@ -4,6 +4,7 @@
 import { StoreUnavailableError } from '../shared/store/store.js'
 import type { DeviceSession } from './connections.js'
 import type { EmittedPacket, HomingContext } from './context.js'
+import { willClose } from './timeline.js'
 
 /** Internal: under $SYS, outside every device's fences (docs/protocol.md, "Topics"), so no device can see or send it. */
 export const TAKEOVER_TOPIC = '$SYS/homing/takeover'
@@ -57,6 +58,7 @@ async function replaceOlder (ctx: HomingContext, a: Announcement | null): Promis
   for (const s of older) {
     if (s.session === winner) continue
     ctx.log.info({ productKey: s.productKey, deviceName: s.deviceName, clientId: s.client.id, byNode: a.nodeId }, 'connection replaced by a newer one')
+    willClose([s], 'replaced')
     s.client.close()
   }
 }

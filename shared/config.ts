@@ -1,6 +1,7 @@
 // The one configuration file (docs/configuration.md, "Configuration"), validated at start.
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
+import { DEVICE_EVENTS_KEPT } from './device-events.js'
 import type { Account, Instance, Region } from './types.js'
 
 const port = z.number().int().min(0).max(65535)
@@ -39,7 +40,9 @@ const limits = z.strictObject({
   /** Bootstrap look-ups of unknown devices per client address (successful bootstraps never count). */
   bootstrapFailures: failureLimit(100, 60, 60),
   /** Refusals from one address are logged once, then summarised with a count once per this many seconds. */
-  logWindowSeconds: z.number().int().min(1).max(3600).default(60)
+  logWindowSeconds: z.number().int().min(1).max(3600).default(60),
+  /** Events kept per device for its timeline (docs/operations.md, "Device timeline"); older ones are dropped. */
+  deviceEvents: z.number().int().min(1).max(5000).default(DEVICE_EVENTS_KEPT)
 }).prefault({})
 
 /** What one device connection may cost a broker node (docs/operations.md, "Hardening"). */

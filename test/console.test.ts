@@ -146,6 +146,9 @@ async function run (): Promise<void> {
   })
 
   t.test('two devices go online at iot-sh; the instances page counts them', async t => {
+    // lamp-0001 asks the bootstrap first, as a device does: its timeline shows from where and where it was sent.
+    const bootstrap = await fetch(`${sidecar.url}/auth/bootstrap`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'productKey=a1consoleLamp&deviceName=lamp-0001' })
+    t.equal(bootstrap.status, 200, 'lamp-0001 bootstrapped')
     for (const cert of certs.slice(0, 2)) clients.push(await online(cert, sh.ports.mqtt, de.ports.mqtt))
     await page.getByRole('link', { name: 'Instances' }).click()
     await page.locator('tr[data-instance="iot-sh"] td.count', { hasText: '2 / 3' }).waitFor()
@@ -248,10 +251,15 @@ async function run (): Promise<void> {
   t.test('a device\'s page: its timeline, its certificate on request', async t => {
     await page.getByRole('table', { name: 'Records' }).getByRole('link', { name: 'lamp-0001' }).click()
     const timeline = page.getByRole('list', { name: 'Timeline' })
-    await timeline.locator('li', { hasText: 'moved to iot-de; online; notified; answered; disconnected' }).waitFor()
+    await timeline.locator('li[data-kind="connected"]', { hasText: 'connected at iot-de from 127.0.0.1' }).waitFor()
     const items = await timeline.locator('li').allTextContents()
+    const story = items.join(' | ')
     t.match(items[0], /created at iot-sh/)
-    t.ok(items.some(i => /connected at iot-de from 127\.0\.0\.1/.test(i)), `it reconnected at iot-de: ${items.join(' | ')}`)
+    t.match(items[1], /bootstrapped from 127\.0\.0\.1, sent to iot-sh \(cn-shanghai, 127\.0\.0\.1:1\)/, `the bootstrap, from which address and where it was sent: ${story}`)
+    t.match(items[2], /connected at iot-sh from 127\.0\.0\.1 \(mqtt, node console-sh\)/, 'the first connection')
+    const moved = items.findIndex(i => /moved from iot-sh to iot-de by job j[0-9a-z]+/.test(i))
+    t.ok(moved > 2, `then the job moved it: ${story}`)
+    t.match(items.slice(moved + 1).join(' | '), /notified at iot-sh that it moved.*answered the notify at iot-sh.*disconnected from iot-sh: moved away.*connected at iot-de from 127\.0\.0\.1/, 'notified, answered, kicked, back at iot-de')
     await page.getByRole('button', { name: 'Show certificate' }).click()
     t.equal(await page.getByLabel('Device secret').textContent(), certs[0]?.deviceSecret)
     await shoot('console-device.png')

@@ -1,4 +1,4 @@
-// `homing devices disable|enable`: operator commands over the REST API, run as an operator runs
+// `homing devices disable|enable|events`: operator commands over the REST API, run as an operator runs
 // them (the bin, in a child process) against a live sidecar.
 import { execFile } from 'node:child_process'
 import t from 'tap'
@@ -13,6 +13,8 @@ const PK = 'a1devCli01'
 await acme('POST', '/products', { instanceId: 'iot-sh-1', name: 'Lamp', productKey: PK })
 await acme('POST', `/products/${PK}/devices`, { instanceId: 'iot-sh-1', deviceNames: ['cli-0001', 'cli-0002', 'cli-0003', 'cli-0004'] })
 await acme('POST', `/products/${PK}/devices/cli-0003/disable`)
+await acme('POST', `/products/${PK}/devices`, { instanceId: 'iot-sh-1', deviceNames: ['cli-0005'] })
+await acme('PUT', `/products/${PK}/devices/cli-0005/tags`, { room: 'hall', floor: '2' })
 
 interface Result { code: number, stdout: string, stderr: string }
 
@@ -25,12 +27,16 @@ function homing (args: string[], env: Record<string, string> = { HOMING_URL: sid
 }
 
 // Each start of the bin costs a second or more: the commands run side by side.
-const [disabled, atInstance, enabled, notYours, noToken] = await Promise.all([
+const [disabled, atInstance, enabled, notYours, noToken, eventsJson, eventsTable, eventsCsv, eventsLimited] = await Promise.all([
   homing(['devices', 'disable', PK, 'cli-0001']),
   homing(['devices', 'disable', PK, 'cli-0002', '--instance', 'iot-sh-1']),
   homing(['devices', 'enable', '--url', sidecar.url, '--token', TOKENS.acme, PK, 'cli-0003'], {}),
   homing(['devices', 'disable', PK, 'cli-0004'], { HOMING_URL: sidecar.url, HOMING_TOKEN: TOKENS.globex }),
-  homing(['devices', 'disable', PK, 'cli-0004'], { HOMING_URL: sidecar.url })
+  homing(['devices', 'disable', PK, 'cli-0004'], { HOMING_URL: sidecar.url }),
+  homing(['devices', 'events', PK, 'cli-0005']),
+  homing(['devices', 'events', PK, 'cli-0005', '--output', 'table']),
+  homing(['devices', 'events', PK, 'cli-0005', '--output', 'csv']),
+  homing(['devices', 'events', PK, 'cli-0005', '--limit', '1', '--output', 'csv'])
 ])
 
 t.test('devices disable prints the device, now disabled', async t => {
@@ -58,4 +64,19 @@ t.test('without a token the command says so and calls nothing', async t => {
   t.not(noToken.code, 0)
   t.match(noToken.stderr, /--token/)
   t.equal((await store.getDevice(PK, 'cli-0004'))?.enabled, true)
+})
+
+t.test('devices events prints the timeline, newest first, as JSON, a table or CSV', async t => {
+  t.equal(eventsJson.code, 0, eventsJson.stderr)
+  t.match(JSON.parse(eventsJson.stdout), { productKey: PK, deviceName: 'cli-0005', events: [{ kind: 'tags', count: 2, instanceId: 'iot-sh-1' }, { kind: 'created', instanceId: 'iot-sh-1' }] })
+  t.equal(eventsTable.code, 0, eventsTable.stderr)
+  const lines = eventsTable.stdout.trim().split('\n')
+  t.match(lines[0], /^AT\s+KIND\s+INSTANCE\s+DETAILS$/)
+  t.match(lines[1], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+tags\s+iot-sh-1\s+count=2$/, 'times a person reads, the kind\'s own fields in words')
+  t.match(lines[2], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+created\s+iot-sh-1$/)
+  t.equal(eventsCsv.code, 0, eventsCsv.stderr)
+  const csv = eventsCsv.stdout.trim().split('\n')
+  t.equal(csv[0], 'at,kind,instance,details')
+  t.match(csv[1], /^\d{4}-\d\d-\d\dT[\d:.]+Z,tags,iot-sh-1,count=2$/)
+  t.equal(eventsLimited.stdout.trim().split('\n').length, 2, '--limit 1: the header and the newest event')
 })

@@ -1,7 +1,8 @@
 // The isolation rows for GET /distribution/devices and /distribution/products, with real data: a job
 // runner has moved acme's devices, one of them to globex, so both accounts hold a copy under the same
 // product key. Each account's lists name exactly its own things (test/isolation-routes.test.ts checks
-// every other route; with no runner there, both lists were empty and could not fail).
+// every other route; with no runner there, both lists were empty and could not fail), and a device's
+// timeline on either side of a cross-account move.
 import t from 'tap'
 import { MemoryStore } from '../shared/store/memory.js'
 import { apiClient, startTestSidecar, TOKENS, type ApiAnswer } from './helpers/test-sidecar.js'
@@ -34,7 +35,7 @@ const acmeJob = await distributed(await acme('POST', '/distribution/jobs', {
 // Across accounts: iot-sh-1 -> globex's iot-gx-1 (globex's own copy under the same product key).
 await must(acme('POST', '/distribution/verification-codes', { targetAccount: 'globex' }), 202)
 const [code] = (await globex('GET', '/distribution/verification-codes')).json.codes
-await distributed(await acme('POST', '/distribution/jobs', {
+const crossJob = await distributed(await acme('POST', '/distribution/jobs', {
   method: 'cross-account',
   policy: 'region',
   sourceInstanceId: 'iot-sh-1',
@@ -69,4 +70,17 @@ t.test('GET /distribution/products: each account lists only the copies at its ow
   t.same(theirs.json.products.map((p: { productKey: string, instanceId: string, sourceInstanceId: string | null }) => [p.productKey, p.instanceId, p.sourceInstanceId]), [[PK, 'iot-gx-1', null]],
     'globex: its copy, the source not named')
   for (const name of ['iot-sh-1', 'iot-de-1']) t.notOk(theirs.text.includes(name), `globex's list does not name ${name}`)
+})
+
+t.test('GET /products/:pk/devices/:dn/events: after a cross-account move each account sees only its own side', async t => {
+  const theirs = await globex('GET', `/products/${PK}/devices/to-globex/events`)
+  t.equal(theirs.status, 200)
+  t.same(theirs.json.events.map((e: { kind: string }) => e.kind), ['moved'], 'globex: the move into its instance; the creation at acme\'s instance is left out')
+  t.same(Object.keys(theirs.json.events[0]).sort(), ['at', 'kind', 'to'], 'the move names neither the source instance nor the job')
+  t.equal(theirs.json.events[0].to, 'iot-gx-1')
+  for (const name of ['iot-sh-1', 'iot-de-1', acmeJob, crossJob]) t.notOk(theirs.text.includes(name), `globex's timeline does not name ${name}`)
+  t.equal((await acme('GET', `/products/${PK}/devices/to-globex/events`)).status, 404, 'acme no longer sees the device it gave away')
+
+  const mine = await acme('GET', `/products/${PK}/devices/acme-moved/events`)
+  t.match(mine.json.events, [{ kind: 'moved', from: 'iot-sh-1', to: 'iot-de-1', jobId: acmeJob }, { kind: 'created', instanceId: 'iot-sh-1' }], 'acme: its own move, whole, newest first')
 })

@@ -55,4 +55,11 @@ t.test('request schemas are the validating zod schemas, as JSON Schema', async t
   const devices = doc.paths['/products/{pk}/devices'].get
   t.match(devices.parameters.map((p: { name: string, in: string }) => `${p.in}:${p.name}`), ['path:pk', 'query:instanceId', 'query:offset', 'query:limit'])
   t.match(doc.paths['/distribution/jobs/{id}/records'].get.responses['200'].content, { 'text/csv': {} })
+  const events = doc.paths['/products/{pk}/devices/{dn}/events'].get
+  t.match(events.parameters.map((p: { name: string, in: string }) => `${p.in}:${p.name}`), ['path:pk', 'path:dn', 'query:instanceId', 'query:limit'])
+  t.match(events.responses['200'].content['application/json'].schema, {
+    type: 'object',
+    required: ['productKey', 'deviceName', 'limit', 'events'],
+    properties: { events: { type: 'array', items: { anyOf: Array } } }
+  }, 'a device\'s timeline answer is described by its zod schema')
 })

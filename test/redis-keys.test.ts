@@ -55,7 +55,7 @@ t.test('every key of the Redis is under the prefix; device keys carry a {pk/dn} 
   t.ok(keys.some(k => k.startsWith(`${keyPrefix}aedes:a:`)), 'the broker\'s keys are there, under <prefix>aedes:<instance>:')
   const devices = keys.filter(k => k.startsWith(`${keyPrefix}device:`))
   t.ok(devices.length > 0)
-  t.same(devices.filter(k => !/device:\{[^}]+\/[^}]+\}$/.test(k)), [], 'device keys end in {pk/dn}')
+  t.same(devices.filter(k => !/device:\{[^}]+\/[^}]+\}(:events)?$/.test(k)), [], 'device keys (and their timelines) end in {pk/dn}')
   const samples = keys.filter(k => k.startsWith(`${keyPrefix}connections:`))
   t.ok(samples.includes(`${keyPrefix}connections:{a}:node:keys-a1`), 'the broker node\'s connection samples are there')
   t.same(samples.filter(k => !/^[^{]*connections:\{[^}]+\}:(nodes|node:.+)$/.test(k)), [], 'connection sample keys carry the instance\'s hash tag')

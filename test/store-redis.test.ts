@@ -21,7 +21,7 @@ t.test('every key the store writes is under its prefix, device keys carry a hash
     keys.push(...batch)
   } while (cursor !== '0')
   t.ok(keys.length > 0)
-  t.ok(keys.every(k => /device:\{[^}]+\/[^}]+\}$/.test(k)), 'device keys end in {pk/dn}')
+  t.ok(keys.every(k => /device:\{[^}]+\/[^}]+\}(:events)?$/.test(k)), 'device keys (and their timelines) end in {pk/dn}')
 })
 
 t.test('an unreachable registry is reported as unavailable, quickly', async t => {

@@ -1,6 +1,7 @@
 // The registry's contract: every backend passes the same tests (docs/architecture.md, "Where state lives").
 import t from 'tap'
 import { newDevice } from '../shared/device.js'
+import { DEVICE_EVENTS_KEPT, type DeviceEvent } from '../shared/device-events.js'
 import type { Store } from '../shared/store/store.js'
 import type { Job, MoveEvent, VerificationCode } from '../shared/types.js'
 import { product } from './helpers/fixtures.js'
@@ -289,6 +290,35 @@ export function storeContract (name: string, open: () => Promise<Store>): void {
       t.match(await store.disableDevice('pkOff', 'dev2', 'c'), { result: 'changed' }, 'a placement candidate is where it lives while it waits')
       const racing = await Promise.all([store.disableDevice('pkOff', 'dev2', 'c'), store.enableDevice('pkOff', 'dev2', 'c'), store.disableDevice('pkOff', 'dev2', 'b')])
       t.ok(racing.every(o => o.result === 'changed' || o.result === 'unchanged'), 'racing requests each apply atomically')
+    })
+
+    t.test('device events: many devices in one call, in order per device, newest first, capped, deleted with the device', async t => {
+      const enabled = (at: number): DeviceEvent => ({ kind: 'enabled', at, instanceId: 'a' })
+      const names = Array.from({ length: 60 }, (_, i) => `tl${i}`)
+      await store.createDevices(names.map(dn => newDevice('pkTl', dn, 'a')))
+      // Interleaved: each device's events keep their order, whatever the others do (and whichever node holds them).
+      await store.appendDeviceEvents([1, 2, 3].flatMap(at => names.map(deviceName => ({ productKey: 'pkTl', deviceName, event: enabled(at) }))))
+      for (const dn of names) t.same((await store.deviceEvents('pkTl', dn, 10)).map(e => e.at), [3, 2, 1], `${dn}: newest first`)
+      t.same((await store.deviceEvents('pkTl', 'tl0', 2)).map(e => e.at), [3, 2], 'a limit answers the newest')
+      const connected: DeviceEvent = { kind: 'connected', at: 4, instanceId: 'a', nodeId: 'n1', address: '203.0.113.9', transport: 'mqtt', sdk: 'c', sdkVersion: 'sdk-c-4.0.0' }
+      await store.appendDeviceEvents([{ productKey: 'pkTl', deviceName: 'tl0', event: connected }])
+      t.same((await store.deviceEvents('pkTl', 'tl0', 1))[0], connected, 'an event reads back as written')
+
+      // The cap: one call over it, then one more call.
+      const over = Array.from({ length: DEVICE_EVENTS_KEPT + 20 }, (_, i) => ({ productKey: 'pkTl', deviceName: 'tl1', event: enabled(100 + i) }))
+      await store.appendDeviceEvents(over)
+      await store.appendDeviceEvents([{ productKey: 'pkTl', deviceName: 'tl1', event: enabled(9999) }])
+      const kept = await store.deviceEvents('pkTl', 'tl1', 10_000)
+      t.equal(kept.length, DEVICE_EVENTS_KEPT, `only the last ${DEVICE_EVENTS_KEPT} are kept`)
+      t.equal(kept[0]?.at, 9999, 'the newest first')
+      t.equal(kept.at(-1)?.at, 100 + 20 + 1, 'the oldest ones went')
+
+      t.same(await store.deviceEvents('pkTl', 'nobody', 10), [], 'a device without events has none')
+      await store.deleteDevice('pkTl', 'tl0')
+      t.same(await store.deviceEvents('pkTl', 'tl0', 10), [], 'deleted with the device')
+      await store.createDevices([newDevice('pkTl', 'tl0', 'a')])
+      t.same(await store.deviceEvents('pkTl', 'tl0', 10), [], 'a new device of the same name starts with an empty timeline')
+      await store.appendDeviceEvents([])
     })
 
     t.test('disconnect events share the instance log with moves, in order', async t => {

@@ -4,6 +4,7 @@
 //   homing devices show PK DN | certificate PK DN | delete PK DN
 //   homing devices disable PK DN | enable PK DN                    disconnect it now, refuse it until enabled
 //   homing devices tags PK DN [key=value...] [--clear]             show, replace or clear its tags
+//   homing devices events PK DN [--limit N]                        its timeline, newest first
 //   homing devices import PK --csv FILE | --count N [--prefix NAME] many devices, certificates as CSV (devices-import.ts)
 // --instance names the instance of yours to act at, needed only when the product is at several.
 import { InvalidArgumentError, type Command } from 'commander'
@@ -62,6 +63,23 @@ function printDevice (format: OutputFormat, device: DeviceView): void {
   else printOne(format, device, SHOW_COLUMNS)
 }
 
+/** One event of GET .../events: `at`, `kind`, and the kind's own fields (docs/operations.md, "Device timeline"). */
+type DeviceEvent = { at: number, kind: string } & Record<string, unknown>
+
+/** The fields every event has get a column; the rest of an event is said in one `details` column. */
+const EVENT_COLUMNS: readonly Column<DeviceEvent>[] = [
+  { header: 'at', value: e => e.at, time: true },
+  { header: 'kind', value: e => e.kind },
+  { header: 'instance', value: e => e.instanceId ?? (e.kind === 'moved' ? `${String(e.from ?? '(another account)')} -> ${e.to === undefined ? '(another account)' : String(e.to ?? 'nearest access')}` : null) },
+  { header: 'details', value: eventDetails }
+]
+
+function eventDetails (e: DeviceEvent): string {
+  const { at: _at, kind: _kind, instanceId: _instance, from: _from, to: _to, ...rest } = e
+  return Object.entries(rest).filter(([, v]) => v !== null && v !== undefined)
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')
+}
+
 const CERTIFICATE_COLUMNS: readonly Column<Certificate>[] = [
   { header: 'productKey', value: c => c.productKey },
   { header: 'deviceName', value: c => c.deviceName },
@@ -109,7 +127,7 @@ function command (parent: Command, spec: string): Command {
 }
 
 export function registerDevices (program: Command): void {
-  const devices = program.command('devices').description('devices of a product: create, import, list, show, certificate, tags, delete, disable, enable')
+  const devices = program.command('devices').description('devices of a product: create, import, list, show, certificate, tags, delete, disable, enable, events')
 
   command(devices, 'create <productKey> [deviceNames...]')
     .description('create devices, all or none; prints their certificates (productKey, deviceName, deviceSecret) to flash onto them')
@@ -176,6 +194,15 @@ export function registerDevices (program: Command): void {
         printDevice(opts.output, device)
       }))
   }
+
+  command(devices, 'events <productKey> <deviceName>')
+    .description('the device\'s timeline, newest first: created, bootstrapped (from which address, sent where), connected, notified, answered, disconnected (and why), moved, placed, disabled, enabled, tags')
+    .option('--limit <n>', 'events to show (default 100; the registry keeps the last limits.deviceEvents, 200 by default)', whole)
+    .action(action(async (pk: string, dn: string, opts: DeviceOptions & { limit?: number }) => {
+      const path = `/products/${encodeURIComponent(pk)}/devices/${encodeURIComponent(dn)}/events${query({ instanceId: opts.instance, limit: opts.limit })}`
+      const answer = JSON.parse((await callApi(opts, 'GET', path)).text) as { events: DeviceEvent[] }
+      printAnswer(opts.output, answer, a => a.events, EVENT_COLUMNS)
+    }))
 
   registerDevicesImport(devices)
 }

@@ -13,6 +13,7 @@ import { requestId, type RequestState } from '../http/request-id.js'
 import { API_PREFIX } from './api-path.js'
 import { authenticate } from './auth.js'
 import { liveRoutes, openApiDocument } from './openapi.js'
+import { deviceEventRoutes } from './routes/device-events.js'
 import { deviceStateRoutes } from './routes/device-state.js'
 import { deviceRoutes } from './routes/devices.js'
 import { distributionRoutes } from './routes/distribution.js'
@@ -31,6 +32,7 @@ const apiRoutes: ((sidecar: Sidecar) => Router<ApiState>)[] = [
   productRoutes,
   deviceRoutes,
   deviceStateRoutes,
+  deviceEventRoutes,
   distributionRoutes,
   verificationCodeRoutes
 ]

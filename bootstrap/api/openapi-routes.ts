@@ -4,6 +4,8 @@
 // and test/openapi.test.ts fails.
 import { z } from 'zod'
 import { jobRequestSchema } from '../jobs/plan-request.js'
+import { deviceEventsAnswer } from './device-events-view.js'
+import { deviceEventsQuery } from './routes/device-events.js'
 import { deviceStateQuery } from './routes/device-state.js'
 import { deviceCreateBody, deviceListQuery, deviceQuery, deviceTagsBody } from './routes/devices.js'
 import { createJobQuery, distributedQuery, jobListQuery } from './routes/distribution.js'
@@ -20,6 +22,8 @@ export interface RouteDoc {
   upload?: boolean
   /** The success status and what it answers. */
   answers: [number, string, ('json' | 'csv')?]
+  /** The JSON answer's schema, where one is written down. */
+  response?: z.ZodType
 }
 
 /** The job upload form: the job's fields as text (targets as JSON text) and the CSV file of devices. */
@@ -56,6 +60,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'PUT /products/{pk}/devices/{dn}/tags': { tag: 'devices', summary: 'Replace a device\'s tags', query: deviceQuery, body: deviceTagsBody, answers: [200, 'the tags'] },
   'POST /products/{pk}/devices/{dn}/disable': { tag: 'devices', summary: 'Disable a device (and disconnect it)', query: deviceStateQuery, answers: [200, 'the device'] },
   'POST /products/{pk}/devices/{dn}/enable': { tag: 'devices', summary: 'Enable a device', query: deviceStateQuery, answers: [200, 'the device'] },
+  'GET /products/{pk}/devices/{dn}/events': { tag: 'devices', summary: 'A device\'s timeline, newest first: created, bootstrapped, connected, notified, answered, disconnected, moved, placed, disabled, enabled, tags (only what happened at the caller\'s instances)', query: deviceEventsQuery, response: deviceEventsAnswer, answers: [200, 'the events'] },
   'GET /distribution/template.csv': { tag: 'distribution', summary: 'The CSV template of a job\'s device list', answers: [200, 'productKey,deviceName', 'csv'] },
   'POST /distribution/jobs': {
     tag: 'distribution',

@@ -19,8 +19,8 @@ export function liveRoutes (router: Router<any>): LiveRoute[] { // any: the rout
 
 const openApiPath = (path: string): string => path.slice(path.startsWith(API_PREFIX) ? API_PREFIX.length : 0).replace(/:([A-Za-z0-9_]+)/g, '{$1}')
 
-const schemaOf = (schema: z.ZodType): JsonSchema => {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema
+const schemaOf = (schema: z.ZodType, io: 'input' | 'output' = 'input'): JsonSchema => {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema
   return rest
 }
 
@@ -49,7 +49,7 @@ function operation (method: string, path: string, doc: RouteDoc): JsonSchema {
     tags: [doc.tag],
     parameters: [...pathParams, ...queryParameters(doc.query)],
     responses: {
-      [String(status)]: kind === 'csv' ? { description, content: { 'text/csv': { schema: { type: 'string' } } } } : { description, content: { 'application/json': { schema: {} } } },
+      [String(status)]: kind === 'csv' ? { description, content: { 'text/csv': { schema: { type: 'string' } } } } : { description, content: { 'application/json': { schema: doc.response === undefined ? {} : schemaOf(doc.response, 'output') } } },
       default: { description: 'an error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }
     }
   }

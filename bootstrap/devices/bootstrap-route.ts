@@ -1,5 +1,5 @@
 // POST /auth/bootstrap (docs/protocol.md, "Bootstrap"): a device asks which broker it belongs to.
-// The flow is four steps: parse -> find device -> place -> answer.
+// The flow is four steps: parse -> find device -> place -> answer; then its timeline notes it.
 import Router from '@koa/router'
 import type { Context } from 'koa'
 import { z } from 'zod'
@@ -12,6 +12,8 @@ import { parseBody } from '../http/body.js'
 import type { Sidecar } from '../context.js'
 import type { FailureLimit } from '../http/failure-limit.js'
 import { ApiError } from '../http/http-error.js'
+import { appendEvents } from '../../shared/timeline.js'
+import { nowOf } from '../clock.js'
 import { placeNearest } from './placement.js'
 import { SDK_BODY_BUFFER, sendWire, wireBody, type WireSuccess } from './wire.js'
 
@@ -45,6 +47,7 @@ export function bootstrapRoutes (sidecar: Sidecar, failures?: FailureLimit): Rou
     const device = await findDevice(request, sidecar, address, failures)
     const instance = await place(device, sidecar, address)
     answer(ctx, instance)
+    noteBootstrap(sidecar, device, instance, address)
   })
   return router
 }
@@ -97,6 +100,16 @@ function answer (ctx: Context, instance: Instance): void {
 function success (instance: Instance): WireSuccess {
   const { host, port, ip } = instance.endpoint
   return { code: 200, data: { resources: { mqtt: ip === undefined ? { host, port } : { host, port, ip } } }, message: 'success' }
+}
+
+/** Step 5: the device's timeline, not waited for (the answer is already on its way). */
+function noteBootstrap (sidecar: Sidecar, device: Device, instance: Instance, address: string | null): void {
+  const { host, port } = instance.endpoint
+  void appendEvents(sidecar.store, [{
+    productKey: device.productKey,
+    deviceName: device.deviceName,
+    event: { kind: 'bootstrapped', at: nowOf(sidecar), instanceId: instance.id, region: instance.region, address, endpoint: { host, port } }
+  }], sidecar.log)
 }
 
 /** docs/protocol.md, "Bootstrap": keep the body under the SDK's buffer where possible; say so at start when an endpoint cannot. */

@@ -2,6 +2,7 @@
 // at its first bootstrap, in the candidate region nearest to its address. The placement is the same
 // atomic move as a region job (store.place): two bootstraps at the same moment place it once.
 import { choosePlacement } from '../../shared/placement.js'
+import { appendEvents } from '../../shared/timeline.js'
 import type { Candidate, Device } from '../../shared/types.js'
 import type { Sidecar } from '../context.js'
 import { nowOf } from '../clock.js'
@@ -28,6 +29,7 @@ export async function placeNearest (device: Device, address: string | null, side
   if (outcome.result === 'kept') return outcome.device.instanceId
   const fields = { productKey: device.productKey, deviceName: device.deviceName, jobId: device.lastJobId, instanceId: placement.instanceId, region: placement.region, fallback: placement.fallback }
   log.info(fields, 'device placed (nearest access)')
+  void appendEvents(store, [{ productKey: device.productKey, deviceName: device.deviceName, event: { kind: 'placed', ...placement, jobId: device.lastJobId } }], log)
   if (device.lastJobId !== null) {
     // The device is placed whatever happens here: a lost note costs the record its last words only.
     await store.notePlacement(device.lastJobId, device.productKey, device.deviceName, placementNote(placement))

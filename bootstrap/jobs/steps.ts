@@ -3,9 +3,10 @@
 // resumes a job after a crash simply runs the lists again.
 import { setImmediate } from 'node:timers/promises'
 import type { Topology } from '../../shared/config.js'
-import type { Logger } from '../../shared/log.js'
+import { silentLogger, type Logger } from '../../shared/log.js'
 import { awaitsAnnouncement, moveRecord, RECORD_CODES } from '../../shared/records.js'
 import type { MoveOutcome, Store } from '../../shared/store/store.js'
+import { appendEvents } from '../../shared/timeline.js'
 import type { Device, Job, JobRecord } from '../../shared/types.js'
 import { countRecords, recordsByName, withCounts } from './counts.js'
 import { destinationInstances, moveAll, movedByThisJob } from './destinations.js'
@@ -99,6 +100,7 @@ async function distributeDevices (run: JobRun): Promise<StepResult> {
     const batch: DeviceBatch = {
       job,
       store,
+      log: run.log,
       pace: count => pacer.beforeEvents(count),
       items: todo.slice(i, i + size).map(deviceName => ({ deviceName, prior: prior.get(deviceName), device: undefined, result: undefined, emit: false }))
     }
@@ -143,11 +145,15 @@ interface DeviceWork {
   result: JobRecord | undefined
   /** Publish a move event for this device. */
   emit: boolean
+  /** This run moved its assignment (not an earlier attempt): its timeline gets the move. */
+  movedNow?: true
 }
 
 interface DeviceBatch {
   job: Job
   store: Store
+  /** Where a lost timeline write is noted (debug); silent when absent. */
+  log?: Logger
   items: DeviceWork[]
   /** Waits until this many move events may go out under the job's rate (pace.ts); absent: at once. */
   pace?: (events: number) => Promise<void>
@@ -155,7 +161,7 @@ interface DeviceBatch {
 
 type DeviceStep = (batch: DeviceBatch) => Promise<void>
 
-export const deviceSteps: DeviceStep[] = [validate, moveAssignment, recordResult, emitMove, markAnnounced]
+export const deviceSteps: DeviceStep[] = [validate, moveAssignment, noteMoves, recordResult, emitMove, markAnnounced]
 
 const record = (job: Job, deviceName: string, code: string, message: string): JobRecord =>
   ({ productKey: job.productKey, deviceName, code, message })
@@ -201,6 +207,7 @@ async function moveAssignment ({ job, store, items }: DeviceBatch): Promise<void
         // The broker of the old instance completes the record of an online device once it has told it.
         item.result = moveRecord(job.productKey, item.deviceName, { stage: outcome.wasOnline === null ? 'offline' : 'moved', to })
         item.emit = true
+        item.movedNow = true
         break
       case 'already':
         item.result = moveRecord(job.productKey, item.deviceName, { stage: 'moved', to })
@@ -214,6 +221,13 @@ async function moveAssignment ({ job, store, items }: DeviceBatch): Promise<void
         break
     }
   })
+}
+
+/** The moved devices' timelines, in one pipelined call per batch (docs/operations.md, "Device timeline"). */
+async function noteMoves ({ job, store, log, items }: DeviceBatch): Promise<void> {
+  const at = Date.now()
+  const event = { kind: 'moved' as const, at, jobId: job.id, from: job.sourceInstanceId, to: job.targetInstanceId }
+  await appendEvents(store, items.filter(i => i.movedNow === true).map(i => ({ productKey: job.productKey, deviceName: i.deviceName, event })), log ?? silentLogger)
 }
 
 /**

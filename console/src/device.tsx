@@ -1,32 +1,53 @@
-// One device: its state, its certificate on request, its tags, and a timeline of what happened to it
-// put together from what the API keeps (the device's own times, its placement, the records of the
-// jobs of its product that name it).
+// One device: its state, its certificate on request, its tags, and its timeline: the events the
+// registry keeps for it (GET .../events), oldest first, each put into words here from its fields.
+import type { ComponentChildren } from 'preact'
 import { useState } from 'preact/hooks'
-import { api, apiText, q } from './api'
-import { parseCsv } from './csv'
+import { api, q } from './api'
 import { href, useLoad, when } from './hooks'
-import type { Device, Job } from './types'
+import type { Device, DeviceEvent } from './types'
 import { Badge, ErrorText, Page, Status } from './ui'
 
-interface Event { at: number, what: string }
+/** As many as the registry keeps by default (docs/configuration.md, limits.deviceEvents). */
+const EVENTS = 200
 
-async function timeline (device: Device): Promise<Event[]> {
-  const events: Event[] = [{ at: device.createdAt, what: `created${device.originInstanceId === null ? '' : ` at ${device.originInstanceId}`}` }]
-  const { jobs } = await api<{ jobs: Job[] }>('GET', `/distribution/jobs${q({ productKey: device.productKey, limit: 50 })}`)
-  for (const job of jobs) {
-    const rows = parseCsv(await apiText(`/distribution/jobs/${encodeURIComponent(job.id)}/records`))
-    const row = rows.slice(1).find(r => r[1] === device.deviceName)
-    if (row !== undefined) events.push({ at: job.updatedAt, what: `job ${job.id} (${job.sourceInstanceId} → ${job.targetInstanceId ?? 'nearest access'}): ${row[2] === 'success' ? '' : `${row[2] ?? ''}: `}${row[3] ?? ''}` })
+/** Why a connection closed, in words (docs/operations.md, "Device timeline"). */
+const REASONS: Record<string, string> = {
+  client: 'the device disconnected',
+  timeout: 'keepalive timed out',
+  kicked: 'moved away',
+  replaced: 'replaced by a newer connection',
+  disabled: 'disabled',
+  deleted: 'deleted',
+  limit: 'over a broker limit',
+  shutdown: 'the broker node stopped',
+  closed: 'connection lost'
+}
+
+const jobLink = (id: string | null | undefined): ComponentChildren => id == null ? null : <> by job <a href={href('jobs', id)}>{id}</a></>
+const from = (address: string | null): string => address === null ? '' : ` from ${address}`
+
+function describe (e: DeviceEvent): ComponentChildren {
+  switch (e.kind) {
+    case 'created': return `created at ${e.instanceId}`
+    case 'bootstrapped': return `bootstrapped${from(e.address)}, sent to ${e.instanceId} (${e.region}, ${e.endpoint.host}:${e.endpoint.port})`
+    case 'connected': return `connected at ${e.instanceId}${from(e.address)} (${e.transport}, node ${e.nodeId}${e.sdk === 'other' ? '' : `, ${e.sdk} SDK${e.sdkVersion === null ? '' : ` ${e.sdkVersion}`}`})`
+    case 'disconnected': return `disconnected from ${e.instanceId}: ${REASONS[e.reason] ?? e.reason}`
+    case 'notified': return `notified at ${e.instanceId} that it moved`
+    case 'answered': return `answered the notify at ${e.instanceId}`
+    case 'moved': {
+      const to = e.to === undefined ? 'another account\'s instance' : e.to === null ? 'nearest access (placed at its next bootstrap)' : e.to
+      return <>moved {e.from === undefined ? 'in from another account' : `from ${e.from}`} to {to}{jobLink(e.jobId)}</>
+    }
+    case 'placed': return <>placed at {e.instanceId} ({e.region}), {e.fallback ? 'fallback' : 'nearest'}{from(e.address)}{jobLink(e.jobId)}</>
+    case 'disabled': return `disabled at ${e.instanceId}`
+    case 'enabled': return `enabled at ${e.instanceId}`
+    case 'tags': return `tags replaced at ${e.instanceId} (${e.count} now)`
   }
-  const p = device.placement
-  if (p !== null) events.push({ at: p.at, what: `bootstrapped${p.address === null ? '' : ` from ${p.address}`}, sent to ${p.instanceId} (${p.region}${p.fallback ? ', fallback' : ', nearest'})` })
-  const from = device.ipAddress === null ? '' : ` from ${device.ipAddress}`
-  const at = device.instanceId ?? '?'
-  if (device.firstConnectAt !== null) events.push({ at: device.firstConnectAt, what: `first connected at ${at}${device.lastConnectAt === device.firstConnectAt ? from : ''} (activated there)` })
-  if (device.lastConnectAt !== null && device.lastConnectAt !== device.firstConnectAt) events.push({ at: device.lastConnectAt, what: `connected at ${at}${from}` })
-  if (device.lastDisconnectAt !== null) events.push({ at: device.lastDisconnectAt, what: `disconnected from ${at}` })
-  if (!device.enabled) events.push({ at: Number.MAX_SAFE_INTEGER, what: 'disabled (now)' })
-  return events.sort((a, b) => a.at - b.at)
+}
+
+async function timeline (device: Device): Promise<DeviceEvent[]> {
+  const path = `/products/${encodeURIComponent(device.productKey)}/devices/${encodeURIComponent(device.deviceName)}/events${q({ limit: EVENTS })}`
+  return (await api<{ events: DeviceEvent[] }>('GET', path)).events.slice().reverse()
 }
 
 export function DevicePage ({ productKey, deviceName }: { productKey: string, deviceName: string }) {
@@ -71,7 +92,7 @@ export function DevicePage ({ productKey, deviceName }: { productKey: string, de
             <h2 id='timeline-title'>Timeline</h2>
             <Status loaded={events}>{list => (
               <ol class='timeline' aria-labelledby='timeline-title'>
-                {list.map((ev, i) => <li key={i}><time>{ev.at === Number.MAX_SAFE_INTEGER ? 'now' : when(ev.at)}</time> {ev.what}</li>)}
+                {list.length === 0 ? <li>Nothing recorded yet.</li> : list.map((ev, i) => <li key={i} data-kind={ev.kind}><time>{when(ev.at)}</time> {describe(ev)}</li>)}
               </ol>
             )}
             </Status>

@@ -71,3 +71,14 @@ export interface Preview {
   devices: PreviewDevice[]
 }
 export interface JobRecord { productKey: string, deviceName: string, code: string, message: string }
+/** One event of a device's timeline (GET .../devices/:dn/events), as the caller may see it: a move names only the caller's side. */
+export type DeviceEvent = { at: number } & (
+  | { kind: 'created' | 'disabled' | 'enabled', instanceId: string }
+  | { kind: 'bootstrapped', instanceId: string, region: string, address: string | null, endpoint: { host: string, port: number } }
+  | { kind: 'connected', instanceId: string, nodeId: string, address: string | null, transport: string, sdk: string, sdkVersion: string | null }
+  | { kind: 'disconnected', instanceId: string, nodeId: string, reason: string }
+  | { kind: 'notified' | 'answered', instanceId: string, nodeId: string }
+  | { kind: 'moved', jobId?: string, from?: string, to?: string | null }
+  | { kind: 'placed', instanceId: string, region: string, address: string | null, fallback: boolean, jobId: string | null }
+  | { kind: 'tags', instanceId: string, count: number }
+)

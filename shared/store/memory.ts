@@ -1,4 +1,5 @@
 // The memory backend: for `homing up` without `redis`, where every component shares one process.
+import { DEVICE_EVENTS_KEPT, type DeviceEvent, type DeviceEventEntry } from '../device-events.js'
 import type { Device, Job, JobRecord, MoveEvent, Product, VerificationCode } from '../types.js'
 import { byAge, isValid, matching, samePair } from './codes.js'
 import { readRecord, storedRecord } from './record-form.js'
@@ -33,6 +34,11 @@ export class MemoryStore implements Store {
   private readonly codeLocks = new Map<string, number>()
   /** Per instance, per node: samples of its connections, oldest first. */
   private readonly connectionSamples = new Map<string, Map<string, ConnectionSample[]>>()
+  /** Per device, newest first. */
+  private readonly events = new Map<string, DeviceEvent[]>()
+
+  /** `deviceEventsKept`: events kept per device (config `limits.deviceEvents`). */
+  constructor (private readonly options: { deviceEventsKept?: number } = {}) {}
 
   async ping (): Promise<void> {}
   async close (): Promise<void> {
@@ -105,6 +111,22 @@ export class MemoryStore implements Store {
   async deleteDevice (productKey: string, deviceName: string): Promise<void> {
     this.devices.delete(deviceKey(productKey, deviceName))
     this.names.get(productKey)?.delete(deviceName)
+    this.events.delete(deviceKey(productKey, deviceName))
+  }
+
+  async appendDeviceEvents (entries: DeviceEventEntry[]): Promise<void> {
+    const keep = this.options.deviceEventsKept ?? DEVICE_EVENTS_KEPT
+    for (const { productKey, deviceName, event } of entries) {
+      const key = deviceKey(productKey, deviceName)
+      const log = this.events.get(key) ?? []
+      log.unshift(copy(event))
+      if (log.length > keep) log.length = keep
+      this.events.set(key, log)
+    }
+  }
+
+  async deviceEvents (productKey: string, deviceName: string, limit: number): Promise<DeviceEvent[]> {
+    return (this.events.get(deviceKey(productKey, deviceName)) ?? []).slice(0, Math.max(0, limit)).map(copy)
   }
 
   private apply<O> (productKey: string, deviceName: string, change: (d: Device) => t.Transition<O>): O | null {

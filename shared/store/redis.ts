@@ -2,6 +2,7 @@
 // tag (`{pk/dn}` for a device), so the layout works on Redis Cluster too.
 import { ReplyError, type ChainableCommander, type RedisOptions } from 'ioredis'
 import type { RedisTarget } from '../config.js'
+import { DEVICE_EVENTS_KEPT, type DeviceEvent, type DeviceEventEntry } from '../device-events.js'
 import { describeRedis, isCluster, redisClient, type RedisClient } from '../redis-client.js'
 import type { Device, Job, JobRecord, MoveEvent, Product, VerificationCode } from '../types.js'
 import { byAge, isValid, matching } from './codes.js'
@@ -52,6 +53,12 @@ count = count + 1
 redis.call('SET', KEYS[2], count .. ':' .. first, 'PX', ARGV[3])
 return {count, 0}`
 
+/** A device's event log: push the values (oldest first, so the newest ends at the head), keep the first ARGV[1]. */
+const PUSH_CAPPED = `
+redis.call('LPUSH', KEYS[1], unpack(ARGV, 2))
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+return 1`
+
 interface Commands {
   homingCas: (key: string, expected: string, next: string) => Promise<number>
   homingLease: (key: string, owner: string, ttl: number) => Promise<number>
@@ -59,7 +66,10 @@ interface Commands {
   homingCodeTry: (lock: string, failures: string, now: number, windowMs: number, ttlMs: number) => Promise<[number, number]>
 }
 type HomingRedis = RedisClient & Commands
-type CasPipeline = ChainableCommander & { homingCas: (key: string, expected: string, next: string) => unknown }
+type CasPipeline = ChainableCommander & {
+  homingCas: (key: string, expected: string, next: string) => unknown
+  homingPushCapped: (key: string, keep: number, ...values: string[]) => unknown
+}
 
 export interface RedisStoreOptions {
   /** A server's URL (the single-server form of `redis`). */
@@ -69,6 +79,8 @@ export interface RedisStoreOptions {
   keyPrefix: string
   /** Give up on a command after this long (ms): bootstrap answers 503 instead of hanging. */
   commandTimeoutMs?: number
+  /** Events kept per device (config `limits.deviceEvents`). */
+  deviceEventsKept?: number
 }
 
 const MAX_EVENTS = 1_000_000
@@ -107,6 +119,7 @@ export class RedisStore implements Store {
     this.redis.defineCommand('homingLease', { numberOfKeys: 1, lua: LEASE })
     this.redis.defineCommand('homingRelease', { numberOfKeys: 1, lua: RELEASE })
     this.redis.defineCommand('homingCodeTry', { numberOfKeys: 2, lua: CODE_TRY })
+    this.redis.defineCommand('homingPushCapped', { numberOfKeys: 1, lua: PUSH_CAPPED })
   }
 
   private connectionOptions (): RedisOptions {
@@ -148,6 +161,8 @@ export class RedisStore implements Store {
   // Keys.
   private device (pk: string, dn: string): string { return `${this.p}device:{${pk}/${dn}}` }
   private names (pk: string): string { return `${this.p}names:{${pk}}` }
+  /** Beside the device's record, under the same hash tag (so it moves with it between Cluster nodes). */
+  private eventLog (pk: string, dn: string): string { return `${this.device(pk, dn)}:events` }
   private product (pk: string): string { return `${this.p}product:{${pk}}` }
   private productsOf (instanceId: string): string { return `${this.p}products:${instanceId}` }
   private events (instanceId: string): string { return `${this.p}events:${instanceId}` }
@@ -297,6 +312,37 @@ export class RedisStore implements Store {
     await this.run(async () => {
       await this.redis.del(this.device(productKey, deviceName))
       await this.redis.srem(this.names(productKey), deviceName)
+      await this.redis.del(this.eventLog(productKey, deviceName))
+    })
+  }
+
+  /** One capped push per device: its events of this call in one command, so each device's log stays in order. */
+  async appendDeviceEvents (entries: DeviceEventEntry[]): Promise<void> {
+    if (entries.length === 0) return
+    const keep = this.options.deviceEventsKept ?? DEVICE_EVENTS_KEPT
+    const perDevice = new Map<string, string[]>()
+    for (const { productKey, deviceName, event } of entries) {
+      const key = this.eventLog(productKey, deviceName)
+      const values = perDevice.get(key)
+      if (values === undefined) perDevice.set(key, [JSON.stringify(event)])
+      else values.push(JSON.stringify(event))
+    }
+    const keys = [...perDevice.keys()]
+    await this.run(async () => {
+      const replies = await this.batch(keys, (pipe, key) => pipe.homingPushCapped(key, keep, ...(perDevice.get(key) as string[]).slice(-keep)))
+      const failed = replies.find(([err]) => err !== null)
+      if (failed?.[0] instanceof Error) throw failed[0]
+    })
+  }
+
+  async deviceEvents (productKey: string, deviceName: string, limit: number): Promise<DeviceEvent[]> {
+    const raws = await this.run(() => this.redis.lrange(this.eventLog(productKey, deviceName), 0, Math.max(0, limit - 1)))
+    return raws.flatMap(raw => {
+      try {
+        return [JSON.parse(raw) as DeviceEvent]
+      } catch {
+        return []
+      }
     })
   }
 

@@ -1,4 +1,5 @@
 // The shared registry: one interface, two backends (docs/architecture.md, "Where state lives"). Both pass test/store.contract.ts.
+import type { DeviceEvent, DeviceEventEntry } from '../device-events.js'
 import type { Candidate, Device, Job, JobRecord, MoveEvent, Product, VerificationCode } from '../types.js'
 
 /** The registry cannot be reached: bootstrap answers 503, brokers CONNACK 3. */
@@ -134,6 +135,7 @@ export interface Store extends ConnectionHistoryStore {
   getDevices: (productKey: string, deviceNames: string[]) => Promise<(Device | null)[]>
   /** Every device name ever created under this productKey, any instance, sorted. */
   listDeviceNames: (productKey: string) => Promise<string[]>
+  /** Deletes the device's record and its events. */
   deleteDevice: (productKey: string, deviceName: string) => Promise<void>
   setTags: (productKey: string, deviceName: string, tags: Record<string, string>) => Promise<Device | null>
   /**
@@ -151,6 +153,12 @@ export interface Store extends ConnectionHistoryStore {
   disconnected: (productKey: string, deviceName: string, session: string, at: number) => Promise<void>
   /** Runtime data (docs/distribution.md, "Rule 4"): last property post at the instance where it was made. */
   setProperties: (productKey: string, deviceName: string, instanceId: string, payload: string) => Promise<void>
+
+  // Device timeline (docs/operations.md, "Device timeline"): per device, the last `limits.deviceEvents` events.
+  /** Appends each entry to its device's log, in the order given, pipelined (one round per node); older events beyond the cap are dropped. */
+  appendDeviceEvents: (entries: DeviceEventEntry[]) => Promise<void>
+  /** The device's last `limit` events, newest first. */
+  deviceEvents: (productKey: string, deviceName: string, limit: number) => Promise<DeviceEvent[]>
 
   // Distribution.
   /**

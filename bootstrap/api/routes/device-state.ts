@@ -11,6 +11,7 @@ import { deviceView } from '../device-view.js'
 import { disconnectDevice } from '../disconnect.js'
 import { notFound } from '../../http/http-error.js'
 import { parseQuery } from '../../http/validate.js'
+import { appendEvents } from '../../../shared/timeline.js'
 
 const atInstance = z.object({ instanceId: z.string().min(1).optional() })
 
@@ -31,6 +32,7 @@ export function deviceStateRoutes (sidecar: Sidecar): Router<ApiState> {
       if (action === 'disable') await disconnectDevice(sidecar.store, outcome.device, 'disabled', nowOf(sidecar))
       const changed = outcome.result === 'changed'
       if (changed) sidecar.metrics?.deviceStateChanges.inc({ action })
+      if (changed) await appendEvents(sidecar.store, [{ productKey, deviceName, event: { kind: `${action}d`, at: nowOf(sidecar), instanceId: own.instanceId } }], sidecar.log)
       sidecar.log.info({ account: account.id, productKey, deviceName, instanceId: own.instanceId, changed }, action === 'disable' ? 'device disabled' : 'device enabled')
       ctx.body = deviceView(outcome.device, id => owns(sidecar, account, id))
     })

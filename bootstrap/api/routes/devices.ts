@@ -5,6 +5,7 @@ import { z } from 'zod'
 import { DEVICE_NAME, PRODUCT_KEY, newDevice } from '../../../shared/device.js'
 import type { Store } from '../../../shared/store/store.js'
 import type { Account, Certificate, Device, Product } from '../../../shared/types.js'
+import { appendEvents } from '../../../shared/timeline.js'
 import { homesOf, ownDevice, ownInstance, ownProduct, owns, writable } from '../access.js'
 import { parseBody } from '../../http/body.js'
 import { nowOf } from '../../clock.js'
@@ -60,6 +61,7 @@ export function deviceRoutes (sidecar: Sidecar): Router<ApiState> {
     const product = writable(await ownProduct(sidecar, ctx.state.account, ctx.params.pk as string, body.instanceId))
     const names = body.deviceNames ?? await freeNames(sidecar.store, product.productKey, body.count ?? 0)
     const devices = await createAll(sidecar.store, product, names, nowOf(sidecar))
+    await appendEvents(sidecar.store, devices.map(d => ({ productKey: d.productKey, deviceName: d.deviceName, event: { kind: 'created', at: d.createdAt, instanceId: d.originInstanceId } })), sidecar.log)
     ctx.status = 201
     ctx.body = { productKey: product.productKey, instanceId: product.instanceId, certificates: devices.map(certificate) }
   })
@@ -104,10 +106,12 @@ export function deviceRoutes (sidecar: Sidecar): Router<ApiState> {
 
   router.put('/products/:pk/devices/:dn/tags', async ctx => {
     const { instanceId } = parseQuery(ctx, atInstance)
-    const { device } = await ownDevice(sidecar, ctx.state.account, ctx.params.pk as string, ctx.params.dn as string, instanceId)
+    const { device, instanceId: home } = await ownDevice(sidecar, ctx.state.account, ctx.params.pk as string, ctx.params.dn as string, instanceId)
     const tags = await parseBody(ctx, tagsBody, { limit, accept: ['json'] })
     const updated = await sidecar.store.setTags(device.productKey, device.deviceName, tags)
     if (updated === null) throw notFound(`device "${device.productKey}/${device.deviceName}"`)
+    const event = { kind: 'tags' as const, at: nowOf(sidecar), instanceId: home, count: Object.keys(updated.tags).length }
+    await appendEvents(sidecar.store, [{ productKey: device.productKey, deviceName: device.deviceName, event }], sidecar.log)
     ctx.body = { tags: updated.tags }
   })
 
