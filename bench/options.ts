@@ -10,6 +10,14 @@ export interface BenchOptions {
   json?: string
   /** Directory for --cpu-prof profiles of the servers under test. */
   profile?: string
+  /** connect: measure every server this many times, in a rotated order, and report medians. */
+  runs: number
+}
+
+function parseRuns (value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1 || n > 9) throw new InvalidArgumentError('--runs takes 1-9')
+  return n
 }
 
 export function parseScenarioList (value: string): ScenarioName[] {
@@ -28,6 +36,7 @@ export function benchCommand (): Command {
     .option('--only <list>', `comma-separated scenarios (${SCENARIOS.join(', ')})`, parseScenarioList)
     .option('--json <file>', 'write every figure as JSON')
     .option('--profile <dir>', 'run the servers under test with node --cpu-prof, profiles into this directory')
+    .option('--runs <n>', 'connect: measure each server n times, rotating their order, and report the medians', parseRuns, 1)
     .exitOverride()
 }
 
@@ -35,7 +44,7 @@ export function benchCommand (): Command {
 export function parseBenchArgs (argv: string[]): BenchOptions {
   const cmd = benchCommand()
   cmd.parse(argv, { from: 'user' })
-  const o = cmd.opts<{ quick: boolean, only?: ScenarioName[], json?: string, profile?: string }>()
+  const o = cmd.opts<{ quick: boolean, only?: ScenarioName[], json?: string, profile?: string, runs: number }>()
   const only = o.only ?? SCENARIOS.filter(s => !(o.quick && s === 'live'))
-  return { quick: o.quick, only, ...(o.json !== undefined ? { json: o.json } : {}), ...(o.profile !== undefined ? { profile: o.profile } : {}) }
+  return { quick: o.quick, only, runs: o.runs, ...(o.json !== undefined ? { json: o.json } : {}), ...(o.profile !== undefined ? { profile: o.profile } : {}) }
 }

@@ -26,6 +26,7 @@ async function main (o: BenchOptions): Promise<number> {
   if (o.profile !== undefined) mkdirSync(o.profile, { recursive: true })
   const ctx: ScenarioContext = {
     quick: o.quick,
+    runs: o.runs,
     selected,
     log,
     // One directory per server: Node writes a profile per thread (tsx's loader thread included).

@@ -4,6 +4,8 @@ import type { Figure } from './report.js'
 
 export interface ScenarioContext {
   quick: boolean
+  /** How many times a scenario that supports it measures each server (`--runs`). */
+  runs: number
   selected: Set<ScenarioName>
   log: (line: string) => void
   /** Node flags for a server under test: --cpu-prof into the profile directory when asked. */
