@@ -66,6 +66,18 @@ async function redisCalls (redis: Redis): Promise<number> {
   return calls
 }
 
+/** The command count once the server has answered the DISCONNECTs: until it moves by less than 1% of them in half a second (at most 20 s). */
+async function redisSettled (redis: Redis, from: number, disconnects: number): Promise<number> {
+  let last = from
+  for (let waited = 0; waited < 20_000; waited += 500) {
+    await sleep(500)
+    const now = await redisCalls(redis)
+    if (now - last < Math.max(1, disconnects / 100)) return now
+    last = now
+  }
+  return last
+}
+
 /** Warm up, then open and hold every connection, measuring RSS, CPU and Redis commands before and after. */
 async function measure (name: string, server: Started, certs: Certificate[], gen: LoadGenerator, redis: Redis, o: { inFlight: number, sources: string[], settleMs: number, log: (l: string) => void }): Promise<Run> {
   const { port } = server
@@ -80,13 +92,13 @@ async function measure (name: string, server: Started, certs: Certificate[], gen
   const after = await server.usage()
   const calls1 = await redisCalls(redis)
   const dropped = await gen.close()
-  await sleep(o.settleMs / 2)
-  const calls2 = await redisCalls(redis)
+  const calls2 = await redisSettled(redis, calls1, flood.accepted)
   const n = flood.accepted
   const perConnection = n > 0 ? (after.rss - before.rss) / n : null
-  const cpuPerConnect = n > 0 ? (after.cpuUs - before.cpuUs) / n : null
+  const busyUs = after.cpuUs - before.cpuUs
+  const cpuPerConnect = n > 0 ? busyUs / n : null
   const floodUs = flood.elapsedMs * 1000
-  const serverCores = floodUs > 0 ? (after.cpuUs - before.cpuUs) / floodUs : null
+  const serverCores = floodUs > 0 ? busyUs / floodUs : null
   const generatorCores = floodUs > 0 ? flood.generatorCpuUs / floodUs : null
   const redisPerConnect = n > 0 ? (calls1 - calls0) / n : null
   const redisPerDisconnect = n > 0 ? (calls2 - calls1) / n : null
