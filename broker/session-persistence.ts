@@ -47,13 +47,19 @@ export function sessionPersistence<P extends AedesPersistence> (inner: P, redis:
   const incomingStored = new WeakSet<object>()
 
   const noteStored = (clientId: string): void => { stored.set(clientId, (stored.get(clientId) ?? 0) + 1) }
+  /** Bumped each time the subscriber goes away: a read of the set begun before does not make us sure. */
+  let losses = 0
   const resync = async (): Promise<void> => {
+    const at = losses
     for (const id of await conn.smembers(CLIENTS_KEY)) noteStored(id)
-    sure = true
+    if (losses === at) sure = true
   }
   // Broadcasts are lost while the emitter's subscriber is away: ask Redis until it is back. A PING
   // on it answers after the subscriptions ioredis restores on reconnecting, so none is missed.
-  subscriber.on('close', () => { sure = false })
+  subscriber.on('close', () => {
+    sure = false
+    losses++
+  })
   subscriber.on('ready', () => {
     if (!listening) return
     subscriber.ping().then(resync).catch(() => {})
