@@ -12,6 +12,14 @@ export interface BenchOptions {
   profile?: string
   /** The registry scenario's fleet size instead of its own (hidden: the test runs it small). */
   devices?: number
+  /** connect: measure every server this many times, in a rotated order, and report medians. */
+  runs: number
+}
+
+function parseRuns (value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1 || n > 9) throw new InvalidArgumentError('--runs takes 1-9')
+  return n
 }
 
 export function parseScenarioList (value: string): ScenarioName[] {
@@ -36,6 +44,7 @@ export function benchCommand (): Command {
     .option('--json <file>', 'write every figure as JSON')
     .option('--profile <dir>', 'run the servers under test with node --cpu-prof, profiles into this directory')
     .addOption(new Option('--devices <n>', 'registry scenario: devices imported in all').argParser(devicesOption).hideHelp())
+    .option('--runs <n>', 'connect: measure each server n times, rotating their order, and report the medians', parseRuns, 1)
     .exitOverride()
 }
 
@@ -43,12 +52,13 @@ export function benchCommand (): Command {
 export function parseBenchArgs (argv: string[]): BenchOptions {
   const cmd = benchCommand()
   cmd.parse(argv, { from: 'user' })
-  const o = cmd.opts<{ quick: boolean, only?: ScenarioName[], json?: string, profile?: string, devices?: number }>()
+  const o = cmd.opts<{ quick: boolean, only?: ScenarioName[], json?: string, profile?: string, devices?: number, runs: number }>()
   // The registry scenario imports a million devices twice (most of an hour here): it runs when named.
   const only = o.only ?? SCENARIOS.filter(s => s !== 'registry' && !(o.quick && s === 'live'))
   return {
     quick: o.quick,
     only,
+    runs: o.runs,
     ...(o.json !== undefined ? { json: o.json } : {}),
     ...(o.profile !== undefined ? { profile: o.profile } : {}),
     ...(o.devices !== undefined ? { devices: o.devices } : {})

@@ -51,3 +51,56 @@ export function markdownTable (figures: Figure[]): string {
   }
   return rows.join('\n')
 }
+
+/** One side of a rate comparison: its rate, and what it and the generator cost while it was measured. */
+export interface RateSide {
+  rate: number
+  /** Server CPU per operation, µs (null: not measured). */
+  cpuPerOp: number | null
+  /** The server's CPU over the measurement, in cores (null: not measured). */
+  serverCores: number | null
+  /** The generator process's CPU over the measurement, in cores (null: not measured). */
+  generatorCores: number | null
+}
+
+export interface RateVerdict {
+  /** What the ratio compares: the rates, or (when the rates say nothing of the servers) the inverse CPU per operation. */
+  basis: 'rate' | 'cpu' | 'none'
+  /** subject / baseline rate, or baseline / subject CPU per operation: the rate ratio when both are CPU-bound. */
+  ratio: number | null
+  met: boolean
+  /** Why this basis, for the report. */
+  why: string
+}
+
+export interface RateLimits {
+  /** A generator process above this (cores) may have been the limit. */
+  maxGeneratorCores: number
+  /** A server below this (cores) was not what limited its rate. */
+  minServerCores: number
+}
+
+export const RATE_LIMITS: RateLimits = { maxGeneratorCores: 0.8, minServerCores: 0.5 }
+
+/**
+ * Pure: a rate ratio counts only when the rates measured the servers: the generator had headroom
+ * and each server kept at least `minServerCores` busy. Otherwise the verdict is taken from CPU per
+ * operation (what cores of their own would give), and `why` says so.
+ */
+export function rateVerdict (subject: RateSide, baseline: RateSide, goal: number, limits: RateLimits = RATE_LIMITS): RateVerdict {
+  const problems: string[] = []
+  for (const [side, label] of [[subject, 'subject'], [baseline, 'baseline']] as const) {
+    if (side.generatorCores === null) problems.push(`generator CPU not measured (${label})`)
+    else if (side.generatorCores >= limits.maxGeneratorCores) problems.push(`generator at ${pctOfCore(side.generatorCores)} of a core (${label})`)
+    if (side.serverCores !== null && side.serverCores < limits.minServerCores) problems.push(`server at ${pctOfCore(side.serverCores)} of a core (${label})`)
+  }
+  if (problems.length === 0) {
+    const r = ratio(subject.rate, baseline.rate)
+    return { basis: 'rate', ratio: r, met: r !== null && r >= goal, why: 'generator had headroom and both servers were busy: rate ratio' }
+  }
+  const r = subject.cpuPerOp === null || baseline.cpuPerOp === null ? null : ratio(baseline.cpuPerOp, subject.cpuPerOp)
+  if (r === null) return { basis: 'none', ratio: null, met: false, why: `rates not comparable (${problems.join('; ')}) and no CPU per operation` }
+  return { basis: 'cpu', ratio: r, met: r >= goal, why: `rates not comparable (${problems.join('; ')}): verdict from CPU per operation` }
+}
+
+const pctOfCore = (cores: number): string => `${Math.round(cores * 100)}%`

@@ -28,6 +28,7 @@ async function main (o: BenchOptions): Promise<number> {
   if (o.profile !== undefined) mkdirSync(o.profile, { recursive: true })
   const ctx: ScenarioContext = {
     quick: o.quick,
+    runs: o.runs,
     ...(o.devices !== undefined ? { devices: o.devices } : {}),
     selected,
     log,

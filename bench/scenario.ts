@@ -6,6 +6,8 @@ export interface ScenarioContext {
   quick: boolean
   /** The registry scenario's fleet size instead of its own (`--devices`). */
   devices?: number
+  /** How many times a scenario that supports it measures each server (`--runs`). */
+  runs: number
   selected: Set<ScenarioName>
   log: (line: string) => void
   /** Node flags for a server under test: --cpu-prof into the profile directory when asked. */

@@ -2,6 +2,7 @@
 // takeover announcements) between them, aedes-persistence-redis keeps sessions and retained messages.
 // Many instances, deployments and test runs share one Redis, so both live under one namespace per
 // instance: `<keyPrefix>aedes:<instanceId>:` for channels and keys alike.
+// broker/session-persistence.ts spares a clean-session CONNECT the persistence calls it does not need.
 // Neither runs on a Redis Cluster under that namespace (docs/configuration.md, "Redis"): with the
 // registry on a Cluster they use `broker.redis`, one server or a Sentinel group.
 import persistenceRedis from 'aedes-persistence-redis'
@@ -9,6 +10,7 @@ import { Redis } from 'ioredis'
 import type { Config } from '../shared/config.js'
 import { redisClient } from '../shared/redis-client.js'
 import mqemitterRedis from 'mqemitter-redis'
+import { sessionPersistence } from './session-persistence.js'
 import type { Logger } from '../shared/log.js'
 import type { Emitter } from './context.js'
 
@@ -48,14 +50,15 @@ export function clusterBackends (options: { redis: BrokerRedis, keyPrefix: strin
   // Glob characters would turn the namespace into a pattern for the wildcard subscriptions.
   if (/[*?[\]\\]/.test(namespace)) throw new Error(`keyPrefix and instance id must not contain * ? [ ] \\ (got "${namespace}")`)
   // [MQTT-4.7.1-3]: "sport/#" also matches "sport", as Aedes' own emitter does.
+  // Auto-pipelining: the commands of the CONNECTs in flight share a socket write (docs/architecture.md,
+  // "Broker sessions in Redis"); one connection keeps their order.
   const target = options.redis
-  const mq = typeof target === 'string'
-    ? new MQEmitterRedisPrefix(namespace, { connectionString: target, matchEmptyLevels: true })
-    : new MQEmitterRedisPrefix(namespace, { subConn: redisClient(target, {}) as Redis, pubConn: redisClient(target, { enableAutoPipelining: true }) as Redis, matchEmptyLevels: true })
+  const subscriber = redisClient(target, {}) as Redis
+  const mq = new MQEmitterRedisPrefix(namespace, { subConn: subscriber, pubConn: redisClient(target, { enableAutoPipelining: true }) as Redis, matchEmptyLevels: true })
   mq.state.on('error', err => options.log.warn({ err: err.message }, 'cluster emitter: redis error'))
-  const conn = redisClient(target, { keyPrefix: namespace }) as Redis
+  const conn = redisClient(target, { keyPrefix: namespace, enableAutoPipelining: true }) as Redis
   conn.on('error', err => options.log.warn({ err: err.message }, 'cluster persistence: redis error'))
-  const persistence = persistenceRedis({ conn })
+  const persistence = sessionPersistence(persistenceRedis({ conn }), { conn, subscriber })
   return {
     mq,
     persistence,

@@ -1,14 +1,17 @@
 // The benchmark's options, its figures and goals, and how they are printed (no timings measured here).
 import t from 'tap'
 import { parseBenchArgs, SCENARIOS } from '../bench/options.js'
-import { formatFigure, markdownTable, ratio, type Figure } from '../bench/report.js'
+import { formatFigure, markdownTable, rateVerdict, ratio, type Figure, type RateSide } from '../bench/report.js'
+import { medianRun, rotated, SourceAddresses } from '../bench/scenarios/broker-connect.js'
 import { bootstrapFigures, connectFigures, HOMING, KOA, liveFigures, NODE_HTTP, rehomeFigures, type HttpRun } from '../bench/figures.js'
 import { Recorder, summarize, type Summary } from '../bench/loadtest/stats.js'
 
 t.test('--quick runs every scenario but the 50,000-connection one and the registry; --only picks; unknown names are refused', async t => {
   t.same(parseBenchArgs([]).only, SCENARIOS.filter(s => s !== 'registry'), 'the registry scenario runs only when named')
   t.same(parseBenchArgs(['--only', 'registry']).only, ['registry'])
-  t.same(parseBenchArgs(['--quick']), { quick: true, only: ['connect', 'bootstrap', 'memory', 'rehoming'] })
+  t.same(parseBenchArgs(['--quick']), { quick: true, only: ['connect', 'bootstrap', 'memory', 'rehoming'], runs: 1 })
+  t.equal(parseBenchArgs(['--runs', '3']).runs, 3)
+  t.throws(() => parseBenchArgs(['--runs', '0']), /--runs takes 1-9/)
   t.same(parseBenchArgs(['--quick', '--only', 'live,connect']).only, ['live', 'connect'])
   t.equal(parseBenchArgs(['--json', 'out.json']).json, 'out.json')
   t.throws(() => parseBenchArgs(['--only', 'connect,warp']), /unknown scenario "warp"/)
@@ -42,9 +45,10 @@ t.test('a figure prints beside each baseline with its ratio and the goal', async
 const flood = (rate: number, accepted = 10, attempted = 10) => ({ rate, accepted, attempted })
 
 t.test('CONNECT rate goal: >= 90% of bare Aedes with every CONNECT accepted; memory goal: <= 20 KiB', async t => {
+  const busy = { serverCores: 0.9, generatorCores: 0.3 }
   const runs = [
-    { name: 'Homing', flood: flood(900), perConnection: 20 * 1024 },
-    { name: 'bare Aedes', flood: flood(1000), perConnection: 10 * 1024 },
+    { name: 'Homing', flood: flood(900), perConnection: 20 * 1024, ...busy },
+    { name: 'bare Aedes', flood: flood(1000), perConnection: 10 * 1024, ...busy },
     { name: 'Mosquitto', flood: flood(5000), perConnection: null }
   ]
   const [connect, memory] = connectFigures(runs, new Set(['connect', 'memory']))
@@ -60,6 +64,54 @@ t.test('CONNECT rate goal: >= 90% of bare Aedes with every CONNECT accepted; mem
   const cpu = withCpu.find(f => f.scenario.startsWith('server CPU time per CONNECT'))
   t.equal(cpu?.value, 2000)
   t.same(cpu?.baselines.map(b => b.value), [1000, 100])
+  t.same(cpu?.goal, { text: '<= 1.2x bare Aedes', met: false })
+  t.equal(connectFigures([{ ...runs[0]!, cpuPerConnect: 1200 }, { ...runs[1]!, cpuPerConnect: 1000 }], new Set(['connect']))[1]?.goal?.met, true, '1.2x meets the CPU goal')
+})
+
+t.test('CONNECT rate goal when the generator was the limit: judged by CPU per CONNECT, and the figure says so', async t => {
+  const homing = { name: 'Homing', flood: flood(1676), perConnection: null, cpuPerConnect: 683, serverCores: 0.9, generatorCores: 0.95 }
+  const aedes = { name: 'bare Aedes', flood: flood(654), perConnection: null, cpuPerConnect: 409, serverCores: 0.3, generatorCores: 0.95 }
+  const [rate] = connectFigures([homing, aedes], new Set(['connect']))
+  t.equal(rate?.goal?.met, false, '256% by rate, but 60% by CPU per CONNECT')
+  t.equal(rate?.goal?.text, '>= 90% of bare Aedes (by CPU per CONNECT: 60%)')
+  t.match(rate?.detail, /generator at 95% of a core \(subject\).*verdict from CPU per operation/)
+})
+
+const sideOf = (rate: number, cpuPerOp: number | null, serverCores: number | null, generatorCores: number | null): RateSide => ({ rate, cpuPerOp, serverCores, generatorCores })
+
+t.test('a rate ratio counts only when the generator had headroom and both servers were busy', async t => {
+  t.same(rateVerdict(sideOf(950, 700, 0.9, 0.5), sideOf(1000, 500, 0.95, 0.6), 0.9), { basis: 'rate', ratio: 0.95, met: true, why: 'generator had headroom and both servers were busy: rate ratio' })
+  t.equal(rateVerdict(sideOf(850, 700, 0.9, 0.5), sideOf(1000, 500, 0.95, 0.6), 0.9).met, false, '85% by rate misses')
+
+  const saturated = rateVerdict(sideOf(1676, 683, 0.9, 0.5), sideOf(654, 409, 0.9, 0.8), 0.9)
+  t.equal(saturated.basis, 'cpu', 'a generator at 80% of a core may have been the limit')
+  t.equal(saturated.ratio, 409 / 683)
+  t.equal(saturated.met, false)
+  t.match(saturated.why, /generator at 80% of a core \(baseline\)/)
+
+  const idle = rateVerdict(sideOf(1676, 683, 0.3, 0.2), sideOf(654, 409, 0.27, 0.2), 0.9)
+  t.equal(idle.basis, 'cpu', 'servers at a third of a core were not what limited their rates')
+  t.match(idle.why, /server at 30% of a core \(subject\); server at 27% of a core \(baseline\)/)
+  t.equal(rateVerdict(sideOf(900, 450, 0.2, 0.2), sideOf(1000, 500, 0.2, 0.2), 0.9).met, true, 'by CPU: 500/450 >= 0.9')
+
+  t.equal(rateVerdict(sideOf(900, 450, 0.9, null), sideOf(1000, 500, 0.9, 0.2), 0.9).basis, 'cpu', 'an unmeasured generator is not headroom')
+  t.same(rateVerdict(sideOf(900, null, 0.9, null), sideOf(1000, 500, 0.9, 0.2), 0.9), { basis: 'none', ratio: null, met: false, why: 'rates not comparable (generator CPU not measured (subject)) and no CPU per operation' })
+  t.equal(rateVerdict(sideOf(900, 450, 0.9, 0.5), sideOf(1000, 500, 0.9, 0.5), 0.9, { maxGeneratorCores: 0.4, minServerCores: 0.5 }).basis, 'cpu', 'the limits are parameters')
+})
+
+t.test('connect runs: fresh source addresses per measurement, rotated order, medians', async t => {
+  const sources = new SourceAddresses()
+  const taken = [sources.take(), sources.take(), sources.take()].flat()
+  t.equal(new Set(taken).size, 6, 'never the same address twice')
+  t.ok(taken.every(a => /^127\.0\.11\.\d+$/.test(a)))
+  t.same([0, 1, 2, 3].map(r => rotated(['a', 'b', 'c'], r)), [['a', 'b', 'c'], ['b', 'c', 'a'], ['c', 'a', 'b'], ['a', 'b', 'c']])
+  const run = (rate: number, cpu: number, gen: number) => ({ name: 'x', flood: { rate, accepted: 10, attempted: 10 }, perConnection: null, cpuPerConnect: cpu, serverCores: 0.5, generatorCores: gen, redisPerConnect: 7, redisPerDisconnect: null })
+  const m = medianRun([run(100, 900, 0.2), run(300, 500, 0.9), run(200, 700, 0.4)])
+  t.equal(m.flood.rate, 200)
+  t.equal(m.cpuPerConnect, 700)
+  t.equal(m.generatorCores, 0.9, 'the generator: the highest share seen')
+  t.equal(m.perConnection, null)
+  t.equal(m.redisPerConnect, 7)
 })
 
 const run = (server: string, mode: HttpRun['mode'], rate: number, statuses: Record<string, number> = { 200: 100 }): HttpRun =>

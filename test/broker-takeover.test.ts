@@ -97,8 +97,12 @@ t.test('two CONNECTs racing on two nodes leave exactly one connection', async t 
       connect(a2.ports.mqtt, credentials(cert(name))).catch(() => null)
     ])
     await until(() => held(name) <= 1, 'at most one connection held')
-    const survivor = clients.find(c => c?.connected)
+    // The survivor is the connection the brokers hold: the other may have had its CONNACK before the
+    // takeover closed it, and its client may not have seen the close yet.
+    const [kept] = [...a1.homing.connections.of('pkT', name), ...a2.homing.connections.of('pkT', name)]
+    const survivor = clients.find(c => c !== null && c.options.clientId === kept?.client.id)
     t.ok(survivor, `${name}: one client still connected`)
+    await until(() => clients.filter(c => c?.connected).length === 1, 'the replaced client to see its connection closed')
     // Both announcements were sent before the CONNACKs; a round trip gives the later one time to land.
     if (survivor) await alive(t, survivor, `/pkT/${name}/user/sync`)
     t.equal(held(name), 1, `${name}: one connection held`)

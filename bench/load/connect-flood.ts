@@ -33,6 +33,8 @@ export interface FloodResult {
   latency: string
   /** Accepted connections closed by the server while held. */
   closedByServer: number
+  /** CPU (user + system) the generator process spent over elapsedMs, µs: whether it, not the server, was the limit. */
+  generatorCpuUs: number
 }
 
 export function connectPacket (c: Credentials, keepalive: number): Buffer {
@@ -52,11 +54,12 @@ export class ConnectFlood {
     const o = this.o
     const packets = o.credentials.map(c => connectPacket(c, o.keepalive ?? 1200))
     const histogram = hdr.build({ numberOfSignificantValueDigits: 3, autoResize: true })
-    const result: FloodResult = { attempted: 0, accepted: 0, refused: {}, failed: {}, elapsedMs: 0, rate: 0, latency: '', closedByServer: 0 }
+    const result: FloodResult = { attempted: 0, accepted: 0, refused: {}, failed: {}, elapsedMs: 0, rate: 0, latency: '', closedByServer: 0, generatorCpuUs: 0 }
     const sources = o.sources ?? []
     let next = 0
     let pending = 0
     const start = performance.now()
+    const cpuAtStart = process.cpuUsage()
     let last = start
     return new Promise(resolve => {
       const finishOne = (): void => {
@@ -67,6 +70,8 @@ export class ConnectFlood {
           result.elapsedMs = last - start
           result.rate = result.accepted / (result.elapsedMs / 1000)
           result.latency = hdr.encodeIntoCompressedBase64(histogram)
+          const cpu = process.cpuUsage(cpuAtStart)
+          result.generatorCpuUs = cpu.user + cpu.system
           resolve(result)
         }
       }
