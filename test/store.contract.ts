@@ -6,6 +6,7 @@ import type { Job, MoveEvent, VerificationCode } from '../shared/types.js'
 import { product } from './helpers/fixtures.js'
 import { eventually } from './helpers/wait.js'
 import { allDeviceNames } from '../shared/store/device-pages.js'
+import { indexCases } from './store-indexes.contract.js'
 
 function job (id: string, extra: Partial<Job> = {}): Job {
   return {
@@ -321,6 +322,8 @@ export function storeContract (name: string, open: () => Promise<Store>): void {
         { productKey: 'pkS', deviceName: 'd3', code: 'device_not_found', message: 'device d3 does not exist in product pkS' }
       ])
     })
+
+    indexCases(t, store)
 
     t.test('jobs: stored, listed per account, leased, records upserted', async t => {
       await store.createJob(job('j1', { createdAt: 1 }))
