@@ -82,8 +82,7 @@ export function productRoutes (sidecar: Sidecar): Router<ApiState> {
 
   router.get('/products/:pk', async ctx => {
     const { instanceId } = parseQuery(ctx, atInstance)
-    const product = shown(sidecar, ctx.state.account, await ownProduct(sidecar, ctx.state.account, ctx.params.pk as string, instanceId))
-    ctx.body = await withDeviceCounts(sidecar.store, product)
+    ctx.body = shown(sidecar, ctx.state.account, await ownProduct(sidecar, ctx.state.account, ctx.params.pk as string, instanceId))
   })
 
   router.patch('/products/:pk', async ctx => {
