@@ -148,9 +148,9 @@ async function run (): Promise<void> {
     await page.locator('tr[data-device]').nth(1).waitFor()
     t.equal(await page.locator('tr[data-device]').count(), 2, 'the status filter shows the two online devices')
     await page.getByLabel('Status').selectOption('')
-    await page.getByLabel('Name').fill('0003')
+    await page.getByLabel('Name starts with').fill('lamp-0003')
     t.same(await page.locator('tr[data-device]').evaluateAll(rows => rows.map(r => r.getAttribute('data-device'))), ['lamp-0003'], 'search by name')
-    await page.getByLabel('Name').fill('')
+    await page.getByLabel('Name starts with').fill('')
     await shoot('console-devices.png')
   })
 
