@@ -21,12 +21,12 @@ export function Devices ({ params }: { params: URLSearchParams }) {
     <Page title='Devices' actions={<button type='button' onClick={products.reload}>Refresh</button>}>
       <Status loaded={products}>{list => {
         const product = list.find(p => `${p.productKey}@${p.instanceId}` === chosen) ?? list.find(p => p.productKey === chosen) ?? list[0]
+        const selected = product === undefined ? '' : `${product.productKey}@${product.instanceId}`
+        const options = list.map(p => <option key={`${p.productKey}@${p.instanceId}`} value={`${p.productKey}@${p.instanceId}`}>{p.productKey} at {p.instanceId}</option>)
         return (
           <>
             <form class='filters' role='search' onSubmit={e => e.preventDefault()}>
-              <label>Product <select value={product === undefined ? '' : `${product.productKey}@${product.instanceId}`} onChange={set(setChosen)} name='product'>
-                {list.map(p => <option key={`${p.productKey}@${p.instanceId}`} value={`${p.productKey}@${p.instanceId}`}>{p.productKey} at {p.instanceId}</option>)}
-              </select></label>
+              <label>Product <select value={selected} onChange={set(setChosen)} name='product'>{options}</select></label>
               <label>Status <select value={status} onChange={set(setStatus)} name='status'><option value=''>all</option>{['online', 'offline', 'inactive', 'disabled'].map(s => <option key={s}>{s}</option>)}</select></label>
               <label>Name starts with <input type='search' value={prefix} onInput={set(setPrefix)} name='prefix' pattern='[A-Za-z0-9_@.:\-]{0,32}' /></label>
             </form>
