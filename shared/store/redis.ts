@@ -88,6 +88,8 @@ export interface RedisStoreOptions {
 }
 
 const MAX_EVENTS = 1_000_000
+/** Devices created per pipeline round. */
+const CREATE_ROUND = 1000
 
 /** Replies of a Redis that is up but will not write: out of memory (noeviction), a replica, a failed snapshot. */
 const REFUSAL = /^(OOM|READONLY|MISCONF)\b/
@@ -281,13 +283,19 @@ export class RedisStore implements Store {
     if (devices.length === 0) return []
     return this.run(async () => {
       // Each record with its index entries, in one script per device: a device is listed exactly when it exists.
-      const keys = devices.map(d => this.device(d.productKey, d.deviceName))
-      const results = await this.batch(keys, (pipe, _key, i) => {
-        const d = devices[i] as Device
-        pipe.homingWrite(...this.writeArgs(d.productKey, d.deviceName, null, d))
-      })
-      const failed = results.find(([err]) => err !== null)?.[0]
-      if (failed != null) {
+      // In rounds of CREATE_ROUND, so that no reply waits behind thousands of scripts past the command timeout.
+      const results: Array<[Error | null, unknown]> = []
+      let failed: Error | null = null
+      for (let i = 0; i < devices.length && failed === null; i += CREATE_ROUND) {
+        const round = devices.slice(i, i + CREATE_ROUND)
+        const replies = await this.batch(round.map(d => this.device(d.productKey, d.deviceName)), (pipe, _key, j) => {
+          const d = round[j] as Device
+          pipe.homingWrite(...this.writeArgs(d.productKey, d.deviceName, null, d))
+        })
+        results.push(...replies)
+        failed = replies.find(([err]) => err !== null)?.[0] ?? null
+      }
+      if (failed !== null) {
         // A write refused half-way (memory full): take back every device this call wrote.
         const written = devices.filter((_, i) => results[i]?.[0] == null && results[i]?.[1] === 1)
         await this.batch(written.map(d => this.device(d.productKey, d.deviceName)), (pipe, _key, i) => {
