@@ -10,6 +10,7 @@ import { registerDevices } from './commands/devices.js'
 import { registerDistribution } from './commands/distribution.js'
 import { registerLoadtest } from './commands/loadtest.js'
 import { registerProducts } from './commands/products.js'
+import { registerRegistry } from './commands/registry.js'
 import { registerUp } from './commands/up.js'
 
 const program = new Command('homing')
@@ -29,7 +30,7 @@ function version (): string {
 }
 
 // In the order `homing --help` lists them.
-const parts: ((program: Command) => void)[] = [registerLoadtest, registerBroker, registerBootstrap, registerUp, registerDistribution, registerCodes, registerProducts, registerDevices, registerDevice]
+const parts: ((program: Command) => void)[] = [registerLoadtest, registerBroker, registerBootstrap, registerUp, registerDistribution, registerCodes, registerProducts, registerDevices, registerDevice, registerRegistry]
 
 for (const register of parts) register(program)
 

@@ -24,3 +24,9 @@ export function newDevice (productKey: string, deviceName: string, instanceId: s
 export const DEVICE_NAME = /^[A-Za-z0-9_@.:-]{4,32}$/
 /** ProductKeys as Alibaba prints them: letters and digits, 4-32. */
 export const PRODUCT_KEY = /^[A-Za-z0-9]{4,32}$/
+
+/** Where a device lives now: its assigned instance, or while it waits for nearest placement, its candidates. */
+export function homesOf (device: Device): string[] {
+  if (device.instanceId !== null) return [device.instanceId]
+  return (device.candidates ?? []).map(c => c.instanceId)
+}

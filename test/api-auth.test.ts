@@ -36,7 +36,7 @@ t.test('an account sees its own instances and their regions only', async t => {
   const acme = await apiClient(sidecar.url, TOKENS.acme)('GET', '/instances')
   t.equal(acme.status, 200)
   t.same(acme.json.instances.map((i: { id: string }) => i.id), ['iot-sh-1', 'iot-de-1'])
-  t.same(acme.json.instances[1], { id: 'iot-de-1', region: 'eu-central-1', endpoint: { host: 'mqtt.de.example.com', port: 8883, ip: '192.0.2.10' } })
+  t.same(acme.json.instances[1], { id: 'iot-de-1', region: 'eu-central-1', endpoint: { host: 'mqtt.de.example.com', port: 8883, ip: '192.0.2.10' }, devices: { total: 0, online: 0, offline: 0, inactive: 0, disabled: 0 } })
   t.same(acme.json.regions.map((r: { id: string }) => r.id), ['cn-shanghai', 'eu-central-1'])
 
   const globex = await apiClient(sidecar.url, TOKENS.globex)('GET', '/instances')

@@ -18,6 +18,7 @@ import { uniquePrefix } from './helpers/redis.js'
 import { ownCluster } from './helpers/redis-cluster.js'
 import { ownRedis } from './helpers/redis-server.js'
 import { eventually, within } from './helpers/wait.js'
+import { deviceKey } from '../shared/store/device-keys.js'
 
 const started = Date.now()
 const keyPrefix = uniquePrefix('failover')
@@ -100,7 +101,7 @@ t.test('the master serving the move stream dies mid-job; after failover the job 
   const onVictim: string[] = []
   const elsewhere: string[] = []
   for (const dn of [...names.slice(0, 150), ...names.slice(-150)]) {
-    if (await cluster.masterOf(`${keyPrefix}device:{${PK}/${dn}}`) === victim) onVictim.push(dn)
+    if (await cluster.masterOf(deviceKey(keyPrefix, PK, dn)) === victim) onVictim.push(dn)
     else elsewhere.push(dn)
   }
   const pick = (from: string[]): string[] => [...from.slice(0, ONLINE / 4), ...from.slice(-ONLINE / 4)]

@@ -10,6 +10,7 @@ import t from 'tap'
 import type { Certificate } from '../shared/types.js'
 import { connectDevice, credentials } from './helpers/broker.js'
 import { FEWER_RUNS, FUZZ_RUNS, changes, expect, nastyString, property, seed, startFuzzDeployment, within } from './helpers/fuzz.js'
+import { deviceKey } from '../shared/store/device-keys.js'
 
 const d = await startFuzzDeployment('fuzz-mqtt', { broker: true })
 t.teardown(() => d.close())
@@ -65,7 +66,7 @@ function signedConnect (bytes: Uint8Array): boolean {
 /** After a CONNECT the broker may have accepted: its disconnect is written (the device is offline again) and writes stopped. */
 async function settled (): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    const raw = await d.redis.get(`${d.keyPrefix}device:{${cert.productKey}/${cert.deviceName}}`)
+    const raw = await d.redis.get(deviceKey(d.keyPrefix, cert.productKey, cert.deviceName))
     if (raw !== null && (JSON.parse(raw) as { online: unknown }).online === null) break
     await new Promise(resolve => setTimeout(resolve, 30))
   }

@@ -148,3 +148,27 @@ t.test('distribute --wait: a progress bar on a terminal, and --timeout gives up 
   t.equal(onTerminal.code, 4, onTerminal.stdout)
   t.match(onTerminal.stdout, /jstuck \[#{15}-{15}\] 1\/2 {2}distributing/)
 })
+
+t.test('devices list pages by cursor, filters by status and name prefix, and --all reads every page', async t => {
+  await homing(['products', 'create', '--instance', 'iot-sh-1', '--name', 'Pager', '--product-key', 'a1CliPage01'])
+  await homing(['devices', 'create', 'a1CliPage01', 'pg-0001', 'pg-0002', 'pg-0003', 'pg-0011', 'pg-0012'])
+  await homing(['devices', 'disable', 'a1CliPage01', 'pg-0002'])
+  const first = await homing(['devices', 'list', 'a1CliPage01', '--limit', '2', '--output', 'table'])
+  t.equal(first.code, 0, first.stderr)
+  t.match(first.stdout, /^DEVICENAME.*\npg-0001 .*\npg-0002 .*\n2 shown of 5 in all \(online 0, offline 0, inactive 4, disabled 1\); next page: --cursor (\S+)\n$/)
+  const cursor = /--cursor (\S+)/.exec(first.stdout)?.[1] ?? ''
+  const second = json(await homing(['devices', 'list', 'a1CliPage01', '--limit', '2', '--cursor', cursor]))
+  t.same(second.devices.map((d: { deviceName: string }) => d.deviceName), ['pg-0003', 'pg-0011'])
+  const all = json(await homing(['devices', 'list', 'a1CliPage01', '--limit', '2', '--all']))
+  t.same(all.devices.map((d: { deviceName: string }) => d.deviceName), ['pg-0001', 'pg-0002', 'pg-0003', 'pg-0011', 'pg-0012'], '--all: three pages as one listing')
+  t.equal(all.next, null)
+  const [disabled, prefixed, bad] = await Promise.all([
+    homing(['devices', 'list', 'a1CliPage01', '--status', 'disabled']),
+    homing(['devices', 'list', 'a1CliPage01', '--prefix', 'pg-001']),
+    homing(['devices', 'list', 'a1CliPage01', '--status', 'asleep'])
+  ])
+  t.same(json(disabled).devices.map((d: { deviceName: string }) => d.deviceName), ['pg-0002'])
+  t.same(json(prefixed).devices.map((d: { deviceName: string }) => d.deviceName), ['pg-0011', 'pg-0012'])
+  t.not(bad.code, 0)
+  t.match(bad.stderr, /one of online, offline, inactive, disabled/)
+})

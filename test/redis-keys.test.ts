@@ -40,7 +40,7 @@ t.test('a broker node with a persistent session and a retained message', async t
   t.pass('session, subscription and retained message written')
 })
 
-t.test('every key of the Redis is under the prefix; device keys carry a {pk/dn} hash tag', async t => {
+t.test('every key of the Redis is under the prefix; device keys carry their bucket\'s {pk#bucket} hash tag, index keys the same', async t => {
   const client = new Redis(redis.url)
   t.teardown(() => client.disconnect())
   const keys: string[] = []
@@ -55,7 +55,12 @@ t.test('every key of the Redis is under the prefix; device keys carry a {pk/dn} 
   t.ok(keys.some(k => k.startsWith(`${keyPrefix}aedes:a:`)), 'the broker\'s keys are there, under <prefix>aedes:<instance>:')
   const devices = keys.filter(k => k.startsWith(`${keyPrefix}device:`))
   t.ok(devices.length > 0)
-  t.same(devices.filter(k => !/device:\{[^}]+\/[^}]+\}(:events)?$/.test(k)), [], 'device keys (and their timelines) end in {pk/dn}')
+  t.same(devices.filter(k => !/device:\{[^}#]+#\d+\}[^{}]+$/.test(k)), [], 'device keys are device:{pk#bucket}dn')
+  t.same(keys.filter(k => k.startsWith(`${keyPrefix}timeline:`) && !/timeline:\{[^}#]+#\d+\}[^{}]+$/.test(k)), [], 'timelines are timeline:{pk#bucket}dn, beside their device')
+  const indexes = keys.filter(k => k.startsWith(`${keyPrefix}ix:`))
+  t.ok(indexes.length > 0, 'the device indexes are there')
+  t.same(indexes.filter(k => !/^[^{}]*ix:\{[^}#]+#\d+\}:(names|at:[^:]+(:(online|offline|inactive|disabled))?|moved:[^:]+|away:[^:]+)$/.test(k)), [], 'index keys are ix:{pk#bucket}:<index>')
+  t.same(keys.filter(k => k.startsWith(`${keyPrefix}names:`)), [], 'no set of names of the layout before buckets')
   const samples = keys.filter(k => k.startsWith(`${keyPrefix}connections:`))
   t.ok(samples.includes(`${keyPrefix}connections:{a}:node:keys-a1`), 'the broker node\'s connection samples are there')
   t.same(samples.filter(k => !/^[^{]*connections:\{[^}]+\}:(nodes|node:.+)$/.test(k)), [], 'connection sample keys carry the instance\'s hash tag')

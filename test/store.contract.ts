@@ -6,6 +6,8 @@ import type { Store } from '../shared/store/store.js'
 import type { Job, MoveEvent, VerificationCode } from '../shared/types.js'
 import { product } from './helpers/fixtures.js'
 import { eventually } from './helpers/wait.js'
+import { allDeviceNames } from '../shared/store/device-pages.js'
+import { indexCases } from './store-indexes.contract.js'
 
 function job (id: string, extra: Partial<Job> = {}): Job {
   return {
@@ -66,12 +68,12 @@ export function storeContract (name: string, open: () => Promise<Store>): void {
       const again = await store.createDevices([newDevice('pkD', 'dev2', 'b'), newDevice('pkD', 'dev3', 'b')])
       t.same(again, ['dev2'])
       t.equal((await store.getDevice('pkD', 'dev2'))?.instanceId, 'a', 'the taken name keeps its device')
-      t.same(await store.listDeviceNames('pkD'), ['dev1', 'dev2', 'dev3'])
+      t.same(await allDeviceNames(store, 'pkD'), ['dev1', 'dev2', 'dev3'])
       const many = await store.getDevices('pkD', ['dev3', 'nope', 'dev1'])
       t.same(many.map(d => d?.deviceName ?? null), ['dev3', null, 'dev1'])
       await store.deleteDevice('pkD', 'dev3')
       t.equal(await store.getDevice('pkD', 'dev3'), null)
-      t.same(await store.listDeviceNames('pkD'), ['dev1', 'dev2'])
+      t.same(await allDeviceNames(store, 'pkD'), ['dev1', 'dev2'])
     })
 
     t.test('connect activates at the assigned instance only; disconnect respects takeover', async t => {
@@ -350,6 +352,8 @@ export function storeContract (name: string, open: () => Promise<Store>): void {
         { productKey: 'pkS', deviceName: 'd3', code: 'device_not_found', message: 'device d3 does not exist in product pkS' }
       ])
     })
+
+    indexCases(t, store)
 
     t.test('jobs: stored, listed per account, leased, records upserted', async t => {
       await store.createJob(job('j1', { createdAt: 1 }))

@@ -5,6 +5,7 @@
 //   never reconnected: a device that was online and moved, and is not connected at its destination.
 import type { Store } from '../../shared/store/store.js'
 import type { Device } from '../../shared/types.js'
+import { allDeviceNames } from '../../shared/store/device-pages.js'
 
 export interface ChaosCounts {
   lost: number
@@ -38,7 +39,7 @@ export async function countOutcome (input: CountInput): Promise<{ counts: ChaosC
     if (d === null || d === undefined || d.instanceId !== destination) lost.push(dn)
     else if (d.online !== null && !onNodeOf(d.online.nodeId, d.instanceId)) doubly.push(dn)
   })
-  const listed = await store.listDeviceNames(productKey)
+  const listed = await allDeviceNames(store, productKey)
   const seen = new Set<string>()
   for (const dn of listed) {
     if (seen.has(dn)) doubly.push(dn)

@@ -1,6 +1,6 @@
 // Operator commands for devices; each calls the REST API (README.md, "Management API"):
 //   homing devices create PK NAME... | --count N [--instance ID]   prints the certificates (the secrets)
-//   homing devices list PK [--instance ID] [--offset N --limit N]
+//   homing devices list PK [--instance ID] [--status S] [--prefix P] [--cursor C | --all] [--limit N]
 //   homing devices show PK DN | certificate PK DN | delete PK DN
 //   homing devices disable PK DN | enable PK DN                    disconnect it now, refuse it until enabled
 //   homing devices tags PK DN [key=value...] [--clear]             show, replace or clear its tags
@@ -10,7 +10,7 @@
 import { InvalidArgumentError, type Command } from 'commander'
 import { action, callApi, OperatorError, withApiOptions, type ApiTarget } from './api-client.js'
 import { registerDevicesImport } from './devices-import.js'
-import { pageFooter, printAnswer, printOne, withOutput, type Column, type OutputFormat, type OutputOptions } from './output.js'
+import { printAnswer, printOne, withOutput, type Column, type OutputFormat, type OutputOptions } from './output.js'
 
 interface DeviceOptions extends ApiTarget, OutputOptions {
   instance?: string
@@ -86,6 +86,39 @@ const CERTIFICATE_COLUMNS: readonly Column<Certificate>[] = [
   { header: 'deviceSecret', value: c => c.deviceSecret }
 ]
 
+interface ListOptions {
+  status?: string
+  prefix?: string
+  cursor?: string
+  all?: boolean
+  offset?: number
+  limit?: number
+}
+
+interface DevicePage {
+  devices: DeviceView[]
+  total: number
+  offset: number
+  limit: number
+  next: string | null
+  counts: Record<'total' | 'online' | 'offline' | 'inactive' | 'disabled', number>
+}
+
+const STATUSES = ['online', 'offline', 'inactive', 'disabled']
+
+function statusArg (value: string): string {
+  if (!STATUSES.includes(value)) throw new InvalidArgumentError(`one of ${STATUSES.join(', ')}`)
+  return value
+}
+
+/** How many match, and how to get the next page. */
+function listFooter (a: DevicePage): string | null {
+  const { online, offline, inactive, disabled } = a.counts
+  const counts = `${a.total} in all (online ${online}, offline ${offline}, inactive ${inactive}, disabled ${disabled})`
+  if (a.next === null) return a.offset === 0 && a.devices.length >= a.total ? null : `${a.devices.length} shown of ${counts}`
+  return `${a.devices.length} shown of ${counts}; next page: --cursor ${a.next}`
+}
+
 const query = (params: Record<string, string | number | undefined>): string => {
   const q = new URLSearchParams()
   for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v))
@@ -141,13 +174,25 @@ export function registerDevices (program: Command): void {
     }))
 
   command(devices, 'list <productKey>')
-    .description('the devices of a product at an instance, with their status')
-    .option('--offset <n>', 'skip this many devices', whole)
+    .description('the devices of a product at an instance, with their status, by name; a page at a time (--cursor) or all (--all)')
+    .option('--status <status>', 'only online, offline, inactive or disabled devices', statusArg)
+    .option('--prefix <text>', 'only names starting with this')
+    .option('--cursor <next>', 'the page after the one that printed this cursor')
+    .option('--all', 'every page, one after the other')
+    .option('--offset <n>', 'skip this many devices (slower than --cursor on large fleets)', whole)
     .option('--limit <n>', 'devices per page (default 100, at most 1000)', whole)
-    .action(action(async (pk: string, opts: DeviceOptions & { offset?: number, limit?: number }) => {
-      const path = `/products/${encodeURIComponent(pk)}/devices${query({ instanceId: opts.instance, offset: opts.offset, limit: opts.limit })}`
-      const answer = JSON.parse((await callApi(opts, 'GET', path)).text) as { devices: DeviceView[], total: number, offset: number, limit: number }
-      printAnswer(opts.output, answer, a => a.devices, LIST_COLUMNS, a => pageFooter(a, a.devices.length))
+    .action(action(async (pk: string, opts: DeviceOptions & ListOptions) => {
+      const page = async (cursor: string | undefined): Promise<DevicePage> => {
+        const path = `/products/${encodeURIComponent(pk)}/devices${query({ instanceId: opts.instance, status: opts.status, prefix: opts.prefix, cursor, offset: opts.offset, limit: opts.limit })}`
+        return JSON.parse((await callApi(opts, 'GET', path)).text) as DevicePage
+      }
+      let answer = await page(opts.cursor)
+      // --all: page after page by cursor, printed as one listing.
+      while (opts.all === true && answer.next !== null) {
+        const more = await page(answer.next)
+        answer = { ...more, devices: [...answer.devices, ...more.devices] }
+      }
+      printAnswer(opts.output, answer, a => a.devices, LIST_COLUMNS, listFooter)
     }))
 
   command(devices, 'show <productKey> <deviceName>')

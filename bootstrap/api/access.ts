@@ -1,10 +1,12 @@
 // What an account may see: its own instances, the product records those instances hold, and the
 // devices assigned to them (README.md, "Management API"). Anything else is "not found", so that the
 // existence of another account's instance, product or device does not leak.
-import { DEVICE_NAME, PRODUCT_KEY } from '../../shared/device.js'
+import { DEVICE_NAME, homesOf, PRODUCT_KEY } from '../../shared/device.js'
 import type { Account, Device, Instance, Product } from '../../shared/types.js'
 import type { Sidecar } from '../context.js'
 import { ApiError, conflict, notFound } from '../http/http-error.js'
+
+export { homesOf }
 
 export function ownInstance (sidecar: Sidecar, account: Account, instanceId: string): Instance {
   const instance = sidecar.topology.instance(instanceId)
@@ -31,12 +33,6 @@ export async function ownProduct (sidecar: Sidecar, account: Account, productKey
     throw new ApiError(400, 'invalid', `instanceId is required: product "${productKey}" is at several of your instances (${at})`, 'instanceId')
   }
   return mine[0] as Product
-}
-
-/** Where a device lives now: its assigned instance, or while it waits for nearest placement, its candidates. */
-export function homesOf (device: Device): string[] {
-  if (device.instanceId !== null) return [device.instanceId]
-  return (device.candidates ?? []).map(c => c.instanceId)
 }
 
 export interface OwnDevice {

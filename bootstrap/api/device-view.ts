@@ -1,8 +1,9 @@
 // What the management API shows of a device. The secret is not part of it: it is returned when the
 // device is created and on an explicit certificate request, so listings and logs never carry it.
+import { deviceStatus, type DeviceStatus } from '../../shared/device-status.js'
 import type { Device } from '../../shared/types.js'
 
-export type DeviceStatus = 'inactive' | 'online' | 'offline' | 'disabled'
+export type { DeviceStatus }
 
 export interface DeviceView {
   productKey: string
@@ -42,7 +43,7 @@ export function deviceView (device: Device, owns: (instanceId: string) => boolea
   const runtime = at === null ? undefined : device.runtime[at]
   const online = at !== null && device.online !== null
   const active = runtime?.active ?? false
-  const status: DeviceStatus = !device.enabled ? 'disabled' : online ? 'online' : active ? 'offline' : 'inactive'
+  const status = deviceStatus(device)
   return {
     productKey: device.productKey,
     deviceName: device.deviceName,

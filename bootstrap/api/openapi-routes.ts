@@ -8,7 +8,7 @@ import { deviceEventsAnswer } from './device-events-view.js'
 import { deviceEventsQuery } from './routes/device-events.js'
 import { deviceStateQuery } from './routes/device-state.js'
 import { deviceCreateBody, deviceListQuery, deviceQuery, deviceTagsBody } from './routes/devices.js'
-import { createJobQuery, distributedQuery, jobListQuery } from './routes/distribution.js'
+import { createJobQuery, distributedDevicesQuery, distributedQuery, jobListQuery } from './routes/distribution.js'
 import { connectionsQuery } from './routes/instances.js'
 import { productCreateBody, productPatchBody, productQuery } from './routes/products.js'
 import { codeCreateBody } from './routes/verification-codes.js'
@@ -40,7 +40,7 @@ export const jobUploadForm = z.object({
 })
 
 export const ROUTE_DOCS: Record<string, RouteDoc> = {
-  'GET /instances': { tag: 'instances', summary: 'The caller\'s instances and their regions', answers: [200, 'instances and regions'] },
+  'GET /instances': { tag: 'instances', summary: 'The caller\'s instances with their device counts, and their regions', answers: [200, 'instances and regions'] },
   'GET /instances/{id}/connections': {
     tag: 'instances',
     summary: 'Connections over time at one of the caller\'s instances: its broker nodes\' samples summed per step (a node that stopped reporting counts as gone)',
@@ -53,7 +53,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'PATCH /products/{pk}': { tag: 'products', summary: 'Change a product (not a read-only copy)', query: productQuery, body: productPatchBody, answers: [200, 'the product'] },
   'DELETE /products/{pk}': { tag: 'products', summary: 'Delete a product', query: productQuery, answers: [204, 'deleted'] },
   'POST /products/{pk}/devices': { tag: 'devices', summary: 'Create devices by names or by count, all or nothing; answers their certificates', body: deviceCreateBody, answers: [201, 'the certificates'] },
-  'GET /products/{pk}/devices': { tag: 'devices', summary: 'Devices of a product at an instance, paged', query: deviceListQuery, answers: [200, 'a page of devices'] },
+  'GET /products/{pk}/devices': { tag: 'devices', summary: 'Devices of a product at an instance by status and name prefix, with counts, paged by cursor', query: deviceListQuery, answers: [200, 'a page of devices'] },
   'GET /products/{pk}/devices/{dn}': { tag: 'devices', summary: 'One device', query: deviceQuery, answers: [200, 'the device'] },
   'GET /products/{pk}/devices/{dn}/certificate': { tag: 'devices', summary: 'A device\'s certificate (its secret), for its owner', query: deviceQuery, answers: [200, 'the certificate'] },
   'DELETE /products/{pk}/devices/{dn}': { tag: 'devices', summary: 'Delete a device where it was created', query: deviceQuery, answers: [204, 'deleted'] },
@@ -74,7 +74,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /distribution/jobs/{id}': { tag: 'distribution', summary: 'One job with its counts', answers: [200, 'the job'] },
   'POST /distribution/jobs/{id}/retry': { tag: 'distribution', summary: 'Run a job again for the devices that failed', answers: [202, 'the job id'] },
   'GET /distribution/jobs/{id}/records': { tag: 'distribution', summary: 'The job\'s per-device records', answers: [200, 'productKey,deviceName,code,message', 'csv'] },
-  'GET /distribution/devices': { tag: 'distribution', summary: 'Devices distributed into or out of the caller\'s instances', query: distributedQuery, answers: [200, 'a page of devices'] },
+  'GET /distribution/devices': { tag: 'distribution', summary: 'Devices distributed into the caller\'s instances, paged by cursor', query: distributedDevicesQuery, answers: [200, 'a page of devices'] },
   'GET /distribution/products': { tag: 'distribution', summary: 'Products distributed into or out of the caller\'s instances', query: distributedQuery, answers: [200, 'a page of products'] },
   'POST /distribution/verification-codes': { tag: 'distribution', summary: 'Ask another account\'s owner for a verification code', body: codeCreateBody, answers: [202, 'where the code went'] },
   'GET /distribution/verification-codes': { tag: 'distribution', summary: 'Verification codes addressed to the caller', answers: [200, 'the codes'] },

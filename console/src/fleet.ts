@@ -1,7 +1,7 @@
-// The account's whole fleet as the API lists it: instances, regions, products per instance, devices
-// per product and instance. The API has no per-instance count, so the console counts what it lists.
+// The account's fleet as the API lists it: instances with their device counts, regions, products
+// per instance, and a product's devices page by page.
 import { api, q } from './api'
-import type { Device, Instance, Product, Region } from './types'
+import type { Device, DevicePage, Instance, Product, Region } from './types'
 
 export interface Fleet { instances: Instance[], regions: Region[], products: Product[], devices: Device[] }
 
@@ -13,13 +13,21 @@ export async function loadProducts (instanceId?: string): Promise<Product[]> {
   return (await api<{ products: Product[] }>('GET', `/products${q({ instanceId })}`)).products
 }
 
+/** One page of a product's devices at its instance, filtered by the server (status, name prefix), after `cursor`. */
+export async function loadDevicePage (product: Product, filter: { status?: string, prefix?: string, cursor?: string, limit: number }): Promise<DevicePage> {
+  return api<DevicePage>('GET', `/products/${encodeURIComponent(product.productKey)}/devices${q({ instanceId: product.instanceId, ...filter })}`)
+}
+
+/** Every device of the product at its instance: for views that need them all (the map's placements). */
 export async function loadDevices (product: Product): Promise<Device[]> {
   const all: Device[] = []
-  for (let offset = 0; ; offset += 1000) {
-    const page = await api<{ total: number, devices: Device[] }>('GET', `/products/${encodeURIComponent(product.productKey)}/devices${q({ instanceId: product.instanceId, offset, limit: 1000 })}`)
+  let cursor: string | undefined
+  do {
+    const page = await loadDevicePage(product, { cursor, limit: 1000 })
     all.push(...page.devices)
-    if (all.length >= page.total || page.devices.length === 0) return all
-  }
+    cursor = page.next ?? undefined
+  } while (cursor !== undefined)
+  return all
 }
 
 export async function loadFleet (): Promise<Fleet> {
@@ -29,13 +37,7 @@ export async function loadFleet (): Promise<Fleet> {
   return { instances, regions, products, devices }
 }
 
-export function countsByInstance (fleet: Fleet): Map<string, { online: number, total: number }> {
-  const counts = new Map(fleet.instances.map(i => [i.id, { online: 0, total: 0 }]))
-  for (const d of fleet.devices) {
-    const c = d.instanceId === null ? undefined : counts.get(d.instanceId)
-    if (c === undefined) continue
-    c.total++
-    if (d.online) c.online++
-  }
-  return counts
+/** Online and total devices per instance, as the API counts them (devices waiting for placement count at each candidate). */
+export function countsByInstance (fleet: Pick<Fleet, 'instances'>): Map<string, { online: number, total: number }> {
+  return new Map(fleet.instances.map(i => [i.id, { online: i.devices.online, total: i.devices.total }]))
 }

@@ -1,6 +1,10 @@
 // The shapes of the management API's answers that the console reads.
 export interface Region { id: string, name: string, lat: number, lon: number }
-export interface Instance { id: string, region: string, endpoint: { host: string, port: number } }
+/** Devices living at an instance, counted by the registry's indexes. */
+export interface DeviceCounts { total: number, online: number, offline: number, inactive: number, disabled: number }
+export interface Instance { id: string, region: string, endpoint: { host: string, port: number }, devices: DeviceCounts }
+/** One page of a product's devices at an instance (GET /products/:pk/devices). */
+export interface DevicePage { devices: Device[], total: number, counts: DeviceCounts, next: string | null }
 export interface Product {
   productKey: string,
   instanceId: string,
@@ -9,7 +13,9 @@ export interface Product {
   sourceInstanceId: string | null,
   topicCategories: { topic: string, operation: string }[],
   createdAt: number,
-  updatedAt: number
+  updatedAt: number,
+  /** In the product listing: its devices at its instance. */
+  devices?: DeviceCounts
 }
 export interface Device {
   productKey: string,

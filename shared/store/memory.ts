@@ -4,7 +4,8 @@ import type { Device, Job, JobRecord, MoveEvent, Product, VerificationCode } fro
 import { byAge, isValid, matching, samePair } from './codes.js'
 import { readRecord, storedRecord } from './record-form.js'
 import { placementNoteKey, withAnnouncements, withPlacementNotes } from './placement-notes.js'
-import type { CheckCodeOutcome, CodeCheck, CodePair, ConnectionSample, EnabledOutcome, IssueCodeOutcome, JobFilter, MoveSubscription, NodeConnections, Store } from './store.js'
+import { DEVICE_STATUSES, atIndex, indexEntries, inRange, markIndex, queryIndex, type Mark } from './indexes.js'
+import type { CheckCodeOutcome, CodeCheck, CodePair, ConnectionSample, DeviceCounts, DevicePage, DeviceQuery, EnabledOutcome, IssueCodeOutcome, JobFilter, MoveSubscription, NodeConnections, Store } from './store.js'
 import * as t from './transitions.js'
 
 const copy = <T>(value: T): T => structuredClone(value)
@@ -104,8 +105,32 @@ export class MemoryStore implements Store {
     return Promise.all(deviceNames.map(dn => this.getDevice(productKey, dn)))
   }
 
-  async listDeviceNames (productKey: string): Promise<string[]> {
-    return [...(this.names.get(productKey) ?? [])].filter(dn => this.devices.has(deviceKey(productKey, dn))).sort()
+  /** The product's devices in an index, in name order: the same indexes as Redis, derived on each call (cost does not matter here). */
+  private indexed (productKey: string, index: string): Device[] {
+    const names = [...(this.names.get(productKey) ?? [])].sort()
+    return names.flatMap(dn => {
+      const d = this.devices.get(deviceKey(productKey, dn))
+      return d !== undefined && indexEntries(d).includes(index) ? [d] : []
+    })
+  }
+
+  async listDevices (q: DeviceQuery): Promise<DevicePage> {
+    const all = this.indexed(q.productKey, queryIndex(q)).filter(d => inRange(d.deviceName, q))
+    const from = q.offset ?? 0
+    const page = all.slice(from, from + q.limit)
+    const more = all.length > from + q.limit
+    return { devices: page.map(copy), next: more ? page.at(-1)?.deviceName ?? null : null }
+  }
+
+  async countDevices (productKey: string, instanceId: string, prefix?: string): Promise<DeviceCounts> {
+    const count = (index: string): number => this.indexed(productKey, index).filter(d => inRange(d.deviceName, { prefix })).length
+    const counts = { total: count(atIndex(instanceId)) } as DeviceCounts
+    for (const status of DEVICE_STATUSES) counts[status] = count(atIndex(instanceId, status))
+    return counts
+  }
+
+  async countMarked (productKey: string, instanceId: string, mark: Mark): Promise<number> {
+    return this.indexed(productKey, markIndex(mark, instanceId)).length
   }
 
   async deleteDevice (productKey: string, deviceName: string): Promise<void> {

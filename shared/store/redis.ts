@@ -1,5 +1,5 @@
 // The Redis backend: a database, not a cache. Every key that one atomic step touches shares a hash
-// tag (`{pk/dn}` for a device), so the layout works on Redis Cluster too.
+// tag (`{pk#bucket}` for a device and its index entries), so the layout works on Redis Cluster too.
 import { ReplyError, type ChainableCommander, type RedisOptions } from 'ioredis'
 import type { RedisTarget } from '../config.js'
 import { DEVICE_EVENTS_KEPT, type DeviceEvent, type DeviceEventEntry } from '../device-events.js'
@@ -8,18 +8,33 @@ import type { Device, Job, JobRecord, MoveEvent, Product, VerificationCode } fro
 import { byAge, isValid, matching } from './codes.js'
 import { placementNoteKey, withAnnouncements, withPlacementNotes } from './placement-notes.js'
 import { readRecord, storedRecord } from './record-form.js'
+import { deviceEventsKey, deviceKey, indexKey } from './device-keys.js'
+import { ALL_BUCKETS, DEVICE_STATUSES, PREFIX_END, atIndex, bucketOf, indexDelta, indexEntries, markIndex, queryIndex, type IndexName, type Mark } from './indexes.js'
 import { pipelined } from './slots.js'
-import { StoreRefusedError, StoreUnavailableError, type ConnectionSample, type NodeConnections, type MoveOutcome, type CheckCodeOutcome, type EnabledOutcome, type CodeCheck, type CodePair, type IssueCodeOutcome, type JobFilter, type MoveReadError, type MoveSubscription, type Store } from './store.js'
+import { StoreRefusedError, StoreUnavailableError, type MoveOutcome, type CheckCodeOutcome, type ConnectionSample, type NodeConnections, type DeviceCounts, type DevicePage, type DeviceQuery, type EnabledOutcome, type CodeCheck, type CodePair, type IssueCodeOutcome, type JobFilter, type MoveReadError, type MoveSubscription, type Store } from './store.js'
 import * as t from './transitions.js'
 
 const CLUSTER_MOVING = /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN) /
 
-/** Compare-and-set on one key: the device's whole record is replaced only if nobody changed it meanwhile. */
-const CAS = `
+/**
+ * Compare-and-set of a device record and its index entries (shared/store/indexes.ts), in one step.
+ * KEYS[1]: the record; KEYS[2..1+ARGV[4]]: index sets to leave; the rest: index sets to join (all of
+ * the device's hash tag). ARGV: expected record ('' = must not exist: a create), next record ('' =
+ * delete), the device name, the number of sets to leave. Answers 1 when written, 0 when the record
+ * was not the one expected (or, for a create, existed), -1 when it is gone.
+ */
+const WRITE = `
 local cur = redis.call('GET', KEYS[1])
-if cur == false then return -1 end
-if cur ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[1] == '' then
+  if cur then return 0 end
+else
+  if cur == false then return -1 end
+  if cur ~= ARGV[1] then return 0 end
+end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
+local leave = tonumber(ARGV[4])
+for i = 2, leave + 1 do redis.call('ZREM', KEYS[i], ARGV[3]) end
+for i = leave + 2, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[3]) end
 return 1`
 
 /** Take or renew a lease held by ARGV[1] for ARGV[2] ms. */
@@ -60,14 +75,15 @@ redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 return 1`
 
 interface Commands {
-  homingCas: (key: string, expected: string, next: string) => Promise<number>
+  /** WRITE: (number of keys, ...keys, ...args). */
+  homingWrite: (...args: Array<string | number>) => Promise<number>
   homingLease: (key: string, owner: string, ttl: number) => Promise<number>
   homingRelease: (key: string, owner: string) => Promise<number>
   homingCodeTry: (lock: string, failures: string, now: number, windowMs: number, ttlMs: number) => Promise<[number, number]>
 }
 type HomingRedis = RedisClient & Commands
 type CasPipeline = ChainableCommander & {
-  homingCas: (key: string, expected: string, next: string) => unknown
+  homingWrite: (...args: Array<string | number>) => unknown
   homingPushCapped: (key: string, keep: number, ...values: string[]) => unknown
 }
 
@@ -84,6 +100,8 @@ export interface RedisStoreOptions {
 }
 
 const MAX_EVENTS = 1_000_000
+/** Devices created per pipeline round. */
+const CREATE_ROUND = 1000
 
 /** Replies of a Redis that is up but will not write: out of memory (noeviction), a replica, a failed snapshot. */
 const REFUSAL = /^(OOM|READONLY|MISCONF)\b/
@@ -115,7 +133,7 @@ export class RedisStore implements Store {
     this.target = target
     this.redis = redisClient(target, this.connectionOptions()) as HomingRedis
     this.redis.on('error', () => {}) // surfaced per command as StoreUnavailableError
-    this.redis.defineCommand('homingCas', { numberOfKeys: 1, lua: CAS })
+    this.redis.defineCommand('homingWrite', { lua: WRITE })
     this.redis.defineCommand('homingLease', { numberOfKeys: 1, lua: LEASE })
     this.redis.defineCommand('homingRelease', { numberOfKeys: 1, lua: RELEASE })
     this.redis.defineCommand('homingCodeTry', { numberOfKeys: 2, lua: CODE_TRY })
@@ -159,10 +177,11 @@ export class RedisStore implements Store {
   }
 
   // Keys.
-  private device (pk: string, dn: string): string { return `${this.p}device:{${pk}/${dn}}` }
-  private names (pk: string): string { return `${this.p}names:{${pk}}` }
-  /** Beside the device's record, under the same hash tag (so it moves with it between Cluster nodes). */
-  private eventLog (pk: string, dn: string): string { return `${this.device(pk, dn)}:events` }
+  /** The one key function of a device's record; everything else kept per device derives from it or shares its hash tag. */
+  private device (pk: string, dn: string): string { return deviceKey(this.p, pk, dn) }
+  private index (pk: string, bucket: number, index: IndexName): string { return indexKey(this.p, pk, bucket, index) }
+  /** A device's timeline: its own key under the record's hash tag (so it moves with it between Cluster nodes). */
+  private eventLog (pk: string, dn: string): string { return deviceEventsKey(this.p, pk, dn) }
   private product (pk: string): string { return `${this.p}product:{${pk}}` }
   private productsOf (instanceId: string): string { return `${this.p}products:${instanceId}` }
   private events (instanceId: string): string { return `${this.p}events:${instanceId}` }
@@ -264,24 +283,43 @@ export class RedisStore implements Store {
     })
   }
 
+  /**
+   * The arguments of WRITE for one device: from the record `expected` (null: none yet) to `next`
+   * (null: deleted), with the index entries that change between them.
+   */
+  private writeArgs (pk: string, dn: string, expected: { raw: string, device: Device } | null, next: Device | null): Array<string | number> {
+    const { remove, add } = indexDelta(expected?.device ?? null, next)
+    const bucket = bucketOf(dn)
+    const keys = [this.device(pk, dn), ...remove.map(i => this.index(pk, bucket, i)), ...add.map(i => this.index(pk, bucket, i))]
+    return [keys.length, ...keys, expected?.raw ?? '', next === null ? '' : JSON.stringify(next), dn, remove.length]
+  }
+
   async createDevices (devices: Device[]): Promise<string[]> {
     if (devices.length === 0) return []
     return this.run(async () => {
-      // The name index first: a crash in between leaves a name without a record, which listings skip.
-      const indexed = await this.batch(devices.map(d => this.names(d.productKey)), (pipe, key, i) => pipe.sadd(key, (devices[i] as Device).deviceName))
-      const added = devices.filter((_, i) => indexed[i]?.[0] == null && indexed[i]?.[1] === 1)
-      const results = await this.batch(devices.map(d => this.device(d.productKey, d.deviceName)), (pipe, key, i) => pipe.set(key, JSON.stringify(devices[i]), 'NX'))
-      const failed = [...indexed, ...results].find(([err]) => err !== null)?.[0]
-      if (failed != null) {
-        // A write refused half-way (memory full): take back every record and name this call wrote.
-        const written = devices.filter((_, i) => results[i]?.[0] == null && results[i]?.[1] === 'OK')
-        await Promise.all([
-          this.batch(written.map(d => this.device(d.productKey, d.deviceName)), (pipe, key) => pipe.del(key)),
-          this.batch(added.map(d => this.names(d.productKey)), (pipe, key, i) => pipe.srem(key, (added[i] as Device).deviceName))
-        ]).catch(() => null)
+      // Each record with its index entries, in one script per device: a device is listed exactly when it exists.
+      // In rounds of CREATE_ROUND, so that no reply waits behind thousands of scripts past the command timeout.
+      const results: Array<[Error | null, unknown]> = []
+      let failed: Error | null = null
+      for (let i = 0; i < devices.length && failed === null; i += CREATE_ROUND) {
+        const round = devices.slice(i, i + CREATE_ROUND)
+        const replies = await this.batch(round.map(d => this.device(d.productKey, d.deviceName)), (pipe, _key, j) => {
+          const d = round[j] as Device
+          pipe.homingWrite(...this.writeArgs(d.productKey, d.deviceName, null, d))
+        })
+        results.push(...replies)
+        failed = replies.find(([err]) => err !== null)?.[0] ?? null
+      }
+      if (failed !== null) {
+        // A write refused half-way (memory full): take back every device this call wrote.
+        const written = devices.filter((_, i) => results[i]?.[0] == null && results[i]?.[1] === 1)
+        await this.batch(written.map(d => this.device(d.productKey, d.deviceName)), (pipe, _key, i) => {
+          const d = written[i] as Device
+          pipe.homingWrite(...this.writeArgs(d.productKey, d.deviceName, { raw: JSON.stringify(d), device: d }, null))
+        }).catch(() => null)
         throw failed
       }
-      return devices.filter((_, i) => results[i]?.[1] !== 'OK').map(d => d.deviceName)
+      return devices.filter((_, i) => results[i]?.[1] !== 1).map(d => d.deviceName)
     })
   }
 
@@ -299,19 +337,65 @@ export class RedisStore implements Store {
     return raws.map(raw => raw === null ? null : JSON.parse(raw) as Device)
   }
 
-  async listDeviceNames (productKey: string): Promise<string[]> {
+  /**
+   * One ZRANGEBYLEX per bucket (pipelined per node) for `offset + limit + 1` names past the cursor,
+   * merged in name order; then the page's records. A record that no longer belongs to the index
+   * (it moved meanwhile) is left out of the page.
+   */
+  async listDevices (q: DeviceQuery): Promise<DevicePage> {
+    const index = queryIndex(q)
+    const offset = q.offset ?? 0
+    const want = offset + q.limit + 1
     return this.run(async () => {
-      const names = (await this.redis.smembers(this.names(productKey))).sort()
-      if (names.length === 0) return []
-      const exists = await this.getMany(names.map(dn => this.device(productKey, dn)))
-      return names.filter((_, i) => exists[i] !== null)
+      const replies = await this.batch(ALL_BUCKETS.map(b => this.index(q.productKey, b, index)), (pipe, key) =>
+        pipe.zrangebylex(key, lexFrom(q), lexTo(q), 'LIMIT', 0, want))
+      const merged = replies.flatMap(([err, names]) => {
+        if (err !== null) throw err
+        return names as string[]
+      }).sort(byName)
+      const names = merged.slice(offset, offset + q.limit)
+      const more = merged.length > offset + q.limit
+      const records = await this.getDevices(q.productKey, names)
+      const devices = records.filter((d): d is Device => d !== null && indexEntries(d).includes(index))
+      return { devices, next: more ? names.at(-1) ?? null : null }
+    })
+  }
+
+  /** ZLEXCOUNT of the instance's sets in each bucket (O(log n) each), pipelined per node. */
+  async countDevices (productKey: string, instanceId: string, prefix?: string): Promise<DeviceCounts> {
+    const indexes: Array<keyof DeviceCounts> = ['total', ...DEVICE_STATUSES]
+    const keys = indexes.flatMap(name => ALL_BUCKETS.map(b => this.index(productKey, b, atIndex(instanceId, name === 'total' ? undefined : name))))
+    const range = { prefix }
+    return this.run(async () => {
+      const replies = await this.batch(keys, (pipe, key) => pipe.zlexcount(key, lexFrom(range), lexTo(range)))
+      const counts = { total: 0, online: 0, offline: 0, inactive: 0, disabled: 0 }
+      replies.forEach(([err, n], i) => {
+        if (err !== null) throw err
+        counts[indexes[Math.floor(i / ALL_BUCKETS.length)] as keyof DeviceCounts] += Number(n)
+      })
+      return counts
+    })
+  }
+
+  async countMarked (productKey: string, instanceId: string, mark: Mark): Promise<number> {
+    return this.run(async () => {
+      const replies = await this.batch(ALL_BUCKETS.map(b => this.index(productKey, b, markIndex(mark, instanceId))), (pipe, key) => pipe.zcard(key))
+      return replies.reduce((sum, [err, n]) => {
+        if (err !== null) throw err
+        return sum + Number(n)
+      }, 0)
     })
   }
 
   async deleteDevice (productKey: string, deviceName: string): Promise<void> {
+    const key = this.device(productKey, deviceName)
     await this.run(async () => {
-      await this.redis.del(this.device(productKey, deviceName))
-      await this.redis.srem(this.names(productKey), deviceName)
+      for (;;) {
+        const raw = await this.redis.get(key)
+        if (raw === null) break
+        const written = await this.redis.homingWrite(...this.writeArgs(productKey, deviceName, { raw, device: JSON.parse(raw) as Device }, null))
+        if (written !== 0) break
+      }
       await this.redis.del(this.eventLog(productKey, deviceName))
     })
   }
@@ -363,7 +447,7 @@ export class RedisStore implements Store {
         // An outcome that writes nothing is only trusted from a fresh read.
         if (next === null && !fresh) continue
         if (next === null) return outcome
-        const written = await this.redis.homingCas(key, raw, JSON.stringify(next))
+        const written = await this.redis.homingWrite(...this.writeArgs(productKey, deviceName, { raw, device: JSON.parse(raw) as Device }, next))
         if (written === 1) return outcome
         if (written === -1) return null
       }
@@ -406,21 +490,22 @@ export class RedisStore implements Store {
       const raws = await this.getMany(keys)
       const outcomes: MoveOutcome[] = []
       const writes: number[] = []
-      const cas: Array<[string, string]> = []
+      const cas: Array<Array<string | number>> = []
       raws.forEach((raw, i) => {
         if (raw === null) {
           outcomes.push({ result: 'not-found' })
           return
         }
-        const { next, outcome } = t.moved(JSON.parse(raw) as Device, move)
+        const device = JSON.parse(raw) as Device
+        const { next, outcome } = t.moved(device, move)
         outcomes.push(outcome)
         if (next !== null) {
-          cas.push([raw, JSON.stringify(next)])
+          cas.push(this.writeArgs(pk, names[i] as string, { raw, device }, next))
           writes.push(i)
         }
       })
       if (writes.length === 0) return outcomes
-      const results = await this.batch(writes.map(i => keys[i] as string), (pipe, key, w) => pipe.homingCas(key, ...(cas[w] as [string, string])))
+      const results = await this.batch(writes.map(i => keys[i] as string), (pipe, _key, w) => pipe.homingWrite(...(cas[w] as Array<string | number>)))
       await Promise.all(writes.map(async (i, w) => {
         const [err, written] = results[w] ?? [new Error('no reply'), null]
         if (err === null && written === 1) return
@@ -722,6 +807,21 @@ export class RedisStore implements Store {
       })
     })
   }
+}
+
+/** Names are ASCII (shared/device.ts): JavaScript's order is Redis' byte order. */
+function byName (a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/** The lower end of a ZRANGEBYLEX for the query: past `after`, from `prefix`. */
+function lexFrom (q: Pick<DeviceQuery, 'after' | 'prefix'>): string {
+  if (q.after !== undefined && (q.prefix === undefined || q.after >= q.prefix)) return `(${q.after}`
+  return q.prefix === undefined ? '-' : `[${q.prefix}`
+}
+
+function lexTo (q: Pick<DeviceQuery, 'prefix'>): string {
+  return q.prefix === undefined ? '+' : `(${q.prefix}${PREFIX_END}`
 }
 
 export async function openRedisStore (options: RedisStoreOptions): Promise<RedisStore> {

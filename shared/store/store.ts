@@ -1,5 +1,7 @@
 // The shared registry: one interface, two backends (docs/architecture.md, "Where state lives"). Both pass test/store.contract.ts.
 import type { DeviceEvent, DeviceEventEntry } from '../device-events.js'
+import type { DeviceStatus } from '../device-status.js'
+import type { Mark } from './indexes.js'
 import type { Candidate, Device, Job, JobRecord, MoveEvent, Product, VerificationCode } from '../types.js'
 
 /** The registry cannot be reached: bootstrap answers 503, brokers CONNACK 3. */
@@ -61,6 +63,35 @@ export type EnabledOutcome =
   /** The device no longer lives at the instance given: nothing was written. */
   | { result: 'not-here', device: Device }
   | { result: 'not-found' }
+
+/**
+ * A listing of a product's devices by one index (shared/store/indexes.ts), in name order. `status`
+ * and `movedOnly` need `instanceId`. A page by `after` (the last name of the page before) costs the
+ * same however many devices there are; `offset` reads `offset + limit` names of each bucket.
+ */
+export interface DeviceQuery {
+  productKey: string
+  /** Devices living at this instance (assigned, or among the placement candidates); absent: every device of the product. */
+  instanceId?: string
+  status?: DeviceStatus
+  /** Only devices a job moved to where they are now (GET /distribution/devices). */
+  movedOnly?: boolean
+  /** Names starting with this. */
+  prefix?: string
+  /** Names after this one. */
+  after?: string
+  offset?: number
+  limit: number
+}
+
+export interface DevicePage {
+  devices: Device[]
+  /** The last name of the page when more may follow (the next page's `after`), else null. */
+  next: string | null
+}
+
+/** Devices living at an instance: all of them, and by status. */
+export type DeviceCounts = Record<'total' | DeviceStatus, number>
 
 export interface JobFilter {
   accountId: string
@@ -133,9 +164,13 @@ export interface Store extends ConnectionHistoryStore {
   getDevice: (productKey: string, deviceName: string) => Promise<Device | null>
   /** Pipelined read, in the order given. */
   getDevices: (productKey: string, deviceNames: string[]) => Promise<(Device | null)[]>
-  /** Every device name ever created under this productKey, any instance, sorted. */
-  listDeviceNames: (productKey: string) => Promise<string[]>
-  /** Deletes the device's record and its events. */
+  /** A page of devices by index (see DeviceQuery); a device that changed index while it was read is left out. */
+  listDevices: (query: DeviceQuery) => Promise<DevicePage>
+  /** Devices of the product living at the instance (with names starting with `prefix`), counted from the indexes: no device is read. */
+  countDevices: (productKey: string, instanceId: string, prefix?: string) => Promise<DeviceCounts>
+  /** `moved`: devices of the product a job moved to the instance; `away`: created at the instance, living elsewhere now. */
+  countMarked: (productKey: string, instanceId: string, mark: Mark) => Promise<number>
+  /** Deletes the device's record, its index entries and its events. */
   deleteDevice: (productKey: string, deviceName: string) => Promise<void>
   setTags: (productKey: string, deviceName: string, tags: Record<string, string>) => Promise<Device | null>
   /**

@@ -14,7 +14,8 @@ import { deviceView } from '../device-view.js'
 import { disconnectDevice } from '../disconnect.js'
 import { ApiError, conflict, notFound } from '../../http/http-error.js'
 import { newDeviceName } from '../identifiers.js'
-import { productDevices } from '../product-devices.js'
+import { DEVICE_STATUSES } from '../../../shared/device-status.js'
+import { cursorQuery, encodeCursor, namePrefixQuery } from '../cursor.js'
 import { parseQuery } from '../../http/validate.js'
 import { pagingQuery, pageWindow } from '../paging.js'
 
@@ -46,7 +47,13 @@ const tagsBody = z.record(
 ).refine(tags => Object.keys(tags).length <= 100, 'at most 100 tags')
 
 const atInstance = z.object({ instanceId: z.string().min(1).optional() })
-const page = atInstance.extend(pagingQuery)
+/** A listing by index: `cursor` pages at a constant cost; `offset` still works and reads offset + limit names per bucket. */
+const page = atInstance.extend({
+  status: z.enum(DEVICE_STATUSES).optional(),
+  prefix: namePrefixQuery.optional(),
+  cursor: cursorQuery.optional(),
+  ...pagingQuery
+})
 /** A product's devices listing's page when the query names no size. */
 const DEFAULT_LIMIT = 100
 
@@ -68,16 +75,25 @@ export function deviceRoutes (sidecar: Sidecar): Router<ApiState> {
 
   router.get('/products/:pk/devices', async ctx => {
     const query = parseQuery(ctx, page)
-    const { offset, limit } = pageWindow(query, DEFAULT_LIMIT)
+    const window = pageWindow(query, DEFAULT_LIMIT)
     const product = await ownProduct(sidecar, ctx.state.account, ctx.params.pk as string, query.instanceId)
-    const here = (await productDevices(sidecar.store, product.productKey)).filter(d => homesOf(d).includes(product.instanceId))
+    const { productKey, instanceId } = product
+    if (query.cursor !== undefined && query.cursor.productKey !== productKey) throw new ApiError(400, 'invalid', 'cursor: is the cursor of another listing', 'cursor')
+    // With a cursor the page starts after its name; offset is not used.
+    const offset = query.cursor === undefined ? window.offset : 0
+    const [counts, found] = await Promise.all([
+      sidecar.store.countDevices(productKey, instanceId, query.prefix),
+      sidecar.store.listDevices({ productKey, instanceId, status: query.status, prefix: query.prefix, after: query.cursor?.deviceName, offset, limit: window.limit })
+    ])
     ctx.body = {
-      productKey: product.productKey,
-      instanceId: product.instanceId,
-      total: here.length,
+      productKey,
+      instanceId,
+      total: counts[query.status ?? 'total'],
       offset,
-      limit,
-      devices: here.slice(offset, offset + limit).map(d => deviceView(d, mine(ctx.state.account)))
+      limit: window.limit,
+      next: found.next === null ? null : encodeCursor({ productKey, deviceName: found.next }),
+      counts,
+      devices: found.devices.map(d => deviceView(d, mine(ctx.state.account)))
     }
   })
 

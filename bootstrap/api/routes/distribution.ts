@@ -19,6 +19,7 @@ import { wakeJobRunners } from '../../jobs/runner.js'
 import { formFields, isMultipart, readUpload } from '../../jobs/upload.js'
 import { parseQuery } from '../../http/validate.js'
 import { pagingQuery, pageWindow } from '../paging.js'
+import { cursorQuery, encodeCursor } from '../cursor.js'
 
 const CSV_TYPE = 'text/csv; charset=utf-8'
 
@@ -34,7 +35,9 @@ const jobListQuery = z.strictObject({
 /** `?dryRun=true`: a preview that stores nothing (jobs/preview.ts). */
 export const createJobQuery = z.strictObject({ dryRun: z.enum(['true', 'false']).optional() })
 
-const distributedQuery = z.strictObject({ productKey: z.string().min(1).optional(), ...pagingQuery })
+const distributedQuery = z.strictObject({ productKey: z.string().min(1).max(64).optional(), ...pagingQuery })
+/** /distribution/devices pages by `cursor` too (the `next` of the page before; `offset` is then not used). */
+const distributedDevicesQuery = distributedQuery.extend({ cursor: cursorQuery.optional() })
 
 /** A job as the API shows it: everything but the device list (the records hold it). */
 function jobView (job: Job, settling: Settling): Record<string, unknown> {
@@ -135,10 +138,11 @@ export function distributionRoutes (sidecar: Sidecar): Router<ApiState> {
   })
 
   router.get('/devices', async ctx => {
-    const q = parseQuery(ctx, distributedQuery)
-    const { offset, limit } = pageWindow(q, DEFAULT_LIMIT)
-    const all = await distributedDevices(store, topology, ctx.state.account, q.productKey)
-    ctx.body = { devices: all.slice(offset, offset + limit), total: all.length, offset, limit }
+    const q = parseQuery(ctx, distributedDevicesQuery)
+    const window = pageWindow(q, DEFAULT_LIMIT)
+    const offset = q.cursor === undefined ? window.offset : 0
+    const page = await distributedDevices(store, topology, ctx.state.account, { productKey: q.productKey, after: q.cursor, offset, limit: window.limit })
+    ctx.body = { devices: page.devices, total: page.total, offset, limit: window.limit, next: page.next === null ? null : encodeCursor(page.next) }
   })
 
   router.get('/products', async ctx => {
@@ -151,4 +155,4 @@ export function distributionRoutes (sidecar: Sidecar): Router<ApiState> {
   return router
 }
 
-export { distributedQuery, jobListQuery }
+export { distributedDevicesQuery, distributedQuery, jobListQuery }

@@ -1,4 +1,4 @@
-// GET /instances: the caller's instances and their regions (README.md, "Management API").
+// GET /instances: the caller's instances, their regions and device counts (README.md, "Management API").
 // GET /instances/:id/connections: one instance's connections over time, summed over its broker nodes
 // (docs/operations.md, "Connections over time").
 import Router from '@koa/router'
@@ -8,6 +8,7 @@ import type { ApiState, Sidecar } from '../../context.js'
 import { parseQuery } from '../../http/validate.js'
 import { ownInstance } from '../access.js'
 import { connectionSeries, stepFor } from '../connection-series.js'
+import { instanceDeviceCounts } from '../device-counts.js'
 
 const connectionsQuery = z.object({
   /** How far back, in minutes (at most a day). */
@@ -19,11 +20,13 @@ const HOLD_INTERVALS = 3
 
 export function instanceRoutes (sidecar: Sidecar): Router<ApiState> {
   const router = new Router<ApiState>()
-  router.get('/instances', ctx => {
+  router.get('/instances', async ctx => {
     const instances = sidecar.topology.instancesOf(ctx.state.account.id)
     const regionIds = new Set(instances.map(i => i.region))
+    const counts = await Promise.all(instances.map(i => instanceDeviceCounts(sidecar.store, i.id)))
     ctx.body = {
-      instances: instances.map(({ id, region, endpoint }) => ({ id, region, endpoint })),
+      // `devices`: the devices living at the instance, over its products, counted from the registry's indexes.
+      instances: instances.map(({ id, region, endpoint }, i) => ({ id, region, endpoint, devices: counts[i] })),
       regions: sidecar.config.regions.filter(r => regionIds.has(r.id))
     }
   })

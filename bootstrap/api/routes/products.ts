@@ -5,13 +5,13 @@ import { z } from 'zod'
 import { PRODUCT_KEY } from '../../../shared/device.js'
 import type { Store } from '../../../shared/store/store.js'
 import type { Account, Product } from '../../../shared/types.js'
-import { homesOf, ownInstance, ownProduct, owns, writable } from '../access.js'
+import { ownInstance, ownProduct, owns, writable } from '../access.js'
 import { parseBody } from '../../http/body.js'
 import { nowOf } from '../../clock.js'
 import type { ApiState, Sidecar } from '../../context.js'
 import { conflict } from '../../http/http-error.js'
 import { newProductKey } from '../identifiers.js'
-import { productDevices } from '../product-devices.js'
+import { withDeviceCounts } from '../device-counts.js'
 import { parseQuery } from '../../http/validate.js'
 
 const name = z.string().trim().min(1).max(64).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
@@ -56,7 +56,8 @@ export function productRoutes (sidecar: Sidecar): Router<ApiState> {
       ? sidecar.topology.instancesOf(ctx.state.account.id)
       : [ownInstance(sidecar, ctx.state.account, instanceId)]
     const lists = await Promise.all(instances.map(i => sidecar.store.listProducts(i.id)))
-    ctx.body = { products: lists.flat().map(p => shown(sidecar, ctx.state.account, p)) }
+    const products = lists.flat().map(p => shown(sidecar, ctx.state.account, p))
+    ctx.body = { products: await Promise.all(products.map(p => withDeviceCounts(sidecar.store, p))) }
   })
 
   router.post('/products', async ctx => {
@@ -142,10 +143,9 @@ async function claim (store: Store, product: Product): Promise<void> {
 
 /** Devices at the instance, or created here and distributed away (docs/distribution.md, "Rule 11" keeps their names here). */
 async function refuseWhileDevices (store: Store, product: Product): Promise<void> {
-  const devices = await productDevices(store, product.productKey)
-  const here = devices.filter(d => homesOf(d).includes(product.instanceId)).length
+  const here = (await store.countDevices(product.productKey, product.instanceId)).total
   if (here > 0) throw conflict(`product "${product.productKey}" has ${here} device(s) at instance "${product.instanceId}": delete them first`)
-  const away = devices.filter(d => d.originInstanceId === product.instanceId).length
+  const away = await store.countMarked(product.productKey, product.instanceId, 'away')
   if (away > 0) throw conflict(`${away} device(s) created under product "${product.productKey}" at instance "${product.instanceId}" were distributed away: distribute them back and delete them first`)
 }
 
