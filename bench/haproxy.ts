@@ -53,6 +53,8 @@ frontend bootstrap
 
 backend sidecars
   http-reuse always
+  # The sidecar's Keep-Alive header speaks of this connection, not of the device's.
+  http-response del-header keep-alive
   # A request sent on a connection the sidecar closed at that moment (idle, or its maxRequests) is sent again.
   retry-on conn-failure empty-response
   server sidecar1 ${backend.host}:${backend.port}
