@@ -119,6 +119,16 @@ t.test('an idle kept connection is closed after bootstrap.keepAlive.idleSeconds,
   t.equal(await scrape(idle.port, 'homing_http_kept_connections'), 0)
 })
 
+t.test('a kept connection that starts a request and never finishes its headers is closed as idle', async t => {
+  const { server: idle } = await start({ idleSeconds: 1 })
+  const slow = await RawConnection.open(idle.port, PROXY)
+  slow.write(sdkRequest(BODY))
+  t.equal(readStrict(await slow.next() as Buffer).status, 200)
+  slow.write('POST /auth/bootstrap HTTP/1.1\r\nHost: bootstrap.example.com\r\n')
+  t.same(await slow.rest(5000), [], 'closed without an answer')
+  t.equal(await scrape(idle.port, 'homing_http_idle_closes_total'), 1)
+})
+
 t.test('a client pipelining many requests on one connection gets maxRequests answers, then the close', async t => {
   const { server: bounded } = await start({ maxRequests: 5 })
   const hostile = await RawConnection.open(bounded.port, PROXY)
