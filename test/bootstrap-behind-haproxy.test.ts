@@ -3,7 +3,6 @@
 // requests of many devices reach the sidecar on connections HAProxy keeps open. CI installs haproxy
 // (.ci/run): no skip there.
 import { mkdtempSync, rmSync } from 'node:fs'
-import http from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -15,23 +14,13 @@ import { silentLogger } from '../shared/log.js'
 import { Metrics } from '../shared/metrics/index.js'
 import { MemoryStore } from '../shared/store/memory.js'
 import { product } from './helpers/fixtures.js'
+import { scrapeSample as scrape } from './helpers/scrape.js'
 import { exchange, readStrict, sdkRequest } from './helpers/strict-http.js'
 import { testConfig } from './helpers/test-sidecar.js'
 
 const binary = haproxyBinary()
 const PK = 'a1behindLb01'
 const ANSWER = '{"code":200,"data":{"resources":{"mqtt":{"host":"mqtt.sh.example.com","port":1883}}},"message":"success"}'
-
-/** One sample of the sidecar's /metrics, over a connection of its own that closes. */
-function scrape (port: number, name: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, res => {
-      let text = ''
-      res.on('data', (chunk: Buffer) => { text += chunk.toString('utf8') })
-      res.on('end', () => resolve(Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN)))
-    }).on('error', reject)
-  })
-}
 
 t.test('through HAProxy, devices one after another', { skip: binary === null && 'haproxy not installed (apt-get install haproxy)' }, async t => {
   const store = new MemoryStore()

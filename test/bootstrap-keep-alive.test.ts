@@ -2,7 +2,6 @@
 // connection open for the next request; a device connecting directly gets the bytes it always got
 // and the connection closes; connections kept open are closed when idle or after maxRequests, and
 // counted in /metrics. Real sockets: 127.0.0.2 is the proxy, 127.0.0.1 a device.
-import http from 'node:http'
 import t from 'tap'
 import { startSidecar, type SidecarServer } from '../bootstrap/http/server.js'
 import { Topology } from '../shared/config.js'
@@ -11,6 +10,7 @@ import { silentLogger } from '../shared/log.js'
 import { Metrics } from '../shared/metrics/index.js'
 import { MemoryStore } from '../shared/store/memory.js'
 import { product } from './helpers/fixtures.js'
+import { scrapeSample as scrape } from './helpers/scrape.js'
 import { RawConnection } from './helpers/raw-connection.js'
 import { exchange, readStrict, sdkRequest } from './helpers/strict-http.js'
 import { testConfig } from './helpers/test-sidecar.js'
@@ -31,17 +31,6 @@ async function start (keepAlive: Record<string, unknown>): Promise<{ server: Sid
   const server = await startSidecar({ config, topology: new Topology(config), store, log: silentLogger, metrics })
   t.teardown(() => server.close())
   return { server }
-}
-
-/** One sample of /metrics, scraped over a connection of its own that closes (it is not counted as kept). */
-function scrape (port: number, name: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, res => {
-      let text = ''
-      res.on('data', (chunk: Buffer) => { text += chunk.toString('utf8') })
-      res.on('end', () => resolve(Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN)))
-    }).on('error', reject)
-  })
 }
 
 const { server } = await start({})
