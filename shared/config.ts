@@ -86,6 +86,21 @@ const brokerLimits = {
   sweepIntervalMs: z.number().int().min(0).default(BROKER_LIMIT_DEFAULTS.sweepIntervalMs)
 }
 
+/** docs/configuration.md, "bootstrap": which sidecar connections stay open after an answer, and for how long. */
+export const KEEP_ALIVE_DEFAULTS = { proxies: [] as string[], idleSeconds: 5, maxRequests: 100 }
+const keepAlive = z.strictObject({
+  /**
+   * Addresses (or CIDR blocks) of the HTTP load balancers in front of the sidecar: bootstrap answers
+   * to them keep the connection open. Never a device's address, nor a TCP (layer 4) balancer's:
+   * those relay the answer's bytes to the device unchanged.
+   */
+  proxies: z.array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], { error: 'an IP address or a CIDR block (10.0.0.0/8)' })).max(1024).default([]),
+  /** How long a connection kept open may wait for its next request. */
+  idleSeconds: z.number().int().min(1).max(3600).default(KEEP_ALIVE_DEFAULTS.idleSeconds),
+  /** Requests one connection may carry; the last answer closes it, anything pipelined past it is dropped. */
+  maxRequests: z.number().int().min(1).max(100_000).default(KEEP_ALIVE_DEFAULTS.maxRequests)
+}).prefault({})
+
 const redisUrl = z.string().regex(/^rediss?:\/\/[^/?#]/, 'a redis:// or rediss:// URL')
 /** docs/configuration.md, "Redis": one server by URL, a Redis Cluster by its startup nodes, or a Sentinel group. */
 export const redisSchema = z.union([
@@ -116,8 +131,9 @@ export const configSchema = z.strictObject({
     /** Devices the job runner moves per batch (the job's counts advance once per batch). */
     jobBatchSize: z.number().int().min(1).max(10_000).default(1000),
     /** Nearest access: region used for private or unknown addresses (default: the job's first target). */
-    defaultRegion: z.string().optional()
-  }).default({ host: '0.0.0.0', port: 8080, trustProxy: false, bodyLimit: 1024 * 1024, jobPollMs: 1000, jobBatchSize: 1000 }),
+    defaultRegion: z.string().optional(),
+    keepAlive
+  }).default({ host: '0.0.0.0', port: 8080, trustProxy: false, bodyLimit: 1024 * 1024, jobPollMs: 1000, jobBatchSize: 1000, keepAlive: KEEP_ALIVE_DEFAULTS }),
   broker: z.strictObject({
     /**
      * docs/configuration.md, "Redis": the Redis (one server or Sentinel, not a Cluster) of the

@@ -31,6 +31,23 @@ t.test('the documented example config is accepted, with defaults filled in', asy
   t.equal(config.instances[0]?.listen.mqtt, 1883)
 })
 
+t.test('bootstrap.keepAlive: nothing kept open for proxies by default, and bounded', async t => {
+  const { keepAlive } = parseConfig(valid()).bootstrap
+  t.same(keepAlive, { proxies: [], idleSeconds: 5, maxRequests: 100 })
+  const set = parseConfig({ ...valid(), bootstrap: { keepAlive: { proxies: ['10.0.0.0/8', '192.0.2.7', 'fd00::/8', '::1'], idleSeconds: 65 } } }).bootstrap.keepAlive
+  t.same(set, { proxies: ['10.0.0.0/8', '192.0.2.7', 'fd00::/8', '::1'], idleSeconds: 65, maxRequests: 100 }, 'given keys kept, the others defaulted')
+})
+
+t.test('bootstrap.keepAlive: a proxy that is not an address or a block, and bounds out of range, are named', async t => {
+  const message = errorOf({ ...valid(), bootstrap: { keepAlive: { proxies: ['10.0.0.1', 'lb.example.com', '10.0.0.0/33'], idleSeconds: 0, maxRequests: 0, idle: 5 } } })
+  t.match(message, /^bootstrap\.keepAlive\.proxies\[1\]: an IP address or a CIDR block/m)
+  t.match(message, /^bootstrap\.keepAlive\.proxies\[2\]: an IP address or a CIDR block/m)
+  t.notMatch(message, /proxies\[0\]/, 'a plain address is fine')
+  t.match(message, /^bootstrap\.keepAlive\.idleSeconds: /m)
+  t.match(message, /^bootstrap\.keepAlive\.maxRequests: /m)
+  t.match(message, /bootstrap\.keepAlive: Unrecognized key: "idle"/)
+})
+
 t.test('no redis means the memory store', async t => {
   const { redis: _redis, ...raw } = valid()
   t.equal(parseConfig(valid()).redis, 'redis://127.0.0.1:6379/0', 'with the key: that Redis')

@@ -1,5 +1,5 @@
 // The device face: POST /auth/bootstrap (docs/protocol.md, "Bootstrap"), every answer on /auth/* in
-// the device byte format, no request-id header. bootstrap/app.ts hands it the paths under /auth/.
+// the device byte format, no request-id header, the connection closed after it unless kept (connection.ts). bootstrap/app.ts hands it the paths under /auth/.
 import Koa from 'koa'
 import type { Logger } from '../../shared/log.js'
 import type { Metrics } from '../../shared/metrics/metrics.js'
@@ -10,12 +10,14 @@ import { requireHost } from '../http/host.js'
 import { observe, requestFields, statusCounter, type Report } from '../http/observe.js'
 import { requestId, type RequestState } from '../http/request-id.js'
 import { bootstrapRoutes } from './bootstrap-route.js'
+import { keepOrClose } from './connection.js'
 import { writeWireError } from './wire.js'
 
 /** `lookupFailures`: look-ups of unknown devices per client address; over the limit, 429 with Retry-After. */
 export function deviceFace (sidecar: Sidecar, lookupFailures: FailureLimit): Koa<RequestState> {
   const app = new Koa<RequestState>()
   app.use(observe(reportBootstrap(sidecar.log, sidecar.metrics)))
+  app.use(keepOrClose(sidecar.config.bootstrap.keepAlive.proxies))
   app.use(errors(sidecar.log, writeWireError))
   app.use(requestId({ echo: false }))
   app.use(requireHost())

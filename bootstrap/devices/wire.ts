@@ -2,6 +2,7 @@
 // is strict, so every answer on the device face, /auth/* (success or error), is written here and only here.
 import type { Context } from 'koa'
 import type { ErrorWriter } from '../http/errors.js'
+import type { ConnectionState } from './connection.js'
 
 export const WIRE_CONTENT_TYPE = 'application/json;charset=utf-8'
 
@@ -32,9 +33,10 @@ export function wireBody (payload: WireSuccess | WireError): Buffer {
 export function sendWire (ctx: Context, status: number, payload: WireSuccess | WireError): void {
   ctx.status = status
   // docs/protocol.md, "Bootstrap": a Buffer body gets an exact `Content-Length: ` (Koa spells it so) and never chunked
-  // encoding; the SDK sends one request per connection, so we close it like Alibaba's endpoint does.
+  // encoding; the SDK sends one request per connection, so we close it like Alibaba's endpoint does,
+  // unless the peer is a proxy or asked to keep it (connection.ts). The header order is part of the bytes.
   ctx.set('Content-Type', WIRE_CONTENT_TYPE)
-  ctx.set('Connection', 'close')
+  if ((ctx.state as ConnectionState).keepConnection !== true) ctx.set('Connection', 'close')
   ctx.body = wireBody(payload)
 }
 

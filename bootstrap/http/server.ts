@@ -1,7 +1,8 @@
 // The sidecar's HTTP listeners: the Koa app on a plain Node server (and, with bootstrap.httpsPort, the
 // same app callback on an HTTPS server, so both answer with the same bytes), with JSON answers even
 // for requests Node's parser refuses before Koa sees them. Node's Host header check is off: host.ts
-// refuses a request without one in JSON, as every other refusal is.
+// refuses a request without one in JSON, as every other refusal is. Connections kept open between
+// requests are bounded (keep-alive.ts).
 import http from 'node:http'
 import https from 'node:https'
 import type { Duplex } from 'node:stream'
@@ -11,6 +12,7 @@ import { loadTls, type TlsFiles } from '../../shared/tls.js'
 import { createApp } from '../app.js'
 import type { Sidecar } from '../context.js'
 import { wireBody } from '../devices/wire.js'
+import { boundConnections, boundRequests } from './keep-alive.js'
 
 export interface SidecarServer {
   /** The bound port (useful with port 0). */
@@ -41,13 +43,13 @@ export async function startSidecar (sidecar: Sidecar, opts: ListenOptions = {}):
   const tls = httpsPort === undefined ? null : opts.tls ?? loadTls(sidecar.config)
   if (httpsPort !== undefined && tls === null) throw new ConfigError('bootstrap.httpsPort: needs the top-level "tls" block')
 
-  const callback = createApp(sidecar).callback()
+  const callback = boundRequests(createApp(sidecar).callback(), sidecar.config.bootstrap.keepAlive, sidecar.metrics)
   const host = opts.host ?? sidecar.config.bootstrap.host
-  const server = await serve(http.createServer({ requireHostHeader: false }, callback), host, opts.port ?? sidecar.config.bootstrap.port, 'bootstrap.port')
+  const server = await serve(http.createServer({ requireHostHeader: false }, callback), sidecar, host, opts.port ?? sidecar.config.bootstrap.port, 'bootstrap.port')
   let httpsServer: https.Server | null = null
   if (httpsPort !== undefined && tls !== null) {
     try {
-      httpsServer = await serve(https.createServer({ ...tls, requireHostHeader: false }, callback), host, httpsPort, 'bootstrap.httpsPort')
+      httpsServer = await serve(https.createServer({ ...tls, requireHostHeader: false }, callback), sidecar, host, httpsPort, 'bootstrap.httpsPort')
     } catch (err) {
       await stop(server)
       throw err
@@ -62,10 +64,11 @@ export async function startSidecar (sidecar: Sidecar, opts: ListenOptions = {}):
   return { port: portOf(server), server, httpsPort: httpsServer === null ? null : portOf(httpsServer), httpsServer, close }
 }
 
-async function serve<S extends http.Server> (server: S, host: string, port: number, key: string): Promise<S> {
+async function serve<S extends http.Server> (server: S, sidecar: Sidecar, host: string, port: number, key: string): Promise<S> {
   // A slow client cannot hold a socket for long (Node's defaults are minutes).
   server.headersTimeout = 20_000
   server.requestTimeout = 30_000
+  boundConnections(server, sidecar.config.bootstrap.keepAlive, sidecar.metrics)
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerUnparsable(err, socket))
   await listen(server, host, port, key)
   return server

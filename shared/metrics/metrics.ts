@@ -23,6 +23,9 @@ export class Metrics {
   readonly bootstrapSeconds: Histogram
   readonly apiRequests: Counter<'code'>
   readonly deviceStateChanges: Counter<'action'>
+  readonly httpKeptConnections: Gauge
+  readonly httpIdleCloses: Counter
+  readonly httpDroppedRequests: Counter
 
   // Broker nodes.
   readonly connects: Counter<'instance' | 'code'>
@@ -60,6 +63,21 @@ export class Metrics {
       name: 'homing_api_requests_total',
       help: 'Management API (/api/v1) answers, by HTTP status',
       labelNames: ['code'],
+      registers
+    })
+    this.httpKeptConnections = new Gauge({
+      name: 'homing_http_kept_connections',
+      help: 'Sidecar HTTP connections left open after an answer for a further request (listed proxies, clients that asked for keep-alive), not yet closed',
+      registers
+    })
+    this.httpIdleCloses = new Counter({
+      name: 'homing_http_idle_closes_total',
+      help: 'Sidecar HTTP connections closed after waiting bootstrap.keepAlive.idleSeconds for a further request',
+      registers
+    })
+    this.httpDroppedRequests = new Counter({
+      name: 'homing_http_dropped_requests_total',
+      help: 'Requests pipelined on one sidecar connection past bootstrap.keepAlive.maxRequests, dropped unanswered (the connection closes after the last answer)',
       registers
     })
     this.connects = new Counter({
