@@ -3,16 +3,19 @@ import type { Device, Job, JobRecord, MoveEvent, Product, VerificationCode } fro
 import { byAge, isValid, matching, samePair } from './codes.js'
 import { readRecord, storedRecord } from './record-form.js'
 import { placementNoteKey, withAnnouncements, withPlacementNotes } from './placement-notes.js'
-import type { CheckCodeOutcome, CodeCheck, CodePair, EnabledOutcome, IssueCodeOutcome, JobFilter, MoveSubscription, Store } from './store.js'
+import { oneByOne, type CheckCodeOutcome, type CodeCheck, type CodePair, type EnabledOutcome, type IssueCodeOutcome, type JobFilter, type MoveSubscription, type Store } from './store.js'
 import * as t from './transitions.js'
 
 const copy = <T>(value: T): T => structuredClone(value)
 const deviceKey = (pk: string, dn: string): string => `${pk}/${dn}`
 const pairKey = (pair: CodePair): string => `${pair.sourceAccountId}/${pair.targetAccountId}`
 
+/** Move events handed to a consumer at once, as a Redis read of the log would. */
+const MOVE_BATCH = 500
+
 interface Consumer {
   cursor: number
-  handler: ((event: MoveEvent) => Promise<void>) | null
+  handler: ((events: MoveEvent[]) => Promise<void>) | null
   running: boolean
 }
 
@@ -168,6 +171,10 @@ export class MemoryStore implements Store {
   }
 
   async consumeMoves (instanceId: string, consumerId: string, handler: (event: MoveEvent) => Promise<void>): Promise<MoveSubscription> {
+    return await this.consumeMoveBatches(instanceId, consumerId, oneByOne(handler))
+  }
+
+  async consumeMoveBatches (instanceId: string, consumerId: string, handler: (events: MoveEvent[]) => Promise<void>): Promise<MoveSubscription> {
     const key = `${instanceId}\n${consumerId}`
     const consumer = this.consumers.get(key) ?? { cursor: this.logs.get(instanceId)?.length ?? 0, handler: null, running: false }
     consumer.handler = handler
@@ -176,17 +183,18 @@ export class MemoryStore implements Store {
     return { consuming: () => true, close: async () => { consumer.handler = null } }
   }
 
+  /** Hands the consumer everything published since its cursor, a batch at a time. */
   private async drain (instanceId: string, consumer: Consumer): Promise<void> {
     if (consumer.running) return
     consumer.running = true
     try {
       const log = this.logs.get(instanceId) ?? []
       while (consumer.handler && consumer.cursor < log.length) {
-        const event = log[consumer.cursor] as MoveEvent
+        const batch = log.slice(consumer.cursor, consumer.cursor + MOVE_BATCH).map(copy)
         try {
-          await consumer.handler(copy(event))
+          await consumer.handler(batch)
         } catch {}
-        consumer.cursor++
+        consumer.cursor += batch.length
       }
     } finally {
       consumer.running = false
