@@ -1,5 +1,6 @@
 // `npm run bench [-- options]`: which scenarios, at which size.
-import { Command, InvalidArgumentError } from 'commander'
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { DEVICE_MODES, type DeviceMode } from './loadtest/options.js'
 
 export const SCENARIOS = ['connect', 'bootstrap', 'memory', 'rehoming', 'live'] as const
 export type ScenarioName = typeof SCENARIOS[number]
@@ -10,6 +11,10 @@ export interface BenchOptions {
   json?: string
   /** Directory for --cpu-prof profiles of the servers under test. */
   profile?: string
+  /** Re-homing: broker processes of the destination instance (1 or 2). */
+  rehomingDstNodes: number
+  /** Re-homing: how the load generator simulates devices (see `homing loadtest --devices`). */
+  rehomingDevices: DeviceMode
 }
 
 export function parseScenarioList (value: string): ScenarioName[] {
@@ -28,6 +33,8 @@ export function benchCommand (): Command {
     .option('--only <list>', `comma-separated scenarios (${SCENARIOS.join(', ')})`, parseScenarioList)
     .option('--json <file>', 'write every figure as JSON')
     .option('--profile <dir>', 'run the servers under test with node --cpu-prof, profiles into this directory')
+    .addOption(new Option('--rehoming-dst-nodes <n>', 're-homing: broker processes of the destination instance').choices(['1', '2']).default('1'))
+    .addOption(new Option('--rehoming-devices <mode>', 're-homing: simulated devices, mqtt.js DeviceClients or light raw-socket devices').choices([...DEVICE_MODES]).default('client'))
     .exitOverride()
 }
 
@@ -35,7 +42,14 @@ export function benchCommand (): Command {
 export function parseBenchArgs (argv: string[]): BenchOptions {
   const cmd = benchCommand()
   cmd.parse(argv, { from: 'user' })
-  const o = cmd.opts<{ quick: boolean, only?: ScenarioName[], json?: string, profile?: string }>()
+  const o = cmd.opts<{ quick: boolean, only?: ScenarioName[], json?: string, profile?: string, rehomingDstNodes: string, rehomingDevices: DeviceMode }>()
   const only = o.only ?? SCENARIOS.filter(s => !(o.quick && s === 'live'))
-  return { quick: o.quick, only, ...(o.json !== undefined ? { json: o.json } : {}), ...(o.profile !== undefined ? { profile: o.profile } : {}) }
+  return {
+    quick: o.quick,
+    only,
+    ...(o.json !== undefined ? { json: o.json } : {}),
+    ...(o.profile !== undefined ? { profile: o.profile } : {}),
+    rehomingDstNodes: Number(o.rehomingDstNodes),
+    rehomingDevices: o.rehomingDevices
+  }
 }

@@ -1,4 +1,5 @@
 // What every scenario is handed, and what it gives back.
+import type { DeviceMode } from './loadtest/options.js'
 import type { ScenarioName } from './options.js'
 import type { Figure } from './report.js'
 
@@ -8,6 +9,8 @@ export interface ScenarioContext {
   log: (line: string) => void
   /** Node flags for a server under test: --cpu-prof into the profile directory when asked. */
   profileArgs: (label: string) => string[]
+  /** Re-homing: destination broker processes and the simulated devices' mode. */
+  rehoming: { dstNodes: number, devices: DeviceMode }
 }
 
 export type Scenario = (ctx: ScenarioContext) => Promise<Figure[]>
