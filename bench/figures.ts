@@ -39,6 +39,8 @@ export interface RehomeOutcome {
   dstNodes?: number
   /** How the generator simulated the devices. */
   mode?: string
+  /** The job's rate option (notifies per second), when it had one. */
+  rate?: number
   /** CPU (µs) each part used from job start until the last device arrived (sidecar, source, destination, generator, redis). */
   cpuUs?: Record<string, number>
 }
@@ -145,7 +147,7 @@ export function rehomeFigures (o: RehomeOutcome): Figure[] {
   const lost = o.devices - o.rehomed
   const r = o.summary.latencyMs.rehome
   return [{
-    scenario: `re-homing ${o.devices.toLocaleString('en-US')} online devices, one job${o.dstNodes !== undefined ? `, ${o.dstNodes}-node destination` : ''}${o.mode !== undefined ? `, ${o.mode} devices` : ''}`,
+    scenario: `re-homing ${o.devices.toLocaleString('en-US')} online devices, one job${o.dstNodes !== undefined ? `, ${o.dstNodes}-node destination` : ''}${o.mode !== undefined ? `, ${o.mode} devices` : ''}${o.rate !== undefined ? `, rate ${o.rate}/s` : ''}`,
     subject: 'job start -> all connected at the destination',
     value: seconds,
     unit: 's',

@@ -15,6 +15,8 @@ export interface BenchOptions {
   rehomingDstNodes: number
   /** Re-homing: how the load generator simulates devices (see `homing loadtest --devices`). */
   rehomingDevices: DeviceMode
+  /** Re-homing: the job's `rate` (notifies per second), or none (as fast as it can). */
+  rehomingRate?: number
 }
 
 export function parseScenarioList (value: string): ScenarioName[] {
@@ -26,6 +28,11 @@ export function parseScenarioList (value: string): ScenarioName[] {
   return names as ScenarioName[]
 }
 
+function rate (value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new InvalidArgumentError(`expected a whole number of notifies per second, got "${value}"`)
+  return Number(value)
+}
+
 export function benchCommand (): Command {
   return new Command('bench')
     .description('Homing benchmarks, each beside a baseline measured in the same run (see BENCHMARKS.md)')
@@ -34,6 +41,7 @@ export function benchCommand (): Command {
     .option('--json <file>', 'write every figure as JSON')
     .option('--profile <dir>', 'run the servers under test with node --cpu-prof, profiles into this directory')
     .addOption(new Option('--rehoming-dst-nodes <n>', 're-homing: broker processes of the destination instance').choices(['1', '2']).default('1'))
+    .option('--rehoming-rate <per-second>', 're-homing: the job\'s rate option (notifies per second; default none: as fast as it can)', rate)
     .addOption(new Option('--rehoming-devices <mode>', 're-homing: simulated devices, mqtt.js DeviceClients or light raw-socket devices').choices([...DEVICE_MODES]).default('client'))
     .exitOverride()
 }
@@ -42,7 +50,7 @@ export function benchCommand (): Command {
 export function parseBenchArgs (argv: string[]): BenchOptions {
   const cmd = benchCommand()
   cmd.parse(argv, { from: 'user' })
-  const o = cmd.opts<{ quick: boolean, only?: ScenarioName[], json?: string, profile?: string, rehomingDstNodes: string, rehomingDevices: DeviceMode }>()
+  const o = cmd.opts<{ quick: boolean, only?: ScenarioName[], json?: string, profile?: string, rehomingDstNodes: string, rehomingDevices: DeviceMode, rehomingRate?: number }>()
   const only = o.only ?? SCENARIOS.filter(s => !(o.quick && s === 'live'))
   return {
     quick: o.quick,
@@ -50,6 +58,7 @@ export function parseBenchArgs (argv: string[]): BenchOptions {
     ...(o.json !== undefined ? { json: o.json } : {}),
     ...(o.profile !== undefined ? { profile: o.profile } : {}),
     rehomingDstNodes: Number(o.rehomingDstNodes),
-    rehomingDevices: o.rehomingDevices
+    rehomingDevices: o.rehomingDevices,
+    ...(o.rehomingRate !== undefined ? { rehomingRate: o.rehomingRate } : {})
   }
 }

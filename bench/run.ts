@@ -30,7 +30,7 @@ async function main (o: BenchOptions): Promise<number> {
     log,
     // One directory per server: Node writes a profile per thread (tsx's loader thread included).
     profileArgs: label => o.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(resolve(o.profile), label)}`],
-    rehoming: { dstNodes: o.rehomingDstNodes, devices: o.rehomingDevices }
+    rehoming: { dstNodes: o.rehomingDstNodes, devices: o.rehomingDevices, ...(o.rehomingRate !== undefined ? { rate: o.rehomingRate } : {}) }
   }
   const started = Date.now()
   const figures: Figure[] = []

@@ -41,8 +41,6 @@ export interface LightShared {
   ca?: string
   mqttTls: boolean
   hooks: LightHooks
-  /** Aborted when the worker stops: bootstraps in flight end at once. */
-  stopping: AbortSignal
 }
 
 type Reason = 'start' | 'recover' | 'notify'
@@ -57,6 +55,8 @@ export class LightDevice {
   private running = false
   private wake: (() => void) | null = null
   private homing: Promise<void> | null = null
+  /** While a bootstrap is in flight: stop() ends it at once. One per request, not one shared by the worker: a signal with thousands of listeners makes each removal slow. */
+  private bootstrapping: AbortController | null = null
   /** When this device last wrote a packet (ms, performance clock): keepalive pings go by it. */
   private lastWriteAt = 0
   everConnected = false
@@ -88,6 +88,7 @@ export class LightDevice {
   async stop (): Promise<void> {
     this.running = false
     this.wake?.()
+    this.bootstrapping?.abort()
     const socket = this.socket
     this.socket = null
     if (socket !== null) {
@@ -138,16 +139,22 @@ export class LightDevice {
     this.homing = run()
   }
 
-  private bootstrapStep (): Promise<Endpoint> {
+  private async bootstrapStep (): Promise<Endpoint> {
     const { productKey, deviceName } = this.certificate
     const s = this.shared
-    return bootstrap({ productKey, deviceName, clientId: `${productKey}.${deviceName}`, resources: 'mqtt' }, {
-      url: s.url,
-      timeoutMs: 10_000,
-      signal: s.stopping,
-      ...(this.localAddress !== undefined ? { localAddress: this.localAddress } : {}),
-      ...(s.ca !== undefined ? { ca: s.ca } : {})
-    })
+    const ac = new AbortController()
+    this.bootstrapping = ac
+    try {
+      return await bootstrap({ productKey, deviceName, clientId: `${productKey}.${deviceName}`, resources: 'mqtt' }, {
+        url: s.url,
+        timeoutMs: 10_000,
+        signal: ac.signal,
+        ...(this.localAddress !== undefined ? { localAddress: this.localAddress } : {}),
+        ...(s.ca !== undefined ? { ca: s.ca } : {})
+      })
+    } finally {
+      this.bootstrapping = null
+    }
   }
 
   /** Like device/connect.ts: a host name that does not resolve is tried once more at the endpoint's ip. */
@@ -201,8 +208,14 @@ export class LightDevice {
         resolve(socket)
       })
       this.write(socket, mqttPacket.generate({
-        cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: s.keepalive,
-        clientId: creds.clientId, username: creds.username, password: Buffer.from(creds.password)
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        keepalive: s.keepalive,
+        clientId: creds.clientId,
+        username: creds.username,
+        password: Buffer.from(creds.password)
       }))
     })
   }

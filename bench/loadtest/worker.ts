@@ -40,7 +40,6 @@ class Worker {
   readonly recorder = new Recorder()
   /** In start order: clients[i] is certificates[i]. */
   readonly clients: Simulated[] = []
-  private readonly stopping = new AbortController()
   private light: LightShared | null = null
   private next = 0
   private inFlight = 0
@@ -117,8 +116,7 @@ class Worker {
       backoffCap: s.backoffCap,
       ...(s.ca !== undefined ? { ca: s.ca } : {}),
       mqttTls: s.mqttTls,
-      hooks,
-      stopping: this.stopping.signal
+      hooks
     }
   }
 
@@ -197,7 +195,6 @@ class Worker {
 
   async stop (): Promise<WorkerReport> {
     for (const t of this.timers) clearInterval(t)
-    this.stopping.abort()
     // "online" in the last report is what was held when the stop came, not after it.
     const held = this.recorder.counters.online
     await Promise.all(this.clients.map(c => c.stop()))

@@ -29,7 +29,7 @@ function brokerPids (server: RunningServer): number[] {
 
 export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
   const n = ctx.quick ? 300 : 10_000
-  const { dstNodes, devices: mode } = ctx.rehoming
+  const { dstNodes, devices: mode, rate } = ctx.rehoming
   const dep = await new Deployment([{ id: 'bench-src' }, { id: 'bench-dst' }]).open()
   try {
     await dep.createProduct(PK, 'bench-src')
@@ -42,7 +42,7 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
     file = dep.writeConfig()
     const sidecar = await dep.start('homing-bootstrap.ts', ['--config', file, '--jobs'], ctx.profileArgs('rehoming-sidecar'))
     const url = `http://127.0.0.1:${sidecar.ports.http}`
-    ctx.log(`  ${n} devices on bench-src (2 broker nodes) -> bench-dst (${dstNodes} node${dstNodes === 1 ? '' : 's'}); sidecar with the job runner; 1 load-test worker, ${mode} devices`)
+    ctx.log(`  ${n} devices on bench-src (2 broker nodes) -> bench-dst (${dstNodes} node${dstNodes === 1 ? '' : 's'}); sidecar with the job runner; 1 load-test worker, ${mode} devices; job ${rate !== undefined ? `rate ${rate}/s` : 'unpaced'}`)
 
     const lt = await startLoadtest(certs, {
       url,
@@ -72,7 +72,13 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
       ], REDIS_URL)
       const t0 = Date.now()
       const job = await api(`${url}/api/v1/distribution/jobs`, 'POST', {
-        method: 'this-account', policy: 'region', sourceInstanceId: 'bench-src', productKey: PK, deviceNames: certs.map(c => c.deviceName), targetInstanceId: 'bench-dst'
+        method: 'this-account',
+        policy: 'region',
+        sourceInstanceId: 'bench-src',
+        productKey: PK,
+        deviceNames: certs.map(c => c.deviceName),
+        targetInstanceId: 'bench-dst',
+        ...(rate !== undefined ? { rate } : {})
       })
       if (job.status !== 202) throw new Error(`POST /distribution/jobs answered ${job.status}: ${JSON.stringify(job.json)}`)
       const jobId = String(job.json.jobId)
@@ -104,6 +110,7 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
         summary,
         dstNodes,
         mode,
+        ...(rate !== undefined ? { rate } : {}),
         cpuUs
       }
     } finally {
