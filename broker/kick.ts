@@ -32,12 +32,17 @@ export class Kicker {
   /**
    * Called for every PUBLISH a device is allowed to make, as it arrives (from authorizePublish):
    * a device that answers and disconnects at once is still seen answering, which the 'publish'
-   * event, fired after the emitter has carried the message, would miss.
+   * event, fired after the emitter has carried the message, would miss. True when the packet is the
+   * reply to a notify this node is waiting for: it is this node's, and goes no further (docs/protocol.md,
+   * "Notify and reply"), which spares the cluster emitter a message per moved device.
    */
-  observe (s: DeviceSession, packet: PublishPacket): void {
-    if (this.replies.size === 0 || packet.topic !== notifyReplyTopic(s.productKey, s.deviceName)) return
+  observe (s: DeviceSession, packet: PublishPacket): boolean {
+    if (this.replies.size === 0 || packet.topic !== notifyReplyTopic(s.productKey, s.deviceName)) return false
     const id = messageId(packet.payload)
-    if (id !== null) this.replies.get(replyKey(s, id))?.()
+    const answer = id !== null ? this.replies.get(replyKey(s, id)) : undefined
+    if (answer === undefined) return false
+    answer()
+    return true
   }
 
   /** Kicks every connection of one device held here; `online` is false when none got as far as CONNACK. */
