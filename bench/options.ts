@@ -1,5 +1,6 @@
 // `npm run bench [-- options]`: which scenarios, at which size.
 import { Command, InvalidArgumentError, Option } from 'commander'
+import { DEVICE_MODES, type DeviceMode } from './loadtest/options.js'
 
 export const SCENARIOS = ['connect', 'bootstrap', 'memory', 'rehoming', 'live', 'registry'] as const
 export type ScenarioName = typeof SCENARIOS[number]
@@ -14,6 +15,12 @@ export interface BenchOptions {
   devices?: number
   /** connect: measure every server this many times, in a rotated order, and report medians. */
   runs: number
+  /** Re-homing: broker processes of the destination instance (1 or 2). */
+  rehomingDstNodes: number
+  /** Re-homing: how the load generator simulates devices (see `homing loadtest --devices`). */
+  rehomingDevices: DeviceMode
+  /** Re-homing: the job's `rate` (notifies per second), or none (as fast as it can). */
+  rehomingRate?: number
 }
 
 function parseRuns (value: string): number {
@@ -36,6 +43,11 @@ function devicesOption (value: string): number {
   return Number(value)
 }
 
+function rate (value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new InvalidArgumentError(`expected a whole number of notifies per second, got "${value}"`)
+  return Number(value)
+}
+
 export function benchCommand (): Command {
   return new Command('bench')
     .description('Homing benchmarks, each beside a baseline measured in the same run (see BENCHMARKS.md)')
@@ -45,6 +57,9 @@ export function benchCommand (): Command {
     .option('--profile <dir>', 'run the servers under test with node --cpu-prof, profiles into this directory')
     .addOption(new Option('--devices <n>', 'registry scenario: devices imported in all').argParser(devicesOption).hideHelp())
     .option('--runs <n>', 'connect: measure each server n times, rotating their order, and report the medians', parseRuns, 1)
+    .addOption(new Option('--rehoming-dst-nodes <n>', 're-homing: broker processes of the destination instance').choices(['1', '2']).default('1'))
+    .option('--rehoming-rate <per-second>', 're-homing: the job\'s rate option (notifies per second; default none: as fast as it can)', rate)
+    .addOption(new Option('--rehoming-devices <mode>', 're-homing: simulated devices, mqtt.js DeviceClients or light raw-socket devices').choices([...DEVICE_MODES]).default('client'))
     .exitOverride()
 }
 
@@ -52,7 +67,7 @@ export function benchCommand (): Command {
 export function parseBenchArgs (argv: string[]): BenchOptions {
   const cmd = benchCommand()
   cmd.parse(argv, { from: 'user' })
-  const o = cmd.opts<{ quick: boolean, only?: ScenarioName[], json?: string, profile?: string, devices?: number, runs: number }>()
+  const o = cmd.opts<{ quick: boolean, only?: ScenarioName[], json?: string, profile?: string, devices?: number, runs: number, rehomingDstNodes: string, rehomingDevices: DeviceMode, rehomingRate?: number }>()
   // The registry scenario imports a million devices twice (most of an hour here): it runs when named.
   const only = o.only ?? SCENARIOS.filter(s => s !== 'registry' && !(o.quick && s === 'live'))
   return {
@@ -61,6 +76,9 @@ export function parseBenchArgs (argv: string[]): BenchOptions {
     runs: o.runs,
     ...(o.json !== undefined ? { json: o.json } : {}),
     ...(o.profile !== undefined ? { profile: o.profile } : {}),
-    ...(o.devices !== undefined ? { devices: o.devices } : {})
+    ...(o.devices !== undefined ? { devices: o.devices } : {}),
+    rehomingDstNodes: Number(o.rehomingDstNodes),
+    rehomingDevices: o.rehomingDevices,
+    ...(o.rehomingRate !== undefined ? { rehomingRate: o.rehomingRate } : {})
   }
 }

@@ -33,7 +33,8 @@ async function main (o: BenchOptions): Promise<number> {
     selected,
     log,
     // One directory per server: Node writes a profile per thread (tsx's loader thread included).
-    profileArgs: label => o.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(resolve(o.profile), label)}`]
+    profileArgs: label => o.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(resolve(o.profile), label)}`],
+    rehoming: { dstNodes: o.rehomingDstNodes, devices: o.rehomingDevices, ...(o.rehomingRate !== undefined ? { rate: o.rehomingRate } : {}) }
   }
   const started = Date.now()
   const figures: Figure[] = []

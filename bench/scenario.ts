@@ -1,4 +1,5 @@
 // What every scenario is handed, and what it gives back.
+import type { DeviceMode } from './loadtest/options.js'
 import type { ScenarioName } from './options.js'
 import type { Figure } from './report.js'
 
@@ -12,6 +13,8 @@ export interface ScenarioContext {
   log: (line: string) => void
   /** Node flags for a server under test: --cpu-prof into the profile directory when asked. */
   profileArgs: (label: string) => string[]
+  /** Re-homing: destination broker processes, the simulated devices' mode, the job's rate (none: as fast as it can). */
+  rehoming: { dstNodes: number, devices: DeviceMode, rate?: number }
 }
 
 export type Scenario = (ctx: ScenarioContext) => Promise<Figure[]>

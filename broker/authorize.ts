@@ -13,9 +13,9 @@ export type AuthorizeSubscribe = (client: Client, sub: Subscription, done: (err:
  * PUBLISH after a reconnect is not kicked forever), or closes the connection under `disconnect`
  * (MQTT 3.1.1 has no negative PUBACK). A dropped packet is put in `ctx.dropped`: Aedes acknowledges
  * it and the plugin's publish wrapper forwards it to no one. `observe` sees each allowed one as it
- * arrives, in the device's packet order.
+ * arrives, in the device's packet order, and drops it too when it answers a notify (broker/kick.ts).
  */
-export function createAuthorizePublish (ctx: HomingContext, observe: (s: DeviceSession, packet: PublishPacket) => void): AuthorizePublish {
+export function createAuthorizePublish (ctx: HomingContext, observe: (s: DeviceSession, packet: PublishPacket) => boolean): AuthorizePublish {
   return (client, packet, done) => {
     // Publishes of the broker itself (client null) are not a device's.
     if (client === null) return done(null)
@@ -30,7 +30,8 @@ export function createAuthorizePublish (ctx: HomingContext, observe: (s: DeviceS
       // docs/operations.md, "Hardening": over the payload size or the rate, the connection is closed.
       ctx.publishLimits.check(s, packet).then(over => {
         if (over === null) {
-          observe(s, packet)
+          // A notify reply the node was waiting for is its own: acknowledged, forwarded to no one.
+          if (observe(s, packet)) ctx.dropped.add(packet)
           return done(null)
         }
         ctx.onLimit?.(over)

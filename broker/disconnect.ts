@@ -2,16 +2,15 @@
 // (docs/operations.md, "Disabling a device"). The event comes through the instance's durable log
 // (broker/moves.ts), so a node that was stalled acts on it when it catches up. No notify: the device
 // has nowhere to go, and its next CONNECT gets 5 (disabled) or 4 (deleted) (broker/authenticate.ts).
-import type { DeviceDisconnect } from '../shared/types.js'
+import type { Device, DeviceDisconnect } from '../shared/types.js'
 import type { DeviceSession } from './connections.js'
 import type { HomingContext } from './context.js'
 import type { Kicker } from './kick.js'
-import { whenAvailable } from './registry.js'
 import { willClose } from './timeline.js'
 
-export async function disconnectHeld (ctx: HomingContext, kicker: Kicker, event: DeviceDisconnect, held: DeviceSession[]): Promise<void> {
+/** `device`: the registry's record, read when the event was (null: deleted). */
+export async function disconnectHeld (ctx: HomingContext, kicker: Kicker, event: DeviceDisconnect, held: DeviceSession[], device: Device | null): Promise<void> {
   const { productKey, deviceName, reason } = event
-  const device = await whenAvailable(ctx, () => ctx.store.getDevice(productKey, deviceName))
   // A replayed event must not cut a device that may connect here now (enabled again since).
   if (device !== null && device.enabled && device.instanceId === ctx.instanceId) return
   willClose(held, reason)

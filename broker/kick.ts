@@ -1,6 +1,5 @@
 // docs/protocol.md, "Notify and reply": an online device that moved away is sent thing/bootstrap/notify, given a bounded wait
 // for its notify_reply, then disconnected. Its next CONNECT here gets 5 (authenticate.ts).
-import { once } from 'node:events'
 import type { PublishPacket } from 'aedes'
 import { messageId, newMessageId, notifyPayload } from '../shared/alink.js'
 import type { KickReport } from '../shared/records.js'
@@ -34,12 +33,17 @@ export class Kicker {
   /**
    * Called for every PUBLISH a device is allowed to make, as it arrives (from authorizePublish):
    * a device that answers and disconnects at once is still seen answering, which the 'publish'
-   * event, fired after the emitter has carried the message, would miss.
+   * event, fired after the emitter has carried the message, would miss. True when the packet is the
+   * reply to a notify this node is waiting for: it is this node's, and goes no further (docs/protocol.md,
+   * "Notify and reply"), which spares the cluster emitter a message per moved device.
    */
-  observe (s: DeviceSession, packet: PublishPacket): void {
-    if (this.replies.size === 0 || packet.topic !== notifyReplyTopic(s.productKey, s.deviceName)) return
+  observe (s: DeviceSession, packet: PublishPacket): boolean {
+    if (this.replies.size === 0 || packet.topic !== notifyReplyTopic(s.productKey, s.deviceName)) return false
     const id = messageId(packet.payload)
-    if (id !== null) this.replies.get(replyKey(s, id))?.()
+    const answer = id !== null ? this.replies.get(replyKey(s, id)) : undefined
+    if (answer === undefined) return false
+    answer()
+    return true
   }
 
   /** Kicks every connection of one device held here; `online` is false when none got as far as CONNACK. */
@@ -113,13 +117,18 @@ function merged (reports: KickReport[]): KickReport {
 async function untilConnected (s: DeviceSession): Promise<boolean> {
   const { client } = s
   if (!client.connected && !s.closed) {
-    const ac = new AbortController()
-    await Promise.race([
-      once(client, 'connected', { signal: ac.signal }),
-      once(client.conn, 'close', { signal: ac.signal }),
-      new Promise(resolve => setTimeout(resolve, CONNECTING_MS).unref())
-    ]).catch(() => {})
-    ac.abort()
+    // Plain listeners, removed by hand: an AbortSignal per wait costs an AbortError (with its stack) per kick.
+    await new Promise<void>(resolve => {
+      const done = (): void => {
+        clearTimeout(timer)
+        client.off('connected', done)
+        client.conn.off('close', done)
+        resolve()
+      }
+      const timer = setTimeout(done, CONNECTING_MS).unref()
+      client.once('connected', done)
+      client.conn.once('close', done)
+    })
   }
   return client.connected && !s.closed
 }
@@ -141,19 +150,22 @@ async function notify (s: DeviceSession, id: string): Promise<boolean> {
 }
 
 /** docs/protocol.md, "Notify and reply": the device answers notify_reply with the same id; wait for it, bounded. */
-async function awaitReply (s: DeviceSession, reply: Reply, timeoutMs: number): Promise<ReplyOutcome> {
-  let timer: NodeJS.Timeout | undefined
-  const ac = new AbortController()
-  try {
-    return await Promise.race([
-      reply.answered.then(() => 'answered' as const),
-      once(s.client.conn, 'close', { signal: ac.signal }).then(() => 'closed' as const, () => 'closed' as const),
-      new Promise<'timeout'>(resolve => { timer = setTimeout(resolve, timeoutMs, 'timeout') })
-    ])
-  } finally {
-    clearTimeout(timer)
-    ac.abort()
-  }
+function awaitReply (s: DeviceSession, reply: Reply, timeoutMs: number): Promise<ReplyOutcome> {
+  const conn = s.client.conn
+  return new Promise(resolve => {
+    let ended = false
+    const end = (outcome: ReplyOutcome): void => {
+      if (ended) return
+      ended = true
+      clearTimeout(timer)
+      conn.off('close', onClose)
+      resolve(outcome)
+    }
+    const onClose = (): void => end('closed')
+    const timer = setTimeout(end, timeoutMs, 'timeout')
+    conn.once('close', onClose)
+    void reply.answered.then(() => end('answered'))
+  })
 }
 
 async function disconnect (s: DeviceSession): Promise<void> {

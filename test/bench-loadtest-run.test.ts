@@ -16,7 +16,7 @@ import { runLoadtestCommand } from '../bin/commands/loadtest.js'
 import { readCertificates } from '../bench/loadtest/certificates.js'
 import { startLoadtest } from '../bench/loadtest/run.js'
 import type { LoadtestOptions } from '../bench/loadtest/options.js'
-import { within } from './helpers/wait.js'
+import { eventually, within } from './helpers/wait.js'
 
 const TOKEN = 'acme-token-0123456789'
 
@@ -116,6 +116,46 @@ t.test('devices from a CSV follow a move: notify, reply, bootstrap, connect at t
   t.ok(devices.every(d => d?.instanceId === 'iot-b'))
 })
 
+t.test('light devices (raw sockets) connect signed as the C SDK does and follow a move to the new home', async t => {
+  const certs = (await readCertificates(join(dir, 'certs.csv'))).slice(0, 6)
+  const seen = { a: [] as string[], b: [] as string[] }
+  const onA = (client: Client): void => { seen.a.push(client.id) }
+  const onB = (client: Client): void => { seen.b.push(client.id) }
+  a.aedes.on('client', onA)
+  b.aedes.on('client', onB)
+  t.teardown(() => {
+    a.aedes.off('client', onA)
+    b.aedes.off('client', onB)
+  })
+  // Devices of the previous test live at iot-b now: these six go back to iot-a first, while offline.
+  for (const cert of certs) await store.moveDevice(cert.productKey, cert.deviceName, { from: 'iot-b', to: 'iot-a', jobId: 'job-light-back' })
+  const lt = await startLoadtest(certs, { ...options({}), workers: 1, deviceMode: 'light', reportEveryMs: 50 })
+  t.teardown(() => lt.finish())
+  t.ok(await lt.until(x => x.connected === certs.length, 20_000), 'all connected at iot-a')
+  const sdkClientId = /^a1\w+\.\S+\|timestamp=2524608000000,_ss=1,_v=sdk-c-4\.1\.0,securemode=3,signmethod=hmacsha256,ext=3,_conn=tcp_[0-9a-f]{2}\|$/
+  t.equal(seen.a.length, certs.length)
+  t.ok(seen.a.every(id => sdkClientId.test(id)), `clientIds in the Link SDK for C's form: ${seen.a[0]}`)
+  for (const cert of certs) {
+    await store.moveDevice(cert.productKey, cert.deviceName, { from: 'iot-a', to: 'iot-b', jobId: 'job-light' })
+    await store.publishMove({ jobId: 'job-light', productKey: cert.productKey, deviceName: cert.deviceName, fromInstanceId: 'iot-a', toInstanceId: 'iot-b' })
+  }
+  t.ok(await lt.until(x => x.rehomed === certs.length, 20_000), 'all re-homed')
+  t.ok(await lt.until(x => x.online === certs.length, 5000), 'each old connection counted offline once, each new one online')
+  t.ok(seen.b.length === certs.length && seen.b.every(id => sdkClientId.test(id)), 'each came to iot-b with a signed CONNECT')
+  // The old broker saw each notify answered (the record stage), and the registry has them online at iot-b.
+  const records = await store.getRecords('job-light')
+  t.equal(records.length, certs.length)
+  t.ok(records.every(r => r.move?.stage === 'kicked' && r.move.kick?.answered === true), 'every notify answered with the same id')
+  const devices = await store.getDevices(certs[0]!.productKey, certs.map(c => c.deviceName))
+  t.ok(devices.every(d => d?.instanceId === 'iot-b' && d.online !== null), 'online at the destination')
+  const s = await lt.finish()
+  t.equal(s.notified, certs.length)
+  t.equal(s.rehomed, certs.length)
+  t.equal(s.dropped, 0, 'a kick after notify is not a drop')
+  t.same(s.failures, {})
+  await eventually(async () => (await store.getDevices(certs[0]!.productKey, certs.map(c => c.deviceName))).every(d => d?.online === null), 'stopped with DISCONNECT: offline')
+})
+
 t.test('the command documents every option and refuses bad ones with a clear message', async t => {
   const bin = join(import.meta.dirname, '..', 'bin', 'homing.js')
   const run = (args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ status: number | null, stdout: string, stderr: string }> =>
@@ -134,7 +174,7 @@ t.test('the command documents every option and refuses bad ones with a clear mes
     run(['loadtest', '--url', url], { ...process.env, HOMING_TOKEN: '' })
   ])
   t.equal(help.status, 0)
-  for (const flag of ['--url', '--token', '--instance', '--product', '--certificates', '--devices', '--workers', '--sources', '--ramp', '--in-flight', '--duration', '--publish-rate', '--keepalive', '--json']) {
+  for (const flag of ['--url', '--token', '--instance', '--product', '--certificates', '--devices', '--workers', '--sources', '--ramp', '--in-flight', '--duration', '--publish-rate', '--keepalive', '--device-mode', '--json']) {
     t.match(help.stdout, flag)
   }
   t.not(bad.status, 0)

@@ -28,7 +28,7 @@ t.test('INFO commandstats is read by command name; per-operation lists the most 
 
 t.test('the smallest registry run: a Cluster and one Redis each import, list, bootstrap, CONNECT and move', async t => {
   const lines: string[] = []
-  const figures = await registry({ quick: false, runs: 1, devices: 400, selected: new Set(['registry']), log: line => { lines.push(line); t.comment(line) }, profileArgs: () => [] })
+  const figures = await registry({ quick: false, runs: 1, rehoming: { dstNodes: 1, devices: 'client' }, devices: 400, selected: new Set(['registry']), log: line => { lines.push(line); t.comment(line) }, profileArgs: () => [] })
   const find = (prefix: string): Figure => {
     const f = figures.find(f => f.scenario.startsWith(prefix))
     if (f === undefined) throw new Error(`no figure "${prefix}" in ${figures.map(f => f.scenario).join('; ')}`)

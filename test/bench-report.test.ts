@@ -9,13 +9,21 @@ import { Recorder, summarize, type Summary } from '../bench/loadtest/stats.js'
 t.test('--quick runs every scenario but the 50,000-connection one and the registry; --only picks; unknown names are refused', async t => {
   t.same(parseBenchArgs([]).only, SCENARIOS.filter(s => s !== 'registry'), 'the registry scenario runs only when named')
   t.same(parseBenchArgs(['--only', 'registry']).only, ['registry'])
-  t.same(parseBenchArgs(['--quick']), { quick: true, only: ['connect', 'bootstrap', 'memory', 'rehoming'], runs: 1 })
+  t.same(parseBenchArgs(['--quick']), { quick: true, only: ['connect', 'bootstrap', 'memory', 'rehoming'], runs: 1, rehomingDstNodes: 1, rehomingDevices: 'client' })
   t.equal(parseBenchArgs(['--runs', '3']).runs, 3)
   t.throws(() => parseBenchArgs(['--runs', '0']), /--runs takes 1-9/)
   t.same(parseBenchArgs(['--quick', '--only', 'live,connect']).only, ['live', 'connect'])
   t.equal(parseBenchArgs(['--json', 'out.json']).json, 'out.json')
   t.throws(() => parseBenchArgs(['--only', 'connect,warp']), /unknown scenario "warp"/)
   t.throws(() => parseBenchArgs(['--fast']), /unknown option/)
+})
+
+t.test('re-homing takes a 1- or 2-node destination and client or light devices; other values are refused', async t => {
+  const o = parseBenchArgs(['--only', 'rehoming', '--rehoming-dst-nodes', '2', '--rehoming-devices', 'light'])
+  t.equal(o.rehomingDstNodes, 2)
+  t.equal(o.rehomingDevices, 'light')
+  t.throws(() => parseBenchArgs(['--rehoming-dst-nodes', '3']), /Allowed choices are 1, 2/)
+  t.throws(() => parseBenchArgs(['--rehoming-devices', 'heavy']), /Allowed choices are client, light/)
 })
 
 t.test('ratio is value over baseline, and absent without a usable baseline', async t => {
@@ -144,6 +152,9 @@ t.test('re-homing goal: everything at the destination within 15 s, none lost', a
   t.match(rehomeFigures({ devices: 10_000, rehomed: 9_999, allConnectedMs: null, jobMs: null, summary: summary({}) })[0]?.detail ?? '', /lost 1;/)
   t.equal(rehomeFigures({ devices: 10_000, rehomed: 10_000, allConnectedMs: 15_001, jobMs: 2000, summary: summary({}) })[0]?.goal?.met, false)
   t.equal(rehomeFigures({ devices: 300, rehomed: 300, allConnectedMs: 1000, jobMs: 500, summary: summary({}) })[0]?.goal, undefined, 'a quick run gets no verdict')
+  const parts = rehomeFigures({ devices: 10_000, rehomed: 10_000, allConnectedMs: 14_000, jobMs: 2000, summary: summary({}), dstNodes: 2, mode: 'light', cpuUs: { sidecar: 3_000_000, source: 5_000_000 } })[0]
+  t.match(parts?.scenario ?? '', /2-node destination, light devices/)
+  t.match(parts?.detail ?? '', /CPU per moved device sidecar 300 µs, source 500 µs$/)
 })
 
 t.test('live connections goal: 50,000 held after 60 s, none dropped', async t => {

@@ -65,6 +65,11 @@ async function alive (t: Test, client: MqttClient, dn: string): Promise<void> {
 }
 
 t.test('a device that never subscribed gets notify, answers, is disconnected; next CONNECT gets 5; the record says so', async t => {
+  // The reply is the broker's own: no node of the instance forwards it.
+  const forwarded: string[] = []
+  const onPublish = (packet: { topic: string }): void => { if (packet.topic.endsWith('/notify_reply')) forwarded.push(packet.topic) }
+  for (const node of [a1, a2]) node.aedes.on('publish', onPublish)
+  t.teardown(() => { for (const node of [a1, a2]) node.aedes.off('publish', onPublish) })
   const client = await connectDevice(a1.ports.mqtt, cert('answers'))
   answerNotifies(client, 'answers')
   const notify = notified(client, 'answers')
@@ -84,6 +89,7 @@ t.test('a device that never subscribed gets notify, answers, is disconnected; ne
     move: { stage: 'kicked', to: 'b', kick: { notified: true, answered: true, disconnected: true } }
   })
   t.equal(await connackCode(a1.ports.mqtt, credentials(cert('answers'))), 5, 'CONNACK 5 at the old instance')
+  t.same(forwarded, [], 'the notify reply went to no one')
 })
 
 t.test('a device that answers and disconnects at once (as the device client does) is recorded as answered', async t => {

@@ -169,6 +169,29 @@ export function storeContract (name: string, open: () => Promise<Store>): void {
       await sub.close()
     })
 
+    t.test('a batch consumer gets what piled up while it worked in one batch, in order, and each event once', async t => {
+      const batches: string[][] = []
+      let release = (): void => {}
+      const gate = new Promise<void>(resolve => { release = resolve })
+      const event = (dn: string): MoveEvent => ({ jobId: 'j', productKey: 'pkE', deviceName: dn, fromInstanceId: 'evBatches', toInstanceId: 'evB' })
+      const sub = await store.consumeMoveBatches('evBatches', 'n1', async events => {
+        batches.push(events.map(e => e.deviceName))
+        if (batches.length === 1) await gate
+      })
+      await store.publishMoves([event('d1')])
+      await until(() => batches.length === 1, 5000, 'the first batch')
+      await store.publishMoves(['d2', 'd3', 'd4'].map(event))
+      release()
+      await until(() => batches.flat().length === 4, 5000, 'four move events')
+      t.same(batches, [['d1'], ['d2', 'd3', 'd4']])
+      await sub.close()
+      const again = await store.consumeMoveBatches('evBatches', 'n1', async events => { batches.push(events.map(e => e.deviceName)) })
+      await store.publishMoves([event('d5')])
+      await until(() => batches.flat().length === 5, 5000, 'the fifth event')
+      t.same(batches.slice(2), [['d5']], 'acknowledged events are not handed over again')
+      await again.close()
+    })
+
     t.test('nearest access: candidates, then one placement however many bootstraps race', async t => {
       await store.createDevices([newDevice('pkN', 'dev1', 'a')])
       const candidates = [{ region: 'r1', instanceId: 'b' }, { region: 'r2', instanceId: 'c' }]

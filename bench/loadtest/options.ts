@@ -7,6 +7,10 @@ import { SIGN_METHODS, type SignMethod } from '../../shared/sign.js'
 export const MAX_PER_WORKER = 15_000
 export const DEFAULT_PER_WORKER = 12_000
 
+/** `client`: one mqtt.js DeviceClient per device; `light`: raw sockets and mqtt-packet, the same bytes (light-device.ts). */
+export const DEVICE_MODES = ['client', 'light'] as const
+export type DeviceMode = typeof DEVICE_MODES[number]
+
 export interface LoadtestOptions {
   url: string
   token?: string
@@ -24,6 +28,8 @@ export interface LoadtestOptions {
   keepalive: number
   form: ClientIdForm
   signMethod?: SignMethod
+  /** Default `client`. */
+  deviceMode?: DeviceMode
   connectTimeout: number
   backoffBase: number
   backoffCap: number
@@ -114,6 +120,7 @@ export function loadtestCommand (): Command {
     .option('--keepalive <seconds>', 'MQTT keepalive (the Link SDK uses 1200)', integer(30, 1200), 1200)
     .addOption(new Option('--form <form>', 'clientId form').choices(['link-sdk-c', 'node-sdk', 'doc']).default('link-sdk-c'))
     .addOption(new Option('--sign-method <method>', 'signmethod (default: the form\'s)').choices(Object.keys(SIGN_METHODS)))
+    .addOption(new Option('--device-mode <mode>', 'client: an mqtt.js client per device; light: raw sockets and mqtt-packet, same bytes, less CPU per device').choices([...DEVICE_MODES]).default('client'))
     .option('--connect-timeout <ms>', 'time to wait for CONNACK', integer(100), 30_000)
     .option('--backoff-base <ms>', 'first back-off ceiling after a failure (jittered)', integer(1), 1000)
     .option('--backoff-cap <ms>', 'largest back-off ceiling', integer(1), 30_000)

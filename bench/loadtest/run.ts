@@ -55,6 +55,11 @@ export class Loadtest extends EventEmitter {
     })
   }
 
+  /** The workers' process ids (to read their CPU time from outside). */
+  get pids (): number[] {
+    return this.children.flatMap(c => c.pid !== undefined ? [c.pid] : [])
+  }
+
   /** The workers' latest counters, summed. */
   get total (): Counters {
     return mergeCounters(this.reports.map(r => r.counters))
@@ -133,6 +138,7 @@ export async function startLoadtest (certificates: Certificate[], settings: RunS
       publishRate: settings.publishRate / workers,
       keepalive: settings.keepalive,
       form: settings.form,
+      ...(settings.deviceMode !== undefined ? { deviceMode: settings.deviceMode } : {}),
       ...(settings.signMethod !== undefined ? { signMethod: settings.signMethod } : {}),
       connectTimeout: settings.connectTimeout,
       backoffBase: settings.backoffBase,

@@ -1,6 +1,7 @@
-// One load-test worker process: runs its share of the simulated devices (DeviceClient each) and
-// reports counters to the parent; histograms go with the last report.
+// One load-test worker process: runs its share of the simulated devices (a DeviceClient each, or a
+// light device: light-device.ts) and reports counters to the parent; histograms go with the last report.
 import { DeviceClient, type DeviceClientOptions } from '../../device/client.js'
+import { LightDevice, type LightHooks, type LightShared } from './light-device.js'
 import { propertyPostTopic } from '../../shared/topics.js'
 import type { Certificate } from '../../shared/types.js'
 import type { LoadtestOptions } from './options.js'
@@ -8,7 +9,7 @@ import { failureCause, Recorder, type WorkerReport } from './stats.js'
 
 /** The options a worker runs with: the run's device settings, its share of ramp and in-flight, its offset. */
 export type WorkerSettings = Pick<LoadtestOptions,
-  'url' | 'sources' | 'ramp' | 'inFlight' | 'publishRate' | 'keepalive' | 'form' | 'signMethod' |
+  'url' | 'sources' | 'ramp' | 'inFlight' | 'publishRate' | 'keepalive' | 'form' | 'signMethod' | 'deviceMode' |
   'connectTimeout' | 'backoffBase' | 'backoffCap' | 'ca' | 'mqttTls'> & {
   /** Offset of this worker's first device in the whole run (spreads devices over sources). */
     offset: number
@@ -25,10 +26,21 @@ export type FromWorker =
   | { type: 'done', report: WorkerReport }
 
 const TICK_MS = 20
+/** How often light devices are looked at for a keepalive ping. */
+const PING_SWEEP_MS = 1000
+
+/** What the worker needs of a simulated device, in either mode. */
+interface Simulated {
+  readonly connected: boolean
+  publish: (topic: string, payload: string) => Promise<void>
+  stop: () => Promise<void>
+}
 
 class Worker {
   readonly recorder = new Recorder()
-  readonly clients: DeviceClient[] = []
+  /** In start order: clients[i] is certificates[i]. */
+  readonly clients: Simulated[] = []
+  private light: LightShared | null = null
   private next = 0
   private inFlight = 0
   private budget = 0
@@ -53,9 +65,72 @@ class Worker {
       if (this.s.publishRate > 0) this.publish(dt)
     }, TICK_MS))
     this.timers.push(setInterval(() => this.send({ type: 'progress', report: this.recorder.report(false) }), this.s.reportEveryMs))
+    if (this.s.deviceMode === 'light') {
+      this.timers.push(setInterval(() => {
+        const now = performance.now()
+        for (const d of this.clients) (d as LightDevice).ping(now)
+      }, PING_SWEEP_MS))
+    }
   }
 
   private startDevice (i: number): void {
+    if (this.s.deviceMode === 'light') this.startLight(i)
+    else this.startClient(i)
+  }
+
+  /** One set of hooks for every light device of the worker: the same counting as startClient's listeners. */
+  private lightShared (): LightShared {
+    const s = this.s
+    const c = this.recorder.counters
+    const hooks: LightHooks = {
+      bootstrapped: ms => this.recorder.record('bootstrap', ms),
+      connected: (d, connectMs) => {
+        this.recorder.record('connect', connectMs)
+        c.online++
+        if (d.everConnected) return
+        this.inFlight--
+        c.connected++
+        const now = Date.now()
+        c.firstConnectedAt ??= now
+        c.lastConnectedAt = now
+      },
+      offline: reason => {
+        c.online--
+        if (reason === 'lost') c.dropped++
+      },
+      notify: () => c.notified++,
+      rehomed: ms => {
+        c.rehomed++
+        c.lastRehomedAt = Date.now()
+        this.recorder.record('rehome', ms)
+      },
+      failed: f => this.recorder.fail(failureCause(f))
+    }
+    return {
+      url: s.url,
+      keepalive: s.keepalive,
+      form: s.form,
+      ...(s.signMethod !== undefined ? { signMethod: s.signMethod } : {}),
+      connectTimeout: s.connectTimeout,
+      backoffBase: s.backoffBase,
+      backoffCap: s.backoffCap,
+      ...(s.ca !== undefined ? { ca: s.ca } : {}),
+      mqttTls: s.mqttTls,
+      hooks
+    }
+  }
+
+  private startLight (i: number): void {
+    this.light ??= this.lightShared()
+    const sources = this.s.sources
+    const device = new LightDevice(this.certificates[i] as Certificate, this.light, sources.length > 0 ? sources[(this.s.offset + i) % sources.length] : undefined)
+    this.recorder.counters.started++
+    this.inFlight++
+    this.clients.push(device)
+    device.start()
+  }
+
+  private startClient (i: number): void {
     const s = this.s
     const cert = this.certificates[i] as Certificate
     const sources = s.sources
@@ -107,10 +182,11 @@ class Worker {
     this.publishBudget += this.s.publishRate * dt
     let tries = 0
     while (this.publishBudget >= 1 && tries++ < 4 * this.publishBudget && this.clients.length > 0) {
-      const client = this.clients[Math.floor(Math.random() * this.clients.length)] as DeviceClient
+      const index = Math.floor(Math.random() * this.clients.length)
+      const client = this.clients[index] as Simulated
       if (!client.connected) continue
       this.publishBudget--
-      const { productKey, deviceName } = client.options.certificate
+      const { productKey, deviceName } = this.certificates[index] as Certificate
       const payload = `{"id":"${++this.publishId}","version":"1.0","params":{"t":${Date.now()}},"method":"thing.event.property.post"}`
       client.publish(propertyPostTopic(productKey, deviceName), payload).then(() => this.recorder.counters.published++, () => {})
     }

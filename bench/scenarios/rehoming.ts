@@ -1,9 +1,11 @@
-// Re-homing: N online devices on a two-node instance, one distribution job to another instance;
-// job start -> every device connected at the destination. Devices are the load generator's
-// DeviceClients (docs/protocol.md, "The device application"): notify -> reply -> bootstrap -> CONNECT at the new home.
-import { Deployment, TOKEN } from '../deployment.js'
+// Re-homing: N online devices on a two-node instance, one distribution job to another instance (one
+// or two nodes); job start -> every device connected at the destination. Devices are the load
+// generator's (docs/protocol.md, "The device application"): notify -> reply -> bootstrap -> CONNECT
+// at the new home. The CPU each part spent in that window is read from /proc, per re-homed device.
+import { Deployment, REDIS_URL, TOKEN, type RunningServer } from '../deployment.js'
 import { startLoadtest } from '../loadtest/run.js'
 import { rehomeFigures, type RehomeOutcome } from '../figures.js'
+import { cpuWindow } from '../process-cpu.js'
 import type { Figure } from '../report.js'
 import type { ScenarioContext } from '../scenario.js'
 
@@ -19,21 +21,28 @@ async function api (url: string, method: 'GET' | 'POST', body?: unknown): Promis
   return { status: res.status, json: text === '' ? {} : JSON.parse(text) as Record<string, unknown> }
 }
 
+/** A broker instance's processes: its nodes, and with several the primary that hands sockets to them. */
+function brokerPids (server: RunningServer): number[] {
+  const nodes = Object.entries(server.ports).filter(([k]) => /^pid\d+$/.test(k)).map(([, pid]) => pid)
+  return [server.pid, ...nodes]
+}
+
 export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
   const n = ctx.quick ? 300 : 10_000
+  const { dstNodes, devices: mode, rate } = ctx.rehoming
   const dep = await new Deployment([{ id: 'bench-src' }, { id: 'bench-dst' }]).open()
   try {
     await dep.createProduct(PK, 'bench-src')
     const certs = await dep.createDevices(PK, 'bench-src', n)
     let file = dep.writeConfig()
     const src = await dep.start('homing-broker.ts', ['--config', file, '--instance', 'bench-src', '--nodes', '2'], ctx.profileArgs('rehoming-src'))
-    const dst = await dep.start('homing-broker.ts', ['--config', file, '--instance', 'bench-dst', '--nodes', '1'], ctx.profileArgs('rehoming-dst'))
+    const dst = await dep.start('homing-broker.ts', ['--config', file, '--instance', 'bench-dst', '--nodes', String(dstNodes)], ctx.profileArgs('rehoming-dst'))
     ;(dep.instances[0] as { endpointPort?: number }).endpointPort = src.ports.mqtt
     ;(dep.instances[1] as { endpointPort?: number }).endpointPort = dst.ports.mqtt
     file = dep.writeConfig()
     const sidecar = await dep.start('homing-bootstrap.ts', ['--config', file, '--jobs'], ctx.profileArgs('rehoming-sidecar'))
     const url = `http://127.0.0.1:${sidecar.ports.http}`
-    ctx.log(`  ${n} devices on bench-src (2 broker nodes) -> bench-dst (1 node); sidecar with the job runner; 1 load-test worker`)
+    ctx.log(`  ${n} devices on bench-src (2 broker nodes) -> bench-dst (${dstNodes} node${dstNodes === 1 ? '' : 's'}); sidecar with the job runner; 1 load-test worker, ${mode} devices; job ${rate !== undefined ? `rate ${rate}/s` : 'unpaced'}`)
 
     const lt = await startLoadtest(certs, {
       url,
@@ -44,6 +53,7 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
       publishRate: 0,
       keepalive: 1200,
       form: 'link-sdk-c',
+      deviceMode: mode,
       connectTimeout: 30_000,
       backoffBase: 500,
       backoffCap: 10_000,
@@ -54,26 +64,40 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
     try {
       if (!await lt.until(t => t.connected >= n, 180_000)) throw new Error(`only ${lt.total.connected}/${n} devices connected at the source`)
       ctx.log(`  ${n} online at bench-src; starting the job`)
+      const cpu = await cpuWindow([
+        { name: 'sidecar', pids: [sidecar.pid] },
+        { name: 'source', pids: brokerPids(src) },
+        { name: 'destination', pids: brokerPids(dst) },
+        { name: 'generator', pids: lt.pids }
+      ], REDIS_URL)
       const t0 = Date.now()
       const job = await api(`${url}/api/v1/distribution/jobs`, 'POST', {
-        method: 'this-account', policy: 'region', sourceInstanceId: 'bench-src', productKey: PK, deviceNames: certs.map(c => c.deviceName), targetInstanceId: 'bench-dst'
+        method: 'this-account',
+        policy: 'region',
+        sourceInstanceId: 'bench-src',
+        productKey: PK,
+        deviceNames: certs.map(c => c.deviceName),
+        targetInstanceId: 'bench-dst',
+        ...(rate !== undefined ? { rate } : {})
       })
       if (job.status !== 202) throw new Error(`POST /distribution/jobs answered ${job.status}: ${JSON.stringify(job.json)}`)
       const jobId = String(job.json.jobId)
       let jobMs: number | null = null
       const polling = (async () => {
-        for (let i = 0; i < 1200; i++) {
+        for (let i = 0; i < 120; i++) {
           const j = await api(`${url}/api/v1/distribution/jobs/${jobId}`, 'GET')
           const status = (j.json.status ?? (j.json.job as { status?: string } | undefined)?.status) as string | undefined
           if (status === 'distributed' || status === 'failed') {
             jobMs = Date.now() - t0
             return status
           }
-          await new Promise(resolve => setTimeout(resolve, 100))
+          // Each read of the job counts its 10,000 records on the sidecar: once a second, not to weigh on the run.
+          await new Promise(resolve => setTimeout(resolve, 1000))
         }
         return 'timeout'
       })()
       const all = await lt.until(t => t.rehomed >= n, 120_000)
+      const cpuUs = await cpu.end()
       const status = await polling
       const total = lt.total
       ctx.log(`  job ${jobId}: ${status} after ${jobMs ?? '-'} ms; rehomed ${total.rehomed}/${n}, notified ${total.notified}`)
@@ -83,7 +107,11 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
         rehomed: total.rehomed,
         allConnectedMs: all && total.lastRehomedAt !== null ? total.lastRehomedAt - t0 : null,
         jobMs,
-        summary
+        summary,
+        dstNodes,
+        mode,
+        ...(rate !== undefined ? { rate } : {}),
+        cpuUs
       }
     } finally {
       await lt.finish()

@@ -35,6 +35,7 @@ export async function runLoadtestCommand (o: LoadtestOptions, out: Output = proc
     publishRate: o.publishRate,
     keepalive: o.keepalive,
     form: o.form,
+    ...(o.deviceMode !== undefined ? { deviceMode: o.deviceMode } : {}),
     ...(o.signMethod !== undefined ? { signMethod: o.signMethod } : {}),
     connectTimeout: o.connectTimeout,
     backoffBase: o.backoffBase,

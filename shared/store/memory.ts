@@ -5,16 +5,19 @@ import { byAge, isValid, matching, samePair } from './codes.js'
 import { readRecord, storedRecord } from './record-form.js'
 import { placementNoteKey, withAnnouncements, withPlacementNotes } from './placement-notes.js'
 import { DEVICE_STATUSES, atIndex, indexEntries, inRange, markIndex, queryIndex, type Mark } from './indexes.js'
-import type { CheckCodeOutcome, CodeCheck, CodePair, ConnectionSample, DeviceCounts, DevicePage, DeviceQuery, EnabledOutcome, IssueCodeOutcome, JobFilter, MoveSubscription, NodeConnections, Store } from './store.js'
+import { oneByOne, type CheckCodeOutcome, type CodeCheck, type CodePair, type ConnectionSample, type DeviceCounts, type DevicePage, type DeviceQuery, type EnabledOutcome, type IssueCodeOutcome, type JobFilter, type MoveSubscription, type NodeConnections, type Store } from './store.js'
 import * as t from './transitions.js'
 
 const copy = <T>(value: T): T => structuredClone(value)
 const deviceKey = (pk: string, dn: string): string => `${pk}/${dn}`
 const pairKey = (pair: CodePair): string => `${pair.sourceAccountId}/${pair.targetAccountId}`
 
+/** Move events handed to a consumer at once, as a Redis read of the log would. */
+const MOVE_BATCH = 500
+
 interface Consumer {
   cursor: number
-  handler: ((event: MoveEvent) => Promise<void>) | null
+  handler: ((events: MoveEvent[]) => Promise<void>) | null
   running: boolean
 }
 
@@ -217,6 +220,10 @@ export class MemoryStore implements Store {
   }
 
   async consumeMoves (instanceId: string, consumerId: string, handler: (event: MoveEvent) => Promise<void>): Promise<MoveSubscription> {
+    return await this.consumeMoveBatches(instanceId, consumerId, oneByOne(handler))
+  }
+
+  async consumeMoveBatches (instanceId: string, consumerId: string, handler: (events: MoveEvent[]) => Promise<void>): Promise<MoveSubscription> {
     const key = `${instanceId}\n${consumerId}`
     const consumer = this.consumers.get(key) ?? { cursor: this.logs.get(instanceId)?.length ?? 0, handler: null, running: false }
     consumer.handler = handler
@@ -225,17 +232,18 @@ export class MemoryStore implements Store {
     return { consuming: () => true, close: async () => { consumer.handler = null } }
   }
 
+  /** Hands the consumer everything published since its cursor, a batch at a time. */
   private async drain (instanceId: string, consumer: Consumer): Promise<void> {
     if (consumer.running) return
     consumer.running = true
     try {
       const log = this.logs.get(instanceId) ?? []
       while (consumer.handler && consumer.cursor < log.length) {
-        const event = log[consumer.cursor] as MoveEvent
+        const batch = log.slice(consumer.cursor, consumer.cursor + MOVE_BATCH).map(copy)
         try {
-          await consumer.handler(copy(event))
+          await consumer.handler(batch)
         } catch {}
-        consumer.cursor++
+        consumer.cursor += batch.length
       }
     } finally {
       consumer.running = false

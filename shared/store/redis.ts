@@ -11,7 +11,7 @@ import { readRecord, storedRecord } from './record-form.js'
 import { deviceEventsKey, deviceKey, indexKey } from './device-keys.js'
 import { ALL_BUCKETS, DEVICE_STATUSES, PREFIX_END, atIndex, bucketOf, indexDelta, indexEntries, markIndex, queryIndex, type IndexName, type Mark } from './indexes.js'
 import { pipelined } from './slots.js'
-import { StoreRefusedError, StoreUnavailableError, type MoveOutcome, type CheckCodeOutcome, type ConnectionSample, type NodeConnections, type DeviceCounts, type DevicePage, type DeviceQuery, type EnabledOutcome, type CodeCheck, type CodePair, type IssueCodeOutcome, type JobFilter, type MoveReadError, type MoveSubscription, type Store } from './store.js'
+import { StoreRefusedError, StoreUnavailableError, type MoveOutcome, type CheckCodeOutcome, type ConnectionSample, type NodeConnections, type DeviceCounts, type DevicePage, type DeviceQuery, type EnabledOutcome, type CodeCheck, type CodePair, type IssueCodeOutcome, type JobFilter, type MoveReadError, type MoveSubscription, type Store, oneByOne } from './store.js'
 import * as t from './transitions.js'
 
 const CLUSTER_MOVING = /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN) /
@@ -102,6 +102,8 @@ export interface RedisStoreOptions {
 const MAX_EVENTS = 1_000_000
 /** Devices created per pipeline round. */
 const CREATE_ROUND = 1000
+/** Move events read (and acknowledged) at once by a consumer. */
+const MOVE_BATCH = 500
 
 /** Replies of a Redis that is up but will not write: out of memory (noeviction), a replica, a failed snapshot. */
 const REFUSAL = /^(OOM|READONLY|MISCONF)\b/
@@ -558,6 +560,10 @@ export class RedisStore implements Store {
   }
 
   async consumeMoves (instanceId: string, consumerId: string, handler: (event: MoveEvent) => Promise<void>, onError?: MoveReadError): Promise<MoveSubscription> {
+    return await this.consumeMoveBatches(instanceId, consumerId, oneByOne(handler), onError)
+  }
+
+  async consumeMoveBatches (instanceId: string, consumerId: string, handler: (events: MoveEvent[]) => Promise<void>, onError?: MoveReadError): Promise<MoveSubscription> {
     const key = this.events(instanceId)
     // A blocking read needs a connection of its own.
     const conn = redisClient(this.target, { ...this.connectionOptions(), lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined })
@@ -577,20 +583,24 @@ export class RedisStore implements Store {
       let cursor = '0'
       while (open) {
         try {
-          const reply = await conn.xreadgroup('GROUP', consumerId, consumerId, 'COUNT', 100, 'BLOCK', 1000, 'STREAMS', key, cursor) as [string, [string, string[]][]][] | null
+          const reply = await conn.xreadgroup('GROUP', consumerId, consumerId, 'COUNT', MOVE_BATCH, 'BLOCK', 1000, 'STREAMS', key, cursor) as [string, [string, string[]][]][] | null
           consuming = true
           const entries = reply?.[0]?.[1] ?? []
           if (cursor === '0' && entries.length === 0) cursor = '>'
-          for (const [id, fields] of entries) {
-            if (!open) return
+          if (entries.length === 0) continue
+          const events = entries.flatMap(([, fields]) => {
             const raw = fields[fields.indexOf('event') + 1]
-            if (raw !== undefined) {
-              try {
-                await handler(JSON.parse(raw) as MoveEvent)
-              } catch {}
+            try {
+              return raw !== undefined ? [JSON.parse(raw) as MoveEvent] : []
+            } catch {
+              return [] // not ours to act on; acknowledged with the rest
             }
-            await conn.xack(key, consumerId, id)
-          }
+          })
+          if (!open) return
+          try {
+            await handler(events)
+          } catch {}
+          await conn.xack(key, consumerId, ...entries.map(([id]) => id))
         } catch (err) {
           if (!open) return
           consuming = false

@@ -138,6 +138,17 @@ export interface MoveSubscription {
   close: () => Promise<void>
 }
 
+/** A per-event handler as a batch handler: each event in turn; one that throws does not stop the rest. */
+export function oneByOne (handler: (event: MoveEvent) => Promise<void>): (events: MoveEvent[]) => Promise<void> {
+  return async events => {
+    for (const event of events) {
+      try {
+        await handler(event)
+      } catch {}
+    }
+  }
+}
+
 /** A failed read of the event log: `nogroup` when the registry lost the consumer group; `recreated` when it was made again. */
 export type MoveReadError = (err: Error, kind: 'nogroup' | 'read', recreated: boolean) => void
 
@@ -222,6 +233,12 @@ export interface Store extends ConnectionHistoryStore {
    * including those published while it was down. `handler` resolves when the event is done.
    */
   consumeMoves: (instanceId: string, consumerId: string, handler: (event: MoveEvent) => Promise<void>, onError?: MoveReadError) => Promise<MoveSubscription>
+  /**
+   * `consumeMoves` a read at a time: `handler` gets the events of one read of the log, in order, and
+   * resolves when they are done; they are acknowledged together (a broker node pipelines its
+   * registry work per batch). A handler that throws has its batch acknowledged all the same.
+   */
+  consumeMoveBatches: (instanceId: string, consumerId: string, handler: (events: MoveEvent[]) => Promise<void>, onError?: MoveReadError) => Promise<MoveSubscription>
 
   // Jobs.
   createJob: (job: Job) => Promise<void>
