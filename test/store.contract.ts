@@ -159,6 +159,22 @@ export function storeContract (name: string, open: () => Promise<Store>): void {
       t.same(racing.map(r => r[0]?.result).sort(), ['moved', 'not-at-source'], 'a device raced by two batches moves once')
     })
 
+    t.test('a batch move given the records just read: a record changed since is read again, never overwritten', async t => {
+      await store.createDevices(['s1', 's2', 's3', 's4'].map(dn => newDevice('pkS', dn, 'a')))
+      const seen = await store.getDevices('pkS', ['s1', 's2', 's3', 's4'])
+      // After the read: s2 moves elsewhere, s3 gets tags, s4 is moved by this very job.
+      await store.moveDevice('pkS', 's2', { from: 'a', to: 'c', jobId: 'jOther' })
+      await store.setTags('pkS', 's3', { late: 'yes' })
+      await store.moveDevice('pkS', 's4', { from: 'a', to: 'b', jobId: 'jS' })
+      const outcomes = await store.moveDevices('pkS', ['s1', 's2', 's3', 's4'], { from: 'a', to: 'b', jobId: 'jS' }, seen)
+      t.same(outcomes.map(o => o.result), ['moved', 'not-at-source', 'moved', 'already'])
+      t.equal((await store.getDevice('pkS', 's2'))?.instanceId, 'c', 'the move made since the read stands')
+      t.match(await store.getDevice('pkS', 's3'), { instanceId: 'b', tags: {} }, 'moved from its current record')
+      const stale = seen.map(d => d === null ? null : { ...d, instanceId: 'a' })
+      await store.setTags('pkS', 's1', { again: 'yes' })
+      t.same((await store.moveDevices('pkS', ['s1'], { from: 'a', to: 'b', jobId: 'jS' }, stale)).map(o => o.result), ['already'], 'copies the store never returned are read again')
+    })
+
     t.test('events published in a batch arrive in order', async t => {
       const seen: string[] = []
       const sub = await store.consumeMoves('evBatch', 'n1', async e => { seen.push(e.deviceName) })

@@ -21,10 +21,10 @@ export function movedByThisJob (device: Device, job: Job): boolean {
  * docs/distribution.md, "Rule 2", one atomic step per device: the region policy moves the assignment (a pipelined
  * batch); nearest access moves the device to "waiting for placement" among the targets.
  */
-export async function moveAll (store: Store, job: Job, deviceNames: string[]): Promise<MoveOutcome[]> {
+export async function moveAll (store: Store, job: Job, deviceNames: string[], seen?: Array<Device | null>): Promise<MoveOutcome[]> {
   if (job.policy !== 'nearest') {
     if (job.targetInstanceId === null) return []
-    return store.moveDevices(job.productKey, deviceNames, { from: job.sourceInstanceId, to: job.targetInstanceId, jobId: job.id })
+    return store.moveDevices(job.productKey, deviceNames, { from: job.sourceInstanceId, to: job.targetInstanceId, jobId: job.id }, seen)
   }
   return Promise.all(deviceNames.map(async deviceName => {
     const outcome = await store.setCandidates(job.productKey, deviceName, { from: job.sourceInstanceId, candidates: job.targets, jobId: job.id })

@@ -199,7 +199,8 @@ async function moveAssignment ({ job, store, items }: DeviceBatch): Promise<void
   }
   const moving = work.filter(i => i.prior?.code !== RECORD_CODES.success)
   // A registry error ends this attempt; a later one resumes the batch (every move is idempotent).
-  const outcomes = await moveAll(store, job, moving.map(i => i.deviceName))
+  // The records validate just read stand in for the move's own read (the registry still checks they are current).
+  const outcomes = await moveAll(store, job, moving.map(i => i.deviceName), moving.map(i => i.device ?? null))
   moving.forEach((item, i) => {
     const outcome = outcomes[i] as MoveOutcome
     switch (outcome.result) {

@@ -336,7 +336,12 @@ export class RedisStore implements Store {
   async getDevices (productKey: string, deviceNames: string[]): Promise<(Device | null)[]> {
     if (deviceNames.length === 0) return []
     const raws = await this.run(() => this.getMany(deviceNames.map(dn => this.device(productKey, dn))))
-    return raws.map(raw => raw === null ? null : JSON.parse(raw) as Device)
+    return raws.map(raw => {
+      if (raw === null) return null
+      const device = JSON.parse(raw) as Device
+      this.read.set(device, raw)
+      return device
+    })
   }
 
   /**
@@ -485,13 +490,23 @@ export class RedisStore implements Store {
   }
 
   /** A batch of reads, the transitions, a batch of compare-and-sets; a device written meanwhile goes the one-by-one way. */
-  async moveDevices (...[pk, names, move]: Parameters<Store['moveDevices']>): ReturnType<Store['moveDevices']> {
+  async moveDevices (...[pk, names, move, seen]: Parameters<Store['moveDevices']>): ReturnType<Store['moveDevices']> {
     if (names.length === 0) return []
     const keys = names.map(dn => this.device(pk, dn))
     return this.run(async () => {
-      const raws = await this.getMany(keys)
+      // Records the caller just read stand in for this batch's read; the rest are read now.
+      const known: Array<string | null | undefined> = names.map((_, i) => {
+        const device = seen?.[i]
+        return device == null ? undefined : this.read.get(device)
+      })
+      const missing = known.flatMap((raw, i) => raw === undefined ? [i] : [])
+      const fresh = new Set(missing)
+      const fetched = missing.length === 0 ? [] : await this.getMany(missing.map(i => keys[i] as string))
+      missing.forEach((i, m) => { known[i] = fetched[m] ?? null })
+      const raws = known as Array<string | null>
       const outcomes: MoveOutcome[] = []
       const writes: number[] = []
+      const recheck: number[] = []
       const cas: Array<Array<string | number>> = []
       raws.forEach((raw, i) => {
         if (raw === null) {
@@ -501,19 +516,21 @@ export class RedisStore implements Store {
         const device = JSON.parse(raw) as Device
         const { next, outcome } = t.moved(device, move)
         outcomes.push(outcome)
+        // An outcome that writes nothing is only trusted from a fresh read.
+        if (next === null && !fresh.has(i)) recheck.push(i)
         if (next !== null) {
           cas.push(this.writeArgs(pk, names[i] as string, { raw, device }, next))
           writes.push(i)
         }
       })
-      if (writes.length === 0) return outcomes
-      const results = await this.batch(writes.map(i => keys[i] as string), (pipe, _key, w) => pipe.homingWrite(...(cas[w] as Array<string | number>)))
+      const results = writes.length === 0 ? [] : await this.batch(writes.map(i => keys[i] as string), (pipe, _key, w) => pipe.homingWrite(...(cas[w] as Array<string | number>)))
       await Promise.all(writes.map(async (i, w) => {
         const [err, written] = results[w] ?? [new Error('no reply'), null]
         if (err === null && written === 1) return
         if (err === null && written === -1) outcomes[i] = { result: 'not-found' }
         else outcomes[i] = await this.moveDevice(pk, names[i] as string, move)
       }))
+      await Promise.all(recheck.map(async i => { outcomes[i] = await this.moveDevice(pk, names[i] as string, move) }))
       return outcomes
     })
   }

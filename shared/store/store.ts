@@ -213,7 +213,12 @@ export interface Store extends ConnectionHistoryStore {
    */
   moveDevice: (productKey: string, deviceName: string, move: { from: string, to: string, jobId: string }) => Promise<MoveOutcome>
   /** `moveDevice` for each device, pipelined (a job's batch): outcomes in the order given, each move atomic on its own. */
-  moveDevices: (productKey: string, deviceNames: string[], move: { from: string, to: string, jobId: string }) => Promise<MoveOutcome[]>
+  /**
+   * `seen`: the records the caller just read with getDevices, in the same order; the Redis backend then
+   * saves the second read of the batch (the compare-and-set still checks each is current, and an outcome
+   * that writes nothing is taken only from a fresh read).
+   */
+  moveDevices: (productKey: string, deviceNames: string[], move: { from: string, to: string, jobId: string }, seen?: Array<Device | null>) => Promise<MoveOutcome[]>
   /** Nearest access: the device leaves `from` and waits for placement among `candidates`. */
   setCandidates: (productKey: string, deviceName: string, move: { from: string, candidates: Candidate[], jobId: string }) => Promise<MoveOutcome>
   /** Nearest access, at first bootstrap: place once, atomically (concurrent bootstraps place it once). */
