@@ -3,7 +3,11 @@
 import { api, q } from './api'
 import type { Device, DevicePage, Instance, Product, Region } from './types'
 
-export interface Fleet { instances: Instance[], regions: Region[], products: Product[], devices: Device[] }
+/** `devices`: at most MAP_SAMPLE of them (`sampled` when there are more): the map's placements, never the whole fleet. */
+export interface Fleet { instances: Instance[], regions: Region[], products: Product[], devices: Device[], sampled: boolean }
+
+/** Devices the overview reads for the map's placements: a page costs the same at any fleet size, a million pages do not. */
+export const MAP_SAMPLE = 5000
 
 export async function loadInstances (): Promise<{ instances: Instance[], regions: Region[] }> {
   return api('GET', '/instances')
@@ -18,23 +22,30 @@ export async function loadDevicePage (product: Product, filter: { status?: strin
   return api<DevicePage>('GET', `/products/${encodeURIComponent(product.productKey)}/devices${q({ instanceId: product.instanceId, ...filter })}`)
 }
 
-/** Every device of the product at its instance: for views that need them all (the map's placements). */
-export async function loadDevices (product: Product): Promise<Device[]> {
+/** The product's devices at its instance, at most `max` of them; `more` when some were left unread. */
+export async function loadDevices (product: Product, max: number): Promise<{ devices: Device[], more: boolean }> {
   const all: Device[] = []
   let cursor: string | undefined
   do {
-    const page = await loadDevicePage(product, { cursor, limit: 1000 })
+    const page = await loadDevicePage(product, { cursor, limit: Math.min(1000, Math.max(1, max - all.length)) })
     all.push(...page.devices)
     cursor = page.next ?? undefined
-  } while (cursor !== undefined)
-  return all
+  } while (cursor !== undefined && all.length < max)
+  return { devices: all.slice(0, max), more: cursor !== undefined }
 }
 
 export async function loadFleet (): Promise<Fleet> {
   const { instances, regions } = await loadInstances()
   const products = await loadProducts()
-  const devices = (await Promise.all(products.map(loadDevices))).flat()
-  return { instances, regions, products, devices }
+  const devices: Device[] = []
+  let sampled = false
+  for (const product of products) {
+    if (devices.length >= MAP_SAMPLE) { sampled = true; break }
+    const read = await loadDevices(product, MAP_SAMPLE - devices.length)
+    devices.push(...read.devices)
+    sampled ||= read.more
+  }
+  return { instances, regions, products, devices, sampled }
 }
 
 /** Online and total devices per instance, as the API counts them (devices waiting for placement count at each candidate). */

@@ -2,7 +2,7 @@
 // there by nearest access, and the connections per instance over time.
 import { useCallback } from 'preact/hooks'
 import { ConnectionsChart } from './chart'
-import { loadFleet, countsByInstance, type Fleet } from './fleet'
+import { loadFleet, countsByInstance, MAP_SAMPLE, type Fleet } from './fleet'
 import { useInterval, useLoad } from './hooks'
 import { Page, Status } from './ui'
 import { WorldMap, type Flow, type RegionCounts } from './world-map'
@@ -72,6 +72,7 @@ function OverviewBody ({ fleet }: { fleet: Fleet }) {
           })}
         </tbody>
       </table>
+      {fleet.sampled && <p class='note' role='note'>Placements are counted over the first {MAP_SAMPLE.toLocaleString()} devices listed; online and total counts are the whole fleet's.</p>}
       <WorldMap regions={fleet.regions} counts={byRegion} flows={[...flows.values()]} />
     </>
   )
