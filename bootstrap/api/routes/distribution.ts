@@ -14,7 +14,8 @@ import { distributedDevices, distributedProducts } from '../../jobs/distributed.
 import { planJob } from '../../jobs/plan.js'
 import { previewJob } from '../../jobs/preview.js'
 import { retryJob } from '../../jobs/retry.js'
-import { settlingOf, type Settling } from '../../jobs/settle.js'
+import { type Settling } from '../../jobs/settle.js'
+import { SettlingCache } from '../../jobs/settle-cache.js'
 import { wakeJobRunners } from '../../jobs/runner.js'
 import { formFields, isMultipart, readUpload } from '../../jobs/upload.js'
 import { parseQuery } from '../../http/validate.js'
@@ -66,6 +67,7 @@ function jobView (job: Job, settling: Settling): Record<string, unknown> {
 export function distributionRoutes (sidecar: Sidecar): Router<ApiState> {
   const { store, topology, config } = sidecar
   const router = new Router<ApiState>({ prefix: '/distribution' })
+  const settling = new SettlingCache()
 
   /** Another account's job is "not found" (an account sees only its own jobs). */
   async function ownJob (ctx: Context & { state: ApiState }): Promise<Job> {
@@ -111,16 +113,17 @@ export function distributionRoutes (sidecar: Sidecar): Router<ApiState> {
     const { offset, limit } = pageWindow(q, DEFAULT_LIMIT)
     const { jobs, total } = await store.listJobs({ accountId: ctx.state.account.id, status: q.status, productKey: q.productKey, offset, limit })
     const now = nowOf(sidecar)
-    const views = await Promise.all(jobs.map(async j => jobView(j, await settlingOf(j, store, now))))
+    const views = await Promise.all(jobs.map(async j => jobView(j, await settling.get(j, store, now))))
     ctx.body = { jobs: views, total, offset, limit }
   })
 
   // The stored counts: the runner sets them from the records after every batch (one batch behind at
   // most while it runs, exact once the job is distributed). The settling figures read the records and
-  // the kicked devices (jobs/settle.ts): two registry rounds per job.
+  // the kicked devices (jobs/settle.ts): two registry rounds per job, shared by the reads of the same
+  // job within a second (jobs/settle-cache.ts).
   router.get('/jobs/:id', async ctx => {
     const job = await ownJob(ctx)
-    ctx.body = jobView(job, await settlingOf(job, store, nowOf(sidecar)))
+    ctx.body = jobView(job, await settling.get(job, store, nowOf(sidecar)))
   })
 
   router.post('/jobs/:id/retry', async ctx => {
