@@ -128,7 +128,8 @@ t.test('the limits have defaults, and a partial block keeps the rest of them', a
     uploadBytes: 256 * 1024,
     apiAuthFailures: { points: 10, windowSeconds: 60, blockSeconds: 300 },
     bootstrapFailures: { points: 100, windowSeconds: 60, blockSeconds: 60 },
-    logWindowSeconds: 60
+    logWindowSeconds: 60,
+    deviceEvents: 200
   })
   t.same(testConfig({ limits: { bootstrapFailures: { points: 500 } } }).limits.bootstrapFailures, { points: 500, windowSeconds: 60, blockSeconds: 60 })
   t.throws(() => testConfig({ limits: { apiAuthFailures: { points: 0 } } }), ConfigError)
