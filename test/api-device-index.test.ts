@@ -2,6 +2,8 @@
 // devices by status, name prefix and cursor with their counts; counts per instance and per product;
 // /distribution/devices by cursor. On a real Redis.
 import t from 'tap'
+import { TAG_SCAN_MAX } from '../bootstrap/api/tagged-page.js'
+import { newDevice } from '../shared/device.js'
 import { openRedisStore } from '../shared/store/redis.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js'
 import { apiClient, startTestSidecar, TOKENS } from './helpers/test-sidecar.js'
@@ -116,4 +118,46 @@ t.test('/distribution/devices pages by cursor over the moved devices', async t =
   t.equal((await acme('GET', '/distribution/devices?cursor=bm9wZQ')).status, 400)
   t.match((await globex('GET', '/distribution/devices')).json, { total: 0, devices: [], next: null }, 'another account sees none')
   t.same((await list('')).counts, { total: 13, online: 3, offline: 1, inactive: 8, disabled: 1 }, 'counts at the source after the move')
+})
+
+t.test('by tag: key or key=value, paged by cursor; a page reads a bounded slice of the listing', async t => {
+  const pk = 'a1indexTags'
+  t.equal((await acme('POST', '/products', { instanceId: 'iot-sh-1', name: 'Tagged', productKey: pk })).status, 201)
+  // More devices than one page of a tag filter reads, with the rare tag only at the end.
+  const names = Array.from({ length: TAG_SCAN_MAX + 1500 }, (_, i) => `t-${String(i).padStart(5, '0')}`)
+  t.same(await store.createDevices(names.map(dn => newDevice(pk, dn, 'iot-sh-1'))), [])
+  const blue = names.filter((_, i) => i % 1000 === 7)
+  for (const dn of blue) await store.setTags(pk, dn, { colour: 'blue', site: 'b1' })
+  const rare = names.at(-3) as string
+  await store.setTags(pk, rare, { colour: 'red' })
+  const byTag = async (query: string): Promise<Page & { status: number, text: string }> => {
+    const res = await acme('GET', `/products/${pk}/devices?instanceId=iot-sh-1&${query}`)
+    return { ...res.json, status: res.status, text: res.text }
+  }
+  const walk = async (tag: string, limit: number): Promise<{ names: string[], pages: Array<Page & { status: number, text: string }> }> => {
+    const found: string[] = []
+    const pages: Array<Page & { status: number, text: string }> = []
+    let cursor: string | null = null
+    do {
+      const page: Page & { status: number, text: string } = await byTag(`tag=${encodeURIComponent(tag)}&limit=${limit}${cursor === null ? '' : `&cursor=${cursor}`}`)
+      t.equal(page.status, 200, page.text)
+      pages.push(page)
+      found.push(...page.devices.map(d => d.deviceName))
+      cursor = page.next
+    } while (cursor !== null && pages.length < 50)
+    return { names: found, pages }
+  }
+  const blues = await walk('colour=blue', 3)
+  t.same(blues.names, blue, 'every blue device once, in name order, three a page')
+  t.same((await walk('site', 100)).names, blue, 'a key alone matches any value')
+  const reds = await walk('colour=red', 10)
+  t.same(reds.names, [rare])
+  t.same(reds.pages[0]?.devices, [], 'the first page read its bounded slice and found nothing')
+  t.not(reds.pages[0]?.next, null, 'and says where to go on')
+  t.equal(reds.pages[0]?.total, names.length, 'the counts are the listing\'s: a tag is not counted')
+  t.same((await walk('colour=green', 10)).names, [])
+  for (const bad of ['1colour', 'colour=', 'a'.repeat(65), `colour=${'x'.repeat(129)}`, 'colour=a\u0001b']) {
+    const res = await byTag(`tag=${encodeURIComponent(bad)}`)
+    t.equal(res.status, 400, `tag ${JSON.stringify(bad.slice(0, 20))} is refused`)
+  }
 })

@@ -184,6 +184,13 @@ async function run (): Promise<void> {
     await rows(1)
     t.same(await page.locator('tr[data-device]').evaluateAll(rows => rows.map(r => r.getAttribute('data-device'))), ['lamp-0003'], 'search by name')
     await page.getByLabel('Name starts with').fill('')
+    const tagged = await fetch(`${sidecar.url}/api/v1/products/a1consoleLamp/devices/lamp-0002/tags`, { method: 'PUT', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ room: 'kitchen' }) })
+    t.equal(tagged.status, 200, 'lamp-0002 tagged room=kitchen')
+    await page.getByLabel('Tag').fill('room=kitchen')
+    await rows(1)
+    t.same(await page.locator('tr[data-device]').evaluateAll(rows => rows.map(r => r.getAttribute('data-device'))), ['lamp-0002'], 'filter by tag')
+    await page.getByLabel('Tag').fill('')
+    await rows(3)
     await shoot('console-devices.png')
   })
 

@@ -1,6 +1,6 @@
 // Operator commands for devices; each calls the REST API (README.md, "Management API"):
 //   homing devices create PK NAME... | --count N [--instance ID]   prints the certificates (the secrets)
-//   homing devices list PK [--instance ID] [--status S] [--prefix P] [--cursor C | --all] [--limit N]
+//   homing devices list PK [--instance ID] [--status S] [--prefix P] [--tag K[=V]] [--cursor C | --all] [--limit N]
 //   homing devices show PK DN | certificate PK DN | delete PK DN
 //   homing devices disable PK DN | enable PK DN                    disconnect it now, refuse it until enabled
 //   homing devices tags PK DN [key=value...] [--clear]             show, replace or clear its tags
@@ -89,6 +89,7 @@ const CERTIFICATE_COLUMNS: readonly Column<Certificate>[] = [
 interface ListOptions {
   status?: string
   prefix?: string
+  tag?: string
   cursor?: string
   all?: boolean
   offset?: number
@@ -177,13 +178,14 @@ export function registerDevices (program: Command): void {
     .description('the devices of a product at an instance, with their status, by name; a page at a time (--cursor) or all (--all)')
     .option('--status <status>', 'only online, offline, inactive or disabled devices', statusArg)
     .option('--prefix <text>', 'only names starting with this')
+    .option('--tag <key[=value]>', 'only devices with this tag (read a slice at a time: a page may come back short or empty with a next cursor)')
     .option('--cursor <next>', 'the page after the one that printed this cursor')
     .option('--all', 'every page, one after the other')
     .option('--offset <n>', 'skip this many devices (slower than --cursor on large fleets)', whole)
     .option('--limit <n>', 'devices per page (default 100, at most 1000)', whole)
     .action(action(async (pk: string, opts: DeviceOptions & ListOptions) => {
       const page = async (cursor: string | undefined): Promise<DevicePage> => {
-        const path = `/products/${encodeURIComponent(pk)}/devices${query({ instanceId: opts.instance, status: opts.status, prefix: opts.prefix, cursor, offset: opts.offset, limit: opts.limit })}`
+        const path = `/products/${encodeURIComponent(pk)}/devices${query({ instanceId: opts.instance, status: opts.status, prefix: opts.prefix, tag: opts.tag, cursor, offset: opts.offset, limit: opts.limit })}`
         return JSON.parse((await callApi(opts, 'GET', path)).text) as DevicePage
       }
       let answer = await page(opts.cursor)

@@ -53,7 +53,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'PATCH /products/{pk}': { tag: 'products', summary: 'Change a product (not a read-only copy)', query: productQuery, body: productPatchBody, answers: [200, 'the product'] },
   'DELETE /products/{pk}': { tag: 'products', summary: 'Delete a product', query: productQuery, answers: [204, 'deleted'] },
   'POST /products/{pk}/devices': { tag: 'devices', summary: 'Create devices by names or by count, all or nothing; answers their certificates', body: deviceCreateBody, answers: [201, 'the certificates'] },
-  'GET /products/{pk}/devices': { tag: 'devices', summary: 'Devices of a product at an instance by status and name prefix, with counts, paged by cursor', query: deviceListQuery, answers: [200, 'a page of devices'] },
+  'GET /products/{pk}/devices': { tag: 'devices', summary: 'Devices of a product at an instance by status, name prefix and tag, with counts, paged by cursor', query: deviceListQuery, answers: [200, 'a page of devices'] },
   'GET /products/{pk}/devices/{dn}': { tag: 'devices', summary: 'One device', query: deviceQuery, answers: [200, 'the device'] },
   'GET /products/{pk}/devices/{dn}/certificate': { tag: 'devices', summary: 'A device\'s certificate (its secret), for its owner', query: deviceQuery, answers: [200, 'the certificate'] },
   'DELETE /products/{pk}/devices/{dn}': { tag: 'devices', summary: 'Delete a device where it was created', query: deviceQuery, answers: [204, 'deleted'] },

@@ -8,12 +8,15 @@ import { Badge, Page, Status } from './ui'
 
 const PAGE = 20
 const NAME = /^[A-Za-z0-9_@.:-]{0,32}$/
+/** What the API takes as a tag filter (key, or key=value); anything else filters nothing yet. */
+const TAG = /^([A-Za-z][A-Za-z0-9_.:-]{0,63}(=[^\p{Cc}]{1,128})?)?$/u
 
 export function Devices ({ params }: { params: URLSearchParams }) {
   const products = useLoad(() => loadProducts(), [])
   const [chosen, setChosen] = useState(params.get('product') ?? '')
   const [status, setStatus] = useState('')
   const [prefix, setPrefix] = useState('')
+  const [tag, setTag] = useState('')
   // The cursors of the pages before this one (the first page has none).
   const [cursors, setCursors] = useState<string[]>([])
   const set = (f: (v: string) => void) => (e: Event) => { f((e.currentTarget as HTMLInputElement).value); setCursors([]) }
@@ -29,10 +32,11 @@ export function Devices ({ params }: { params: URLSearchParams }) {
               <label>Product <select value={selected} onChange={set(setChosen)} name='product'>{options}</select></label>
               <label>Status <select value={status} onChange={set(setStatus)} name='status'><option value=''>all</option>{['online', 'offline', 'inactive', 'disabled'].map(s => <option key={s}>{s}</option>)}</select></label>
               <label>Name starts with <input type='search' value={prefix} onInput={set(setPrefix)} name='prefix' pattern='[A-Za-z0-9_@.:\-]{0,32}' /></label>
+              <label>Tag <input type='search' value={tag} onInput={set(setTag)} name='tag' placeholder='key or key=value' /></label>
             </form>
             {product === undefined
               ? <p>No product yet.</p>
-              : <DeviceTable product={product} status={status} prefix={NAME.test(prefix) ? prefix : ''} cursors={cursors} setCursors={setCursors} />}
+              : <DeviceTable product={product} status={status} prefix={NAME.test(prefix) ? prefix : ''} tag={TAG.test(tag) ? tag : ''} cursors={cursors} setCursors={setCursors} />}
           </>
         )
       }}
@@ -41,9 +45,9 @@ export function Devices ({ params }: { params: URLSearchParams }) {
   )
 }
 
-function DeviceTable ({ product, status, prefix, cursors, setCursors }: { product: Product, status: string, prefix: string, cursors: string[], setCursors: (c: string[]) => void }) {
+function DeviceTable ({ product, status, prefix, tag, cursors, setCursors }: { product: Product, status: string, prefix: string, tag: string, cursors: string[], setCursors: (c: string[]) => void }) {
   const cursor = cursors.at(-1)
-  const page = useLoad(() => loadDevicePage(product, { status, prefix, cursor, limit: PAGE }), [product.productKey, product.instanceId, status, prefix, cursor])
+  const page = useLoad(() => loadDevicePage(product, { status, prefix, tag, cursor, limit: PAGE }), [product.productKey, product.instanceId, status, prefix, tag, cursor])
   return (
     <Status loaded={page}>{p => (
       <>
@@ -64,7 +68,7 @@ function DeviceTable ({ product, status, prefix, cursors, setCursors }: { produc
         </table>
         <nav class='pager' aria-label='Pages'>
           <button type='button' disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>Previous</button>
-          <span>Page {cursors.length + 1} ({p.total} devices: {p.counts.online} online, {p.counts.offline} offline, {p.counts.inactive} inactive, {p.counts.disabled} disabled)</span>
+          <span>Page {cursors.length + 1} ({p.total} devices: {p.counts.online} online, {p.counts.offline} offline, {p.counts.inactive} inactive, {p.counts.disabled} disabled{tag === '' ? '' : '; the tag filter is not counted'})</span>
           <button type='button' disabled={p.next === null} onClick={() => { if (p.next !== null) setCursors([...cursors, p.next]) }}>Next</button>
         </nav>
       </>

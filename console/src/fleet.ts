@@ -17,8 +17,8 @@ export async function loadProducts (instanceId?: string): Promise<Product[]> {
   return (await api<{ products: Product[] }>('GET', `/products${q({ instanceId })}`)).products
 }
 
-/** One page of a product's devices at its instance, filtered by the server (status, name prefix), after `cursor`. */
-export async function loadDevicePage (product: Product, filter: { status?: string, prefix?: string, cursor?: string, limit: number }): Promise<DevicePage> {
+/** One page of a product's devices at its instance, filtered by the server (status, name prefix, tag), after `cursor`. */
+export async function loadDevicePage (product: Product, filter: { status?: string, prefix?: string, tag?: string, cursor?: string, limit: number }): Promise<DevicePage> {
   return api<DevicePage>('GET', `/products/${encodeURIComponent(product.productKey)}/devices${q({ instanceId: product.instanceId, ...filter })}`)
 }
 

@@ -18,6 +18,7 @@ import { DEVICE_STATUSES } from '../../../shared/device-status.js'
 import { cursorQuery, encodeCursor, namePrefixQuery } from '../cursor.js'
 import { parseQuery } from '../../http/validate.js'
 import { pagingQuery, pageWindow } from '../paging.js'
+import { taggedPage, tagQuery } from '../tagged-page.js'
 
 /**
  * Devices one request creates: 10,000 names of up to 32 characters are about 350 KiB of JSON, well
@@ -51,6 +52,8 @@ const atInstance = z.object({ instanceId: z.string().min(1).optional() })
 const page = atInstance.extend({
   status: z.enum(DEVICE_STATUSES).optional(),
   prefix: namePrefixQuery.optional(),
+  /** `key` or `key=value`: read a slice at a time, at most TAG_SCAN_MAX devices a page (tagged-page.ts). */
+  tag: tagQuery.optional(),
   cursor: cursorQuery.optional(),
   ...pagingQuery
 })
@@ -79,15 +82,19 @@ export function deviceRoutes (sidecar: Sidecar): Router<ApiState> {
     const product = await ownProduct(sidecar, ctx.state.account, ctx.params.pk as string, query.instanceId)
     const { productKey, instanceId } = product
     if (query.cursor !== undefined && query.cursor.productKey !== productKey) throw new ApiError(400, 'invalid', 'cursor: is the cursor of another listing', 'cursor')
-    // With a cursor the page starts after its name; offset is not used.
-    const offset = query.cursor === undefined ? window.offset : 0
+    // With a cursor (or a tag filter) the page starts after the cursor's name; offset is not used.
+    const offset = query.cursor === undefined && query.tag === undefined ? window.offset : 0
+    const listing = { productKey, instanceId, status: query.status, prefix: query.prefix, after: query.cursor?.deviceName }
     const [counts, found] = await Promise.all([
       sidecar.store.countDevices(productKey, instanceId, query.prefix),
-      sidecar.store.listDevices({ productKey, instanceId, status: query.status, prefix: query.prefix, after: query.cursor?.deviceName, offset, limit: window.limit })
+      query.tag === undefined
+        ? sidecar.store.listDevices({ ...listing, offset, limit: window.limit })
+        : taggedPage(sidecar.store, listing, query.tag, window.limit)
     ])
     ctx.body = {
       productKey,
       instanceId,
+      // The counts are the indexes': a tag filter is not counted (it has no index).
       total: counts[query.status ?? 'total'],
       offset,
       limit: window.limit,
