@@ -53,7 +53,7 @@ t.test('request schemas are the validating zod schemas, as JSON Schema', async t
   t.ok(job.requestBody.content['multipart/form-data'], 'a job can be uploaded as a form with a CSV file')
   t.match(job.parameters, [{ name: 'dryRun', in: 'query', required: false, schema: { enum: ['true', 'false'] } }])
   const devices = doc.paths['/products/{pk}/devices'].get
-  t.match(devices.parameters.map((p: { name: string, in: string }) => `${p.in}:${p.name}`), ['path:pk', 'query:instanceId', 'query:status', 'query:prefix', 'query:cursor', 'query:offset', 'query:limit'])
+  t.match(devices.parameters.map((p: { name: string, in: string }) => `${p.in}:${p.name}`), ['path:pk', 'query:instanceId', 'query:status', 'query:prefix', 'query:tag', 'query:cursor', 'query:offset', 'query:limit'])
   t.match(doc.paths['/distribution/jobs/{id}/records'].get.responses['200'].content, { 'text/csv': {} })
   const events = doc.paths['/products/{pk}/devices/{dn}/events'].get
   t.match(events.parameters.map((p: { name: string, in: string }) => `${p.in}:${p.name}`), ['path:pk', 'path:dn', 'query:instanceId', 'query:limit'])
