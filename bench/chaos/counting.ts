@@ -3,9 +3,7 @@
 //   doubly assigned: a device listed twice, recorded more than once by the job, or online at an
 //     instance it is not assigned to;
 //   never reconnected: a device that was online and moved, and is not connected at its destination.
-import type { Store } from '../../shared/store/store.js'
-import type { Device } from '../../shared/types.js'
-import { allDeviceNames } from '../../shared/store/device-pages.js'
+import { allDeviceNames, type Device, type Store } from '../registry-parts.js'
 
 export interface ChaosCounts {
   lost: number
