@@ -10,6 +10,7 @@ import { Redis } from 'ioredis'
 import type { Config } from '../shared/config.js'
 import { redisClient } from '../shared/redis-client.js'
 import mqemitterRedis from 'mqemitter-redis'
+import { quitAfterQueued } from './redis-quit.js'
 import { sessionPersistence } from './session-persistence.js'
 import type { Logger } from '../shared/log.js'
 import type { Emitter } from './context.js'
@@ -53,8 +54,9 @@ export function clusterBackends (options: { redis: BrokerRedis, keyPrefix: strin
   // Auto-pipelining: the commands of the CONNECTs in flight share a socket write (docs/architecture.md,
   // "Broker sessions in Redis"); one connection keeps their order.
   const target = options.redis
-  const subscriber = redisClient(target, {}) as Redis
-  const mq = new MQEmitterRedisPrefix(namespace, { subConn: subscriber, pubConn: redisClient(target, { enableAutoPipelining: true }) as Redis, matchEmptyLevels: true })
+  // The emitter quits both at close: after what is queued, and never with an unhandled rejection (redis-quit.ts).
+  const subscriber = quitAfterQueued(redisClient(target, {}) as Redis)
+  const mq = new MQEmitterRedisPrefix(namespace, { subConn: subscriber, pubConn: quitAfterQueued(redisClient(target, { enableAutoPipelining: true }) as Redis), matchEmptyLevels: true })
   mq.state.on('error', err => options.log.warn({ err: err.message }, 'cluster emitter: redis error'))
   const conn = redisClient(target, { keyPrefix: namespace, enableAutoPipelining: true }) as Redis
   conn.on('error', err => options.log.warn({ err: err.message }, 'cluster persistence: redis error'))
