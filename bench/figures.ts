@@ -46,6 +46,42 @@ export interface RehomeOutcome {
   rate?: number
   /** CPU (µs) each part used from job start until the last device arrived (sidecar, source, destination, generator, redis). */
   cpuUs?: Record<string, number>
+  /** Length of that window (job start -> last arrival), ms. */
+  windowMs?: number
+  /** Job POST -> the first and the last notify a device received, ms. */
+  notifyMs?: { first: number | null, last: number | null }
+  /** Per load-test worker, the share of that window its event loop was busy (null: no reading). */
+  generatorBusy?: Array<number | null>
+}
+
+/** A generator whose event loop was busier than this was (or may have been) what the run waited for. */
+export const GENERATOR_BUSY_LIMIT = 0.8
+
+/**
+ * Whether the load generator had headroom over the window: its workers' event loops busy less than
+ * GENERATOR_BUSY_LIMIT of it. A busy loop on a worker that got less than that share of a core was
+ * waiting for the machine's CPU (other processes had it), not short of its own capacity.
+ */
+export function generatorHeadroom (busy: Array<number | null>, coresPerWorker?: number): string {
+  const known = busy.filter((b): b is number => b !== null)
+  const n = busy.length
+  const cores = coresPerWorker !== undefined ? `, ${coresPerWorker.toFixed(2)} core${n === 1 ? '' : ' each'}` : ''
+  const head = `generator ${n} worker${n === 1 ? '' : 's'}${cores}`
+  if (known.length === 0) return `${head}, event loop not measured`
+  const most = Math.max(...known)
+  const verdict = most < GENERATOR_BUSY_LIMIT
+    ? 'headroom'
+    : coresPerWorker !== undefined && coresPerWorker < GENERATOR_BUSY_LIMIT
+      ? 'no headroom, starved of CPU by the other parts'
+      : 'NO headroom: the generator may have been the limit'
+  return `${head}, event loop busy ${known.map(b => `${Math.round(b * 100)}%`).join(' / ')}: ${verdict}`
+}
+
+/** The generator's CPU over the window, in cores per worker (undefined without both figures). */
+function coresPerWorker (o: RehomeOutcome): number | undefined {
+  const us = o.cpuUs?.generator
+  if (us === undefined || o.windowMs === undefined || o.windowMs <= 0 || o.generatorBusy === undefined || o.generatorBusy.length === 0) return undefined
+  return us / (o.windowMs * 1000) / o.generatorBusy.length
 }
 
 export interface LiveOutcome {
@@ -179,10 +215,14 @@ export function rehomeFigures (o: RehomeOutcome): Figure[] {
     // The goal is for 10,000 devices; a quick run's smaller job is shown without a verdict.
     ...(o.devices >= 10_000 ? { goal: { text: '<= 15 s, 0 lost (10,000 devices)', met: seconds <= 15 && lost === 0 } } : {}),
     detail: `lost ${lost}; job distributed after ${o.jobMs === null ? '-' : (o.jobMs / 1000).toFixed(2)} s; notify -> reconnected p50 ${r.p50} ms p99 ${r.p99} ms max ${r.max} ms; ` +
+      (o.notifyMs !== undefined ? `notifies from ${seconds2(o.notifyMs.first)} to ${seconds2(o.notifyMs.last)} s; ` : '') +
       `failed attempts ${JSON.stringify(o.summary.failures)}; dropped ${o.summary.dropped}` +
-      (o.cpuUs !== undefined ? `; CPU per moved device ${cpuPerDevice(o.cpuUs, o.devices)}` : '')
+      (o.cpuUs !== undefined ? `; CPU per moved device ${cpuPerDevice(o.cpuUs, o.devices)}` : '') +
+      (o.generatorBusy !== undefined ? `; ${generatorHeadroom(o.generatorBusy, coresPerWorker(o))}` : '')
   }]
 }
+
+const seconds2 = (ms: number | null): string => ms === null ? '-' : (ms / 1000).toFixed(2)
 
 /** `sidecar 120 µs, source 300 µs, ...`: each part's CPU over the devices moved. */
 export function cpuPerDevice (cpuUs: Record<string, number>, devices: number): string {

@@ -108,8 +108,9 @@ export function exchange (query: BootstrapQuery, opts: BootstrapOptions): Promis
         finish(new BootstrapError((err as Error).message, null, null, null, { cause: err }))
       }
     })
-    socket.on('error', err => finish(new BootstrapError(`bootstrap unreachable: ${err.message}`, null, null, null, { cause: err })))
-    socket.on('close', () => finish(new BootstrapError('bootstrap closed the connection before answering', null)))
+    // After the answer, destroy() closes the socket too: no error (and its stack trace) is built for that.
+    socket.on('error', err => { if (!settled) finish(new BootstrapError(`bootstrap unreachable: ${err.message}`, null, null, null, { cause: err })) })
+    socket.on('close', () => { if (!settled) finish(new BootstrapError('bootstrap closed the connection before answering', null)) })
   })
 }
 

@@ -7,7 +7,7 @@ import { certificatesIn, formatCertificates, parseCertificates } from '../bench/
 import { checkOptions, integer, parseSources, parseUrl, workerCount, type LoadtestOptions } from '../bench/loadtest/options.js'
 import { bar, progressLine } from '../bench/loadtest/progress.js'
 import { split } from '../bench/loadtest/run.js'
-import { emptyCounters, failureCause, mergeCounters, Recorder, summarize, summaryTable } from '../bench/loadtest/stats.js'
+import { emptyCounters, failureCause, loopBusy, mergeCounters, Recorder, summarize, summaryTable } from '../bench/loadtest/stats.js'
 
 t.test('--sources takes a count from 127.0.0.2 upwards, or a list; bad entries are named', async t => {
   t.same(parseSources('3'), ['127.0.0.2', '127.0.0.3', '127.0.0.4'])
@@ -124,6 +124,23 @@ t.test("workers' reports merge: counts add up, first/last times are the extremes
   t.match(table, /bootstrap ms\s+-/)
   t.match(table, /failures\s+CONNACK 5: 3, bootstrap 503: 1/)
   t.match(table, /2 workers, sources 127\.0\.0\.2/)
+})
+
+t.test('notifies: the first and the latest over the workers; the event loop share busy over a window', async t => {
+  const a = new Recorder()
+  const b = new Recorder()
+  a.notified(2000)
+  a.notified(5000)
+  b.notified(1500)
+  const m = mergeCounters([a.counters, b.counters])
+  t.equal(m.notified, 3)
+  t.equal(m.firstNotifiedAt, 1500)
+  t.equal(m.lastNotifiedAt, 5000)
+  t.equal(loopBusy({ idle: 100, active: 100 }, { idle: 400, active: 200 }), 0.25, '100 ms busy of 400')
+  t.equal(loopBusy({ idle: 1, active: 1 }, { idle: 1, active: 1 }), 0, 'an empty window')
+  const report = a.report(false, { idle: 7, active: 3 })
+  t.same(report.loop, { idle: 7, active: 3 })
+  t.equal(report.histograms, undefined)
 })
 
 t.test('a run with no connection yet summarizes to zeros, not NaN', async t => {

@@ -3,7 +3,7 @@ import t from 'tap'
 import { parseBenchArgs, SCENARIOS } from '../bench/options.js'
 import { formatFigure, markdownTable, rateVerdict, ratio, type Figure, type RateSide } from '../bench/report.js'
 import { medianRun, rotated, SourceAddresses } from '../bench/scenarios/broker-connect.js'
-import { bootstrapFigures, connectFigures, HOMING, KOA, liveFigures, NODE_HTTP, rehomeFigures, type HttpRun } from '../bench/figures.js'
+import { bootstrapFigures, connectFigures, generatorHeadroom, HOMING, KOA, liveFigures, NODE_HTTP, rehomeFigures, type HttpRun } from '../bench/figures.js'
 import { Recorder, summarize, type Summary } from '../bench/loadtest/stats.js'
 
 t.test('--quick runs every scenario but the 50,000-connection one and the registry; --only picks; unknown names are refused', async t => {
@@ -155,6 +155,18 @@ t.test('re-homing goal: everything at the destination within 15 s, none lost', a
   const parts = rehomeFigures({ devices: 10_000, rehomed: 10_000, allConnectedMs: 14_000, jobMs: 2000, summary: summary({}), dstNodes: 2, mode: 'light', cpuUs: { sidecar: 3_000_000, source: 5_000_000 } })[0]
   t.match(parts?.scenario ?? '', /2-node destination, light devices/)
   t.match(parts?.detail ?? '', /CPU per moved device sidecar 300 µs, source 500 µs$/)
+  const timed = rehomeFigures({ devices: 10_000, rehomed: 10_000, allConnectedMs: 14_000, jobMs: 2000, summary: summary({}), notifyMs: { first: 150, last: 2300 } })[0]
+  t.match(timed?.detail ?? '', /notifies from 0\.15 to 2\.30 s;/)
+})
+
+t.test('re-homing: whether the generator had headroom, from its event loop and its CPU over the window', async t => {
+  const detail = (busy: Array<number | null>, generatorUs: number): string => rehomeFigures({
+    devices: 10_000, rehomed: 10_000, allConnectedMs: 14_000, jobMs: 2000, summary: summary({}), windowMs: 10_000, cpuUs: { generator: generatorUs }, generatorBusy: busy
+  })[0]?.detail ?? ''
+  t.match(detail([0.45], 4_000_000), /generator 1 worker, 0\.40 core, event loop busy 45%: headroom$/)
+  t.match(detail([0.95], 9_000_000), /event loop busy 95%: NO headroom: the generator may have been the limit$/)
+  t.match(detail([0.9, 0.5], 6_000_000), /generator 2 workers, 0\.30 core each, event loop busy 90% \/ 50%: no headroom, starved of CPU by the other parts$/)
+  t.match(generatorHeadroom([null]), /event loop not measured$/)
 })
 
 t.test('live connections goal: 50,000 held after 60 s, none dropped', async t => {

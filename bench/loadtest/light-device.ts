@@ -49,6 +49,14 @@ const DISCONNECT = mqttPacket.generate({ cmd: 'disconnect' })
 const PINGREQ = mqttPacket.generate({ cmd: 'pingreq' })
 const DNS_FAILURES = new Set(['ENOTFOUND', 'EAI_AGAIN'])
 
+/**
+ * The Link SDK's `_conn` value, `tcp_` and a random byte in hex, as device/credentials.ts makes it:
+ * from Math.random, which is not a secret here and costs far less than a crypto read per CONNECT.
+ */
+function linkConn (): string {
+  return `tcp_${Math.floor(Math.random() * 256).toString(16).padStart(2, '0')}`
+}
+
 export class LightDevice {
   /** The connection that got CONNACK 0 and has not been left; null between homes. */
   private socket: net.Socket | null = null
@@ -177,7 +185,7 @@ export class LightDevice {
       : net.connect(base)
     socket.setNoDelay(true)
     const parser = mqttPacket.parser({ protocolVersion: 4 })
-    const creds = credentials(this.certificate, { form: s.form, ...(s.signMethod !== undefined ? { signMethod: s.signMethod } : {}), secureMode: s.mqttTls ? 2 : 3 })
+    const creds = credentials(this.certificate, { form: s.form, ...(s.signMethod !== undefined ? { signMethod: s.signMethod } : {}), secureMode: s.mqttTls ? 2 : 3, conn: linkConn() })
     return new Promise((resolve, reject) => {
       let settled = false
       let lastError: Error | undefined

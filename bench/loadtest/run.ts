@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events'
 import type { Certificate } from '../../shared/types.js'
 import { endChild, forkTs, nextMessage, sibling } from '../child-process.js'
 import { MAX_PER_WORKER } from './options.js'
-import { mergeCounters, summarize, type Counters, type Summary, type WorkerReport } from './stats.js'
+import { mergeCounters, summarize, type Counters, type LoopTime, type Summary, type WorkerReport } from './stats.js'
 import type { FromWorker, ToWorker, WorkerSettings } from './worker.js'
 
 export type RunSettings = Omit<WorkerSettings, 'offset' | 'reportEveryMs' | 'ramp' | 'inFlight' | 'publishRate'> & {
@@ -58,6 +58,11 @@ export class Loadtest extends EventEmitter {
   /** The workers' process ids (to read their CPU time from outside). */
   get pids (): number[] {
     return this.children.flatMap(c => c.pid !== undefined ? [c.pid] : [])
+  }
+
+  /** Each worker's event loop time at its latest report (undefined before its first). */
+  get loops (): Array<LoopTime | undefined> {
+    return this.reports.map(r => r.loop)
   }
 
   /** The workers' latest counters, summed. */

@@ -20,21 +20,33 @@ export interface Counters {
   notified: number
   rehomed: number
   published: number
-  /** Epoch ms of the first and the latest first-time CONNACK, and of the latest re-home. */
+  /** Epoch ms of the first and the latest first-time CONNACK, of the first and the latest notify, and of the latest re-home. */
   firstConnectedAt: number | null
   lastConnectedAt: number | null
+  firstNotifiedAt: number | null
+  lastNotifiedAt: number | null
   lastRehomedAt: number | null
   failures: Record<string, number>
+}
+
+/**
+ * The worker's event loop so far (perf_hooks eventLoopUtilization, ms): busy against idle over a
+ * window says whether the generator had headroom, whatever CPU it got from the machine.
+ */
+export interface LoopTime {
+  idle: number
+  active: number
 }
 
 /** What a worker sends its parent: counters, and on the last report the encoded histograms. */
 export interface WorkerReport {
   counters: Counters
+  loop?: LoopTime
   histograms?: Record<LatencyName, string>
 }
 
 export function emptyCounters (): Counters {
-  return { started: 0, connected: 0, online: 0, dropped: 0, notified: 0, rehomed: 0, published: 0, firstConnectedAt: null, lastConnectedAt: null, lastRehomedAt: null, failures: {} }
+  return { started: 0, connected: 0, online: 0, dropped: 0, notified: 0, rehomed: 0, published: 0, firstConnectedAt: null, lastConnectedAt: null, firstNotifiedAt: null, lastNotifiedAt: null, lastRehomedAt: null, failures: {} }
 }
 
 const newHistogram = (): hdr.Histogram => hdr.build({ numberOfSignificantValueDigits: 3, autoResize: true })
@@ -52,11 +64,20 @@ export class Recorder {
     this.counters.failures[cause] = (this.counters.failures[cause] ?? 0) + 1
   }
 
-  report (withHistograms: boolean): WorkerReport {
+  /** A notify arrived (epoch ms). */
+  notified (now = Date.now()): void {
+    const c = this.counters
+    c.notified++
+    c.firstNotifiedAt ??= now
+    c.lastNotifiedAt = now
+  }
+
+  report (withHistograms: boolean, loop?: LoopTime): WorkerReport {
     const counters = { ...this.counters, failures: { ...this.counters.failures } }
-    if (!withHistograms) return { counters }
+    const base = { counters, ...(loop !== undefined ? { loop } : {}) }
+    if (!withHistograms) return base
     const histograms = Object.fromEntries(LATENCIES.map(n => [n, hdr.encodeIntoCompressedBase64(this.histograms[n])])) as Record<LatencyName, string>
-    return { counters, histograms }
+    return { ...base, histograms }
   }
 }
 
@@ -80,6 +101,13 @@ export function failureCause (f: Pick<FailedAttempt, 'error' | 'step'>): string 
 const maxOrNull = (a: number | null, b: number | null): number | null => a === null ? b : b === null ? a : Math.max(a, b)
 const minOrNull = (a: number | null, b: number | null): number | null => a === null ? b : b === null ? a : Math.min(a, b)
 
+/** Share of a window the loop was busy, from two readings of LoopTime (0..1; 0 for an empty window). */
+export function loopBusy (from: LoopTime, to: LoopTime): number {
+  const active = to.active - from.active
+  const total = active + to.idle - from.idle
+  return total > 0 ? active / total : 0
+}
+
 /** Sums the workers' counters (online is a gauge: the sum of what each holds now). */
 export function mergeCounters (all: Counters[]): Counters {
   const out = emptyCounters()
@@ -87,6 +115,8 @@ export function mergeCounters (all: Counters[]): Counters {
     for (const k of ['started', 'connected', 'online', 'dropped', 'notified', 'rehomed', 'published'] as const) out[k] += c[k]
     out.firstConnectedAt = minOrNull(out.firstConnectedAt, c.firstConnectedAt)
     out.lastConnectedAt = maxOrNull(out.lastConnectedAt, c.lastConnectedAt)
+    out.firstNotifiedAt = minOrNull(out.firstNotifiedAt, c.firstNotifiedAt)
+    out.lastNotifiedAt = maxOrNull(out.lastNotifiedAt, c.lastNotifiedAt)
     out.lastRehomedAt = maxOrNull(out.lastRehomedAt, c.lastRehomedAt)
     for (const [cause, n] of Object.entries(c.failures)) out.failures[cause] = (out.failures[cause] ?? 0) + n
   }

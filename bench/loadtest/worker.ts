@@ -1,11 +1,12 @@
 // One load-test worker process: runs its share of the simulated devices (a DeviceClient each, or a
 // light device: light-device.ts) and reports counters to the parent; histograms go with the last report.
+import { performance } from 'node:perf_hooks'
 import { DeviceClient, type DeviceClientOptions } from '../../device/client.js'
 import { LightDevice, type LightHooks, type LightShared } from './light-device.js'
 import { propertyPostTopic } from '../../shared/topics.js'
 import type { Certificate } from '../../shared/types.js'
 import type { LoadtestOptions } from './options.js'
-import { failureCause, Recorder, type WorkerReport } from './stats.js'
+import { failureCause, Recorder, type LoopTime, type WorkerReport } from './stats.js'
 
 /** The options a worker runs with: the run's device settings, its share of ramp and in-flight, its offset. */
 export type WorkerSettings = Pick<LoadtestOptions,
@@ -64,7 +65,7 @@ class Worker {
       }
       if (this.s.publishRate > 0) this.publish(dt)
     }, TICK_MS))
-    this.timers.push(setInterval(() => this.send({ type: 'progress', report: this.recorder.report(false) }), this.s.reportEveryMs))
+    this.timers.push(setInterval(() => this.send({ type: 'progress', report: this.recorder.report(false, loopTime()) }), this.s.reportEveryMs))
     if (this.s.deviceMode === 'light') {
       this.timers.push(setInterval(() => {
         const now = performance.now()
@@ -98,7 +99,7 @@ class Worker {
         c.online--
         if (reason === 'lost') c.dropped++
       },
-      notify: () => c.notified++,
+      notify: () => this.recorder.notified(),
       rehomed: ms => {
         c.rehomed++
         c.lastRehomedAt = Date.now()
@@ -166,7 +167,7 @@ class Worker {
       c.online--
       if (e.reason === 'lost') c.dropped++
     })
-    client.on('notify', () => c.notified++)
+    client.on('notify', () => this.recorder.notified())
     client.on('rehomed', e => {
       c.rehomed++
       c.lastRehomedAt = Date.now()
@@ -199,12 +200,18 @@ class Worker {
     const held = this.recorder.counters.online
     await Promise.all(this.clients.map(c => c.stop()))
     this.recorder.counters.online = held
-    return this.recorder.report(true)
+    return this.recorder.report(true, loopTime())
   }
 
   send (m: FromWorker): void {
     if (process.connected) process.send?.(m)
   }
+}
+
+/** This process's event loop since it started, ms. */
+function loopTime (): LoopTime {
+  const { idle, active } = performance.eventLoopUtilization()
+  return { idle, active }
 }
 
 let worker: Worker | null = null

@@ -4,12 +4,18 @@
 // at the new home. The CPU each part spent in that window is read from /proc, per re-homed device.
 import { Deployment, REDIS_URL, TOKEN, type RunningServer } from '../deployment.js'
 import { startLoadtest } from '../loadtest/run.js'
+import { loopBusy, type LoopTime } from '../loadtest/stats.js'
+import { quietSources } from '../loopback-sources.js'
 import { rehomeFigures, type RehomeOutcome } from '../figures.js'
 import { cpuWindow } from '../process-cpu.js'
 import type { Figure } from '../report.js'
 import type { ScenarioContext } from '../scenario.js'
 
 const PK = 'a1benchMove'
+/** Devices per load-test worker process. */
+const PER_WORKER = 12_000
+/** Source addresses of the generator: each ends with a few thousand sockets (BENCHMARKS.md, "Re-homing"). */
+const SOURCES = 16
 
 async function api (url: string, method: 'GET' | 'POST', body?: unknown): Promise<{ status: number, json: Record<string, unknown> }> {
   const res = await fetch(url, {
@@ -42,12 +48,14 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
     file = dep.writeConfig()
     const sidecar = await dep.start('homing-bootstrap.ts', ['--config', file, '--jobs'], ctx.profileArgs('rehoming-sidecar'))
     const url = `http://127.0.0.1:${sidecar.ports.http}`
-    ctx.log(`  ${n} devices on bench-src (2 broker nodes) -> bench-dst (${dstNodes} node${dstNodes === 1 ? '' : 's'}); sidecar with the job runner; 1 load-test worker, ${mode} devices; job ${rate !== undefined ? `rate ${rate}/s` : 'unpaced'}`)
+    const workers = Math.ceil(n / PER_WORKER)
+    const sources = quietSources(SOURCES)
+    ctx.log(`  ${n} devices on bench-src (2 broker nodes) -> bench-dst (${dstNodes} node${dstNodes === 1 ? '' : 's'}); sidecar with the job runner; ${workers} load-test worker${workers === 1 ? '' : 's'} (sources ${sources[0]}..), ${mode} devices; job ${rate !== undefined ? `rate ${rate}/s` : 'unpaced'}`)
 
     const lt = await startLoadtest(certs, {
       url,
-      workers: Math.ceil(n / 12_000),
-      sources: ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'],
+      workers,
+      sources,
       ramp: 2000,
       inFlight: 200,
       publishRate: 0,
@@ -58,7 +66,8 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
       backoffBase: 500,
       backoffCap: 10_000,
       mqttTls: false,
-      reportEveryMs: 100
+      reportEveryMs: 100,
+      nodeArgs: ctx.profileArgs('rehoming-generator')
     })
     let outcome: RehomeOutcome
     try {
@@ -70,6 +79,7 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
         { name: 'destination', pids: brokerPids(dst) },
         { name: 'generator', pids: lt.pids }
       ], REDIS_URL)
+      const loops0 = lt.loops
       const t0 = Date.now()
       const job = await api(`${url}/api/v1/distribution/jobs`, 'POST', {
         method: 'this-account',
@@ -98,6 +108,8 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
       })()
       const all = await lt.until(t => t.rehomed >= n, 120_000)
       const cpuUs = await cpu.end()
+      const windowMs = Date.now() - t0
+      const loops1 = lt.loops
       const status = await polling
       const total = lt.total
       ctx.log(`  job ${jobId}: ${status} after ${jobMs ?? '-'} ms; rehomed ${total.rehomed}/${n}, notified ${total.notified}`)
@@ -111,7 +123,16 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
         dstNodes,
         mode,
         ...(rate !== undefined ? { rate } : {}),
-        cpuUs
+        cpuUs,
+        windowMs,
+        notifyMs: {
+          first: total.firstNotifiedAt === null ? null : total.firstNotifiedAt - t0,
+          last: total.lastNotifiedAt === null ? null : total.lastNotifiedAt - t0
+        },
+        generatorBusy: loops1.map((to, i) => {
+          const from = loops0[i]
+          return from !== undefined && to !== undefined ? loopBusy(from as LoopTime, to) : null
+        })
       }
     } finally {
       await lt.finish()
