@@ -92,10 +92,12 @@ async function distributeDevices (run: JobRun): Promise<StepResult> {
   // docs/distribution.md, "Rate, waves and settling": without a pace, slices are whole batches and nothing waits.
   const backlogs = store.moveBacklogs?.bind(store)
   const pacer = new Pacer(job.pace, backlogs === undefined ? undefined : () => backlogs(job.sourceInstanceId))
+  const [first, ...middle] = deviceSteps as [DeviceStep, ...DeviceStep[]]
+  const last = middle.pop() as DeviceStep
   for (let i = 0; i < todo.length;) {
     // Let the sidecar's other work in between batches (the memory store never waits on I/O).
     await setImmediate()
-    if (run.stopped() || !(await run.renew())) return 'stop'
+    if (run.stopped()) return 'stop'
     const size = pacer.sliceSize(run.batchSize)
     const batch: DeviceBatch = {
       job,
@@ -104,10 +106,16 @@ async function distributeDevices (run: JobRun): Promise<StepResult> {
       pace: count => pacer.beforeEvents(count),
       items: todo.slice(i, i + size).map(deviceName => ({ deviceName, prior: prior.get(deviceName), device: undefined, result: undefined, emit: false }))
     }
-    for (const step of deviceSteps) await step(batch)
+    // Each registry round trip of a batch waits its turn behind the sidecar's other work (a burst of
+    // bootstraps while a job runs): calls that do not depend on each other share one. The first step
+    // only reads, so it goes with the lease check; nothing is written before the lease is known held.
+    const [held] = await Promise.all([run.renew(), first(batch)])
+    if (!held) return 'stop'
+    for (const step of middle) await step(batch)
     for (const item of batch.items) if (item.result !== undefined) prior.set(item.deviceName, item.result)
     run.job = { ...withCounts(run.job, countRecords(job, prior.values())), updatedAt: Date.now() }
-    await store.updateJob(run.job)
+    // The job's counts and the last step write different keys: either order resumes the same way.
+    await Promise.all([last(batch), store.updateJob(run.job)])
     i += size
     if (!(await pacer.afterSlice(size, i < todo.length, run.stopped))) return 'stop'
   }
@@ -161,7 +169,12 @@ interface DeviceBatch {
 
 type DeviceStep = (batch: DeviceBatch) => Promise<void>
 
-export const deviceSteps: DeviceStep[] = [validate, moveAssignment, noteMoves, recordResult, emitMove, markAnnounced]
+/** Steps run in this order; the steps given to `together` run side by side (they write different keys). */
+export const deviceSteps: DeviceStep[] = [validate, moveAssignment, together(noteMoves, recordResult), emitMove, markAnnounced]
+
+function together (...steps: DeviceStep[]): DeviceStep {
+  return async batch => { await Promise.all(steps.map(step => step(batch))) }
+}
 
 const record = (job: Job, deviceName: string, code: string, message: string): JobRecord =>
   ({ productKey: job.productKey, deviceName, code, message })
