@@ -29,6 +29,11 @@ export class Pacer {
 
   constructor (private readonly pace: JobPace | undefined, private readonly backlogs?: Backlogs, private readonly clock: () => number = Date.now) {}
 
+  /** Whether the job has a rate or waves: its slices must then go one after the other. */
+  get paced (): boolean {
+    return (this.pace?.rate ?? null) !== null || (this.pace?.waveSize ?? null) !== null
+  }
+
   /** How many devices the next slice may hold (at most `batchSize`). */
   sliceSize (batchSize: number): number {
     let size = batchSize

@@ -94,32 +94,69 @@ async function distributeDevices (run: JobRun): Promise<StepResult> {
   const pacer = new Pacer(job.pace, backlogs === undefined ? undefined : () => backlogs(job.sourceInstanceId))
   const [first, ...middle] = deviceSteps as [DeviceStep, ...DeviceStep[]]
   const last = middle.pop() as DeviceStep
-  for (let i = 0; i < todo.length;) {
-    // Let the sidecar's other work in between batches (the memory store never waits on I/O).
-    await setImmediate()
-    if (run.stopped()) return 'stop'
-    const size = pacer.sliceSize(run.batchSize)
+  // Each registry round trip of a batch waits its turn behind the sidecar's other work (a burst of
+  // bootstraps from the devices already notified), so the batches' round trips are what delays the
+  // last notify. Calls that do not depend on each other share one: the first step only reads, so it
+  // goes with the lease check (nothing is written before the lease is known held), and unpaced, the
+  // next batch's read and the last writes of this one (announcement marks, the job's counts) go out
+  // while the next batch moves. A batch's moves still wait until the batch before it has published
+  // its events, and a paced job (rate, waves) runs its slices strictly one after the other.
+  const overlap = !pacer.paced
+  const open = (from: number, size: number): Promise<Opened> => {
     const batch: DeviceBatch = {
       job,
       store,
       log: run.log,
       pace: count => pacer.beforeEvents(count),
-      items: todo.slice(i, i + size).map(deviceName => ({ deviceName, prior: prior.get(deviceName), device: undefined, result: undefined, emit: false }))
+      items: todo.slice(from, from + size).map(deviceName => ({ deviceName, prior: prior.get(deviceName), device: undefined, result: undefined, emit: false }))
     }
-    // Each registry round trip of a batch waits its turn behind the sidecar's other work (a burst of
-    // bootstraps while a job runs): calls that do not depend on each other share one. The first step
-    // only reads, so it goes with the lease check; nothing is written before the lease is known held.
-    const [held] = await Promise.all([run.renew(), first(batch)])
-    if (!held) return 'stop'
-    for (const step of middle) await step(batch)
-    for (const item of batch.items) if (item.result !== undefined) prior.set(item.deviceName, item.result)
-    run.job = { ...withCounts(run.job, countRecords(job, prior.values())), updatedAt: Date.now() }
-    // The job's counts and the last step write different keys: either order resumes the same way.
-    await Promise.all([last(batch), store.updateJob(run.job)])
-    i += size
-    if (!(await pacer.afterSlice(size, i < todo.length, run.stopped))) return 'stop'
+    return Promise.all([run.renew(), first(batch)]).then(([held]) => ({ held, batch, size }))
   }
-  return 'next'
+  let opened: Promise<Opened> | null = null
+  let tail: Promise<void> = Promise.resolve()
+  try {
+    for (let i = 0; i < todo.length;) {
+      // Let the sidecar's other work in between batches (the memory store never waits on I/O).
+      await setImmediate()
+      if (run.stopped()) return 'stop'
+      const { held, batch, size } = await (opened ?? open(i, pacer.sliceSize(run.batchSize)))
+      opened = null
+      if (!held) return 'stop'
+      for (const step of middle) await step(batch)
+      for (const item of batch.items) if (item.result !== undefined) prior.set(item.deviceName, item.result)
+      i += size
+      if (overlap && i < todo.length) opened = handled(open(i, pacer.sliceSize(run.batchSize)))
+      const counts = { ...withCounts(run.job, countRecords(job, prior.values())), updatedAt: Date.now() }
+      run.job = counts
+      // After the tail of the batch before: the job's counts are written in the order they were taken.
+      const before = tail
+      tail = handled((async () => {
+        await before
+        await Promise.all([last(batch), store.updateJob(counts)])
+      })())
+      if (!overlap) await tail
+      if (!(await pacer.afterSlice(size, i < todo.length, run.stopped))) return 'stop'
+    }
+    await tail
+    return 'next'
+  } finally {
+    // Nothing of this attempt is left running once it ends (a prefetched read only reads).
+    await tail.catch(() => {})
+    await opened?.catch(() => {})
+  }
+}
+
+/** A batch opened: read, and the lease checked. */
+interface Opened {
+  held: boolean
+  batch: DeviceBatch
+  size: number
+}
+
+/** The same promise, marked as handled until it is awaited (a rejection before then must not go unhandled). */
+function handled<T> (p: Promise<T>): Promise<T> {
+  p.catch(() => {})
+  return p
 }
 
 async function finish (run: JobRun): Promise<StepResult> {
