@@ -48,6 +48,8 @@ export interface RehomeOutcome {
   cpuUs?: Record<string, number>
   /** Length of that window (job start -> last arrival), ms. */
   windowMs?: number
+  /** Job POST -> the first and the last move event in the source's stream, ms. */
+  publishedMs?: { first: number | null, last: number | null }
   /** Job POST -> the first and the last notify a device received, ms. */
   notifyMs?: { first: number | null, last: number | null }
   /** Per load-test worker, the share of that window its event loop was busy (null: no reading). */
@@ -215,6 +217,7 @@ export function rehomeFigures (o: RehomeOutcome): Figure[] {
     // The goal is for 10,000 devices; a quick run's smaller job is shown without a verdict.
     ...(o.devices >= 10_000 ? { goal: { text: '<= 15 s, 0 lost (10,000 devices)', met: seconds <= 15 && lost === 0 } } : {}),
     detail: `lost ${lost}; job distributed after ${o.jobMs === null ? '-' : (o.jobMs / 1000).toFixed(2)} s; notify -> reconnected p50 ${r.p50} ms p99 ${r.p99} ms max ${r.max} ms; ` +
+      (o.publishedMs !== undefined ? `move events published from ${seconds2(o.publishedMs.first)} to ${seconds2(o.publishedMs.last)} s; ` : '') +
       (o.notifyMs !== undefined ? `notifies from ${seconds2(o.notifyMs.first)} to ${seconds2(o.notifyMs.last)} s; ` : '') +
       `failed attempts ${JSON.stringify(o.summary.failures)}; dropped ${o.summary.dropped}` +
       (o.cpuUs !== undefined ? `; CPU per moved device ${cpuPerDevice(o.cpuUs, o.devices)}` : '') +

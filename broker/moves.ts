@@ -38,6 +38,9 @@ export function consumeMoves (ctx: HomingContext, kicker: Kicker): MoveConsumer 
   let open = true
   let subscription: MoveSubscription | null = null
   const kicks = new Set<Promise<void>>()
+  // The batch reader waits here for a free kick slot: one waiter per full slot, woken by the kick
+  // that ends (a Promise.race over the kicks in flight would add a reaction to each of them per wait).
+  const freed: Array<() => void> = []
   const records = new RecordWriter(ctx)
 
   const registry = <T>(call: () => Promise<T>): Promise<T> => whenAvailable(ctx, call)
@@ -52,7 +55,7 @@ export function consumeMoves (ctx: HomingContext, kicker: Kicker): MoveConsumer 
     const devices = await registry(() => readDevices(held.map(h => h.event)))
     for (const [i, h] of held.entries()) {
       start(h, devices[i] ?? null)
-      if (kicks.size >= MAX_KICKS) await Promise.race(kicks)
+      if (kicks.size >= MAX_KICKS) await new Promise<void>(resolve => freed.push(resolve))
     }
   }
 
@@ -86,7 +89,10 @@ export function consumeMoves (ctx: HomingContext, kicker: Kicker): MoveConsumer 
       })
     }
     kicks.add(work)
-    void work.finally(() => kicks.delete(work))
+    void work.finally(() => {
+      kicks.delete(work)
+      freed.shift()?.()
+    })
   }
 
   async function kickAndRecord (event: DeviceMoved, held: DeviceSession[]): Promise<void> {

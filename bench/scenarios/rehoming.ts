@@ -2,6 +2,7 @@
 // or two nodes); job start -> every device connected at the destination. Devices are the load
 // generator's (docs/protocol.md, "The device application"): notify -> reply -> bootstrap -> CONNECT
 // at the new home. The CPU each part spent in that window is read from /proc, per re-homed device.
+import { Redis } from 'ioredis'
 import { Deployment, REDIS_URL, TOKEN, type RunningServer } from '../deployment.js'
 import { startLoadtest } from '../loadtest/run.js'
 import { loopBusy, type LoopTime } from '../loadtest/stats.js'
@@ -31,6 +32,21 @@ async function api (url: string, method: 'GET' | 'POST', body?: unknown): Promis
 function brokerPids (server: RunningServer): number[] {
   const nodes = Object.entries(server.ports).filter(([k]) => /^pid\d+$/.test(k)).map(([, pid]) => pid)
   return [server.pid, ...nodes]
+}
+
+/** Job POST -> the first and the last move event in the source instance's stream (its ids are ms timestamps). */
+async function publishedBetween (key: string, t0: number): Promise<{ first: number | null, last: number | null }> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
+  try {
+    const at = async (end: '-' | '+'): Promise<number | null> => {
+      const entries = end === '-' ? await redis.xrange(key, '-', '+', 'COUNT', 1) : await redis.xrevrange(key, '+', '-', 'COUNT', 1)
+      const id = entries[0]?.[0]
+      return id === undefined ? null : Number(id.split('-')[0]) - t0
+    }
+    return { first: await at('-'), last: await at('+') }
+  } finally {
+    redis.disconnect()
+  }
 }
 
 export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
@@ -111,6 +127,7 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
       const windowMs = Date.now() - t0
       const loops1 = lt.loops
       const status = await polling
+      const published = await publishedBetween(`${dep.keyPrefix}events:bench-src`, t0)
       const total = lt.total
       ctx.log(`  job ${jobId}: ${status} after ${jobMs ?? '-'} ms; rehomed ${total.rehomed}/${n}, notified ${total.notified}`)
       const summary = await lt.finish()
@@ -125,6 +142,7 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
         ...(rate !== undefined ? { rate } : {}),
         cpuUs,
         windowMs,
+        publishedMs: published,
         notifyMs: {
           first: total.firstNotifiedAt === null ? null : total.firstNotifiedAt - t0,
           last: total.lastNotifiedAt === null ? null : total.lastNotifiedAt - t0

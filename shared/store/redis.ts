@@ -617,7 +617,9 @@ export class RedisStore implements Store {
           try {
             await handler(events)
           } catch {}
-          await conn.xack(key, consumerId, ...entries.map(([id]) => id))
+          // Not waited for: the next read follows it on the same connection, so Redis takes the
+          // acknowledgement first, and a connection that failed makes that read fail too.
+          conn.xack(key, consumerId, ...entries.map(([id]) => id)).catch(() => {})
         } catch (err) {
           if (!open) return
           consuming = false
