@@ -2,7 +2,8 @@
 // takeover announcements) between them, aedes-persistence-redis keeps sessions and retained messages.
 // Many instances, deployments and test runs share one Redis, so both live under one namespace per
 // instance: `<keyPrefix>aedes:<instanceId>:` for channels and keys alike.
-// broker/session-persistence.ts spares a clean-session CONNECT the persistence calls it does not need.
+// broker/session-persistence.ts spares a clean-session CONNECT the persistence calls it does not need;
+// Aedes's per-client announcements stay on the node (localAnnouncements below).
 // Neither runs on a Redis Cluster under that namespace (docs/configuration.md, "Redis"): with the
 // registry on a Cluster they use `broker.redis`, one server or a Sentinel group.
 import persistenceRedis from 'aedes-persistence-redis'
@@ -18,11 +19,36 @@ import type { Emitter } from './context.js'
 interface PrefixedEmitter extends Emitter {
   close: (done: () => void) => void
   state: { on: (event: 'error', listener: (err: Error) => void) => void }
+  /** mqemitter's own emit: delivers to this process's listeners only (mqemitter-redis calls it for what Redis brings). */
+  _emit: (packet: { topic: string }, done?: (err?: Error) => void) => void
 }
 
 /** mqemitter-redis 7 prefixes every channel it publishes and subscribes with this class (missing from its types). */
 const { MQEmitterRedisPrefix } = mqemitterRedis as unknown as {
   MQEmitterRedisPrefix: new (prefix: string, options: { connectionString?: string, subConn?: Redis, pubConn?: Redis, matchEmptyLevels: boolean }) => PrefixedEmitter
+}
+
+/**
+ * Aedes publishes `$SYS/<broker id>/new/clients` on every CONNECT and `.../disconnect/clients` on
+ * every disconnect. Through Redis that is a PUBLISH per connection that every node of the instance
+ * reads back and decodes, for one listener: Aedes's `closeSameClients`, which closes a connection
+ * with the same client id on another node. Homing closes the older connection of a device itself,
+ * across nodes and by device rather than client id, and only when the registry held another
+ * connection's mark (broker/takeover.ts); so these two stay on the node that publishes them (its own
+ * listeners still get them). Devices cannot publish under `$SYS` (broker/authorize.ts), so every
+ * such packet is this node's Aedes's own.
+ */
+export function isClientAnnouncement (topic: string): boolean {
+  return topic.startsWith('$SYS/') && (topic.endsWith('/new/clients') || topic.endsWith('/disconnect/clients'))
+}
+
+function localAnnouncements (mq: PrefixedEmitter, namespace: string): void {
+  const emit = mq.emit.bind(mq)
+  mq.emit = (packet, done) => {
+    // The listeners were registered under the namespace (MQEmitterRedisPrefix.on).
+    if (isClientAnnouncement(packet.topic)) mq._emit({ ...packet, topic: namespace + packet.topic }, done)
+    else emit(packet, done)
+  }
 }
 
 export interface ClusterBackends {
@@ -57,6 +83,7 @@ export function clusterBackends (options: { redis: BrokerRedis, keyPrefix: strin
   // The emitter quits both at close: after what is queued, and never with an unhandled rejection (redis-quit.ts).
   const subscriber = quitAfterQueued(redisClient(target, {}) as Redis)
   const mq = new MQEmitterRedisPrefix(namespace, { subConn: subscriber, pubConn: quitAfterQueued(redisClient(target, { enableAutoPipelining: true }) as Redis), matchEmptyLevels: true })
+  localAnnouncements(mq, namespace)
   mq.state.on('error', err => options.log.warn({ err: err.message }, 'cluster emitter: redis error'))
   const conn = redisClient(target, { keyPrefix: namespace, enableAutoPipelining: true }) as Redis
   conn.on('error', err => options.log.warn({ err: err.message }, 'cluster persistence: redis error'))

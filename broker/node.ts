@@ -73,7 +73,8 @@ export async function startBrokerNode (options: BrokerNodeOptions): Promise<Brok
   }
 
   const ownStore = options.store === undefined
-  const opened = options.store ?? await openStore(config)
+  // Auto-pipelined: the registry commands of concurrent CONNECTs share socket writes (BENCHMARKS.md, issue 11).
+  const opened = options.store ?? await openStore(config, { autoPipelining: true })
   const store = ownStore && metrics !== undefined ? observedStore(opened, metrics) : opened
   let state: 'starting' | 'running' | 'draining' = 'starting'
   // Shutdown, in this order: not ready (load balancers stop sending), stop accepting, close the

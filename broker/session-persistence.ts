@@ -18,6 +18,8 @@ export interface SubscribingBroker {
 interface SessionClient {
   id: string
   brokerId?: string
+  /** Aedes's Client: whether the CONNECT asked for a clean session. */
+  clean?: boolean
 }
 
 /** aedes-persistence's broadcast of stored subscriptions (its BroadcastPersistence). */
@@ -34,6 +36,9 @@ const CLIENTS_KEY = 'clients'
  *   persistence addresses `will:undefined:<id>`, a key nothing writes (putWill keys by broker id).
  * - `cleanIncoming` when a clean session ends, if that connection stored no QoS 2 packet: the
  *   CONNECT already cleared what earlier connections left.
+ * - `outgoingStream` of a clean session whose `cleanSubscriptions` was answered so: only a session
+ *   that is not clean stores subscriptions, and only a stored subscription queues messages for a
+ *   client id (removing the last one deletes the queue), so there is no queue to read.
  */
 export function sessionPersistence<P extends AedesPersistence> (inner: P, redis: { conn: Redis, subscriber: Redis }): P {
   const { conn, subscriber } = redis
@@ -45,6 +50,8 @@ export function sessionPersistence<P extends AedesPersistence> (inner: P, redis:
   /** Clients whose CONNECT cleared their QoS 2 store; those that stored a QoS 2 packet since. */
   const incomingCleared = new WeakSet<object>()
   const incomingStored = new WeakSet<object>()
+  /** Clean sessions whose client id had no stored subscription at CONNECT: no offline queue either. */
+  const noQueue = new WeakSet<object>()
 
   const noteStored = (clientId: string): void => { stored.set(clientId, (stored.get(clientId) ?? 0) + 1) }
   /** Bumped each time the subscriber goes away: a read of the set begun before does not make us sure. */
@@ -85,9 +92,19 @@ export function sessionPersistence<P extends AedesPersistence> (inner: P, redis:
     },
     cleanSubscriptions: async (client: SessionClient): Promise<void> => {
       const seen = stored.get(client.id)
-      if (sure && seen === undefined) return
+      if (sure && seen === undefined) {
+        noQueue.add(client)
+        return
+      }
       await call(inner, 'cleanSubscriptions', client)
       if (stored.get(client.id) === seen) stored.delete(client.id)
+    },
+    outgoingStream: (client: SessionClient) => {
+      if (client.clean === true && noQueue.has(client)) {
+        noQueue.delete(client)
+        return nothing()
+      }
+      return callSync(inner, 'outgoingStream', client)
     },
     delWill: async (client: SessionClient): Promise<unknown> => {
       if (client.brokerId === undefined) return null
@@ -122,6 +139,13 @@ export function sessionPersistence<P extends AedesPersistence> (inner: P, redis:
 function call (inner: object, method: string, ...args: unknown[]): Promise<unknown> {
   return (inner as Record<string, (...a: unknown[]) => Promise<unknown>>)[method]!(...args)
 }
+
+function callSync (inner: object, method: string, ...args: unknown[]): unknown {
+  return (inner as Record<string, (...a: unknown[]) => unknown>)[method]!(...args)
+}
+
+/** An empty stream of queued packets (the persistence's are async iterables). */
+async function * nothing (): AsyncGenerator<never> {}
 
 /** `{"clientId": "...", "subs": [...]}`; a payload that is not that is ignored. */
 function readClientId (payload: Buffer | string): string | null {

@@ -1,6 +1,6 @@
 // What a broker node adds to a device's timeline (docs/operations.md, "Device timeline"): connected,
 // notified, answered, disconnected and why. Never awaited by the hooks: the events go out in the
-// next turn's pipelined batch (shared/timeline.ts, EventQueue), so CONNECT pays no round trip.
+// next batch (shared/timeline.ts, EventQueue: one pipelined write per 10 ms), so CONNECT pays no round trip.
 import type { Client } from 'aedes'
 import type { DisconnectCause } from '../shared/device-events.js'
 import type { DeviceSession } from './connections.js'

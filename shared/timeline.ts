@@ -15,11 +15,14 @@ export async function appendEvents (store: Store, entries: DeviceEventEntry[], l
   }
 }
 
+/** How long the first event of a batch waits for others (ms). */
+export const EVENT_BATCH_MS = 10
+
 /**
- * For hot paths (a broker's CONNECT): nobody waits. Events added in one turn of the event loop go
- * out together in one pipelined call at the next (setImmediate), so a connect storm adds one
- * registry round per turn, not one per device. `background` is told of each write (a closing node
- * waits for them).
+ * For hot paths (a broker's CONNECT): nobody waits. Events added within EVENT_BATCH_MS of the first
+ * go out together in one pipelined call, so a connect storm adds one registry write per 10 ms, not
+ * one per device (nor one per turn of the event loop: a turn rarely holds more than one CONNECT's).
+ * `background` is told of each write (a closing node waits for them).
  */
 export class EventQueue {
   private pending: DeviceEventEntry[] = []
@@ -29,7 +32,7 @@ export class EventQueue {
   add (productKey: string, deviceName: string, event: DeviceEvent): void {
     this.pending.push({ productKey, deviceName, event })
     if (this.pending.length > 1) return
-    this.background(new Promise<void>(resolve => setImmediate(resolve)).then(() => {
+    this.background(new Promise<void>(resolve => setTimeout(resolve, EVENT_BATCH_MS)).then(() => {
       const batch = this.pending
       this.pending = []
       return appendEvents(this.store, batch, this.log)

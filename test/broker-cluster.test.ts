@@ -5,7 +5,7 @@ import { startBrokerNode } from '../broker/node.js'
 import { brokerConfig, connect, connectDevice, credentials, makeDevices, nextMessage } from './helpers/broker.js'
 import { REDIS_URL } from './helpers/redis.js'
 import { openTestRegistry } from './helpers/registry.js'
-import { within, WAIT_MS } from './helpers/wait.js'
+import { eventually, within, WAIT_MS } from './helpers/wait.js'
 
 const { keyPrefix, store } = await openTestRegistry(t, 'cluster')
 const config = brokerConfig(keyPrefix)
@@ -79,4 +79,27 @@ t.test('the cluster channels and keys live under the instance namespace', async 
   const sessionKey = `client:${encodeURIComponent(creds.clientId)}`
   t.equal(await redis.exists(`${keyPrefix}aedes:a:${sessionKey}`), 1, 'the session is kept under <keyPrefix>aedes:a:')
   t.equal(await redis.exists(sessionKey), 0, 'not at the top level of the Redis')
+})
+
+t.test("Aedes's announcements of each connection and disconnection reach the node's own listeners, not Redis", async t => {
+  const { Redis } = await import('ioredis')
+  const redis = new Redis(REDIS_URL)
+  t.teardown(() => redis.disconnect())
+  const channels: string[] = []
+  redis.on('pmessage', (_pattern: string, channel: string) => channels.push(channel))
+  await redis.psubscribe(`${keyPrefix}aedes:a:*`)
+  const local: string[] = []
+  const listen = (topic: string) => new Promise<void>(resolve => a1.aedes.subscribe(topic, (packet, done) => { local.push(`${packet.topic} ${packet.payload.toString()}`); done() }, () => resolve()))
+  await listen('$SYS/+/new/clients')
+  await listen('$SYS/+/disconnect/clients')
+  const creds = credentials(d2!)
+  const device = await connect(a1.ports.mqtt, creds)
+  await device.endAsync()
+  await eventually(() => local.length === 2, "a1's own listeners to hear the connection and its end")
+  t.same(local, [`$SYS/${a1.aedes.id}/new/clients ${creds.clientId}`, `$SYS/${a1.aedes.id}/disconnect/clients ${creds.clientId}`])
+  // One connection publishes a node's messages, in order: an announcement sent to Redis would arrive before this.
+  const marker = `${keyPrefix}aedes:a:/broadcast/pkC/after-announcements`
+  await publish(a1, '/broadcast/pkC/after-announcements', 'marker')
+  await eventually(() => channels.includes(marker), 'the marker to come through Redis')
+  t.same(channels.filter(c => c.includes('/clients')), [], 'no announcement went through Redis')
 })

@@ -6,6 +6,7 @@ import t from 'tap'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { startBrokerNode, type BrokerNode } from '../broker/node.js'
 import { brokerConfig, connect, credentials, makeDevices, nextMessage, type Credentials } from './helpers/broker.js'
+import { REDIS_URL } from './helpers/redis.js'
 import { openTestRegistry } from './helpers/registry.js'
 import { eventually, within, WAIT_MS } from './helpers/wait.js'
 
@@ -16,7 +17,7 @@ const a2 = await startBrokerNode({ config, instanceId: 'a', store, nodeId: 'sess
 t.teardown(async () => {
   for (const node of [a1, a2]) await node.close()
 })
-const [d1, d2, d3, d4, d5] = await makeDevices(store, 'pkS', ['dev1', 'dev2', 'dev3', 'dev4', 'dev5'], 'a')
+const [d1, d2, d3, d4, d5, d6] = await makeDevices(store, 'pkS', ['dev1', 'dev2', 'dev3', 'dev4', 'dev5', 'dev6'], 'a')
 
 const publish = (node: BrokerNode, topic: string, payload: string, qos: 0 | 1 = 1) =>
   new Promise<void>((resolve, reject) => node.aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false }, err => err ? reject(err) : resolve()))
@@ -105,4 +106,37 @@ t.test('clean sessions come and go on both nodes without a stored session', asyn
   const persistent = await session(a2.ports.mqtt, creds, { clean: false })
   t.teardown(() => persistent.client.endAsync())
   t.equal(persistent.present, false, 'nothing was stored for the clean sessions')
+})
+
+t.test('a clean CONNECT with no stored subscription does not read an offline queue; a persistent one does', async t => {
+  const { Redis } = await import('ioredis')
+  const redis = new Redis(REDIS_URL)
+  const monitor = await redis.monitor()
+  t.teardown(() => { monitor.disconnect(); redis.disconnect() })
+  const commands: string[] = []
+  monitor.on('monitor', (_time: string, args: string[]) => commands.push(args.join(' ')))
+  const creds = credentials(d6!)
+  const queue = `LRANGE ${keyPrefix}aedes:a:outgoing:${encodeURIComponent(creds.clientId)}`
+  const marker = async (name: string): Promise<void> => {
+    const key = `${keyPrefix}marker:${name}`
+    await redis.get(key)
+    await eventually(() => commands.some(c => c === `get ${key}` || c === `GET ${key}`), `the monitor to see ${name}`)
+  }
+
+  const persistent = await session(a1.ports.mqtt, creds, { clean: false })
+  await eventually(() => commands.some(c => c.toUpperCase().startsWith(queue.toUpperCase())), 'the persistent session to read its offline queue')
+  await persistent.client.endAsync()
+  await marker('before')
+  const from = commands.length
+
+  // A round trip on the connection after its CONNACK, then a command the monitor sees after it.
+  const clean = await session(a2.ports.mqtt, creds, { clean: true })
+  const topic = '/pkS/dev6/user/echo'
+  await clean.client.subscribeAsync(topic, { qos: 1 })
+  const echo = nextMessage(clean.client, topic)
+  await clean.client.publishAsync(topic, 'echo', { qos: 1 })
+  await within(WAIT_MS, echo, 'the echo')
+  await clean.client.endAsync()
+  await marker('after')
+  t.same(commands.slice(from).filter(c => c.toUpperCase().startsWith(queue.toUpperCase())), [], 'no offline queue read for the clean session')
 })
