@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream'
 import { ConfigError } from '../../shared/config.js'
 import { listen } from '../../shared/listen.js'
 import { loadTls, type TlsFiles } from '../../shared/tls.js'
-import { createApp } from '../app.js'
+import { createHandler } from '../app.js'
 import type { Sidecar } from '../context.js'
 import { wireBody } from '../devices/wire.js'
 import { boundConnections, boundRequests } from './keep-alive.js'
@@ -43,7 +43,7 @@ export async function startSidecar (sidecar: Sidecar, opts: ListenOptions = {}):
   const tls = httpsPort === undefined ? null : opts.tls ?? loadTls(sidecar.config)
   if (httpsPort !== undefined && tls === null) throw new ConfigError('bootstrap.httpsPort: needs the top-level "tls" block')
 
-  const callback = boundRequests(createApp(sidecar).callback(), sidecar.config.bootstrap.keepAlive, sidecar.metrics)
+  const callback = boundRequests(createHandler(sidecar), sidecar.config.bootstrap.keepAlive, sidecar.metrics)
   const host = opts.host ?? sidecar.config.bootstrap.host
   const server = await serve(http.createServer({ requireHostHeader: false }, callback), sidecar, host, opts.port ?? sidecar.config.bootstrap.port, 'bootstrap.port')
   let httpsServer: https.Server | null = null
