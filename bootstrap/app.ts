@@ -10,6 +10,7 @@ import Koa from 'koa'
 import { isApiPath } from './api/api-path.js'
 import { apiFace } from './api/face.js'
 import type { Sidecar } from './context.js'
+import { bootstrapSteps } from './devices/bootstrap-route.js'
 import { deviceFace } from './devices/face.js'
 import { fastBootstrap } from './devices/fast-path.js'
 import { isWirePath } from './devices/wire.js'
@@ -28,8 +29,9 @@ function limitsOf (sidecar: Sidecar): Limits {
   return createLimits(sidecar.config, sidecar.log, sidecar.metrics)
 }
 
-export function createFaces (sidecar: Sidecar, limits = limitsOf(sidecar)): Faces {
-  return { api: apiFace(sidecar, limits.apiAuth), devices: deviceFace(sidecar, limits.bootstrap), ops: opsFace(sidecar) }
+/** `steps`: the bootstrap's, given when the fast path shares them (createHandler). */
+export function createFaces (sidecar: Sidecar, limits = limitsOf(sidecar), steps = bootstrapSteps(sidecar, limits.bootstrap)): Faces {
+  return { api: apiFace(sidecar, limits.apiAuth), devices: deviceFace(sidecar, steps), ops: opsFace(sidecar) }
 }
 
 export function createApp (sidecar: Sidecar, faces = createFaces(sidecar)): Koa {
@@ -47,9 +49,10 @@ export function createApp (sidecar: Sidecar, faces = createFaces(sidecar)): Koa 
 /** The servers' request handler: the bootstrap fast path, then the Koa app for everything else. */
 export function createHandler (sidecar: Sidecar): (req: IncomingMessage, res: ServerResponse) => void {
   const limits = limitsOf(sidecar)
-  const koa = createApp(sidecar, createFaces(sidecar, limits)).callback()
-  // The same look-up limit as the device face's: a device guesser gains nothing by changing spelling.
-  const fast = fastBootstrap(sidecar, limits.bootstrap)
+  // The device face's steps: one look-up limit, so a device guesser gains nothing by changing spelling.
+  const steps = bootstrapSteps(sidecar, limits.bootstrap)
+  const koa = createApp(sidecar, createFaces(sidecar, limits, steps)).callback()
+  const fast = fastBootstrap(sidecar, steps)
   return (req, res) => {
     if (!fast(req, res)) void koa(req, res)
   }

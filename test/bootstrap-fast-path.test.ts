@@ -141,3 +141,20 @@ t.test('the failure limit counts both paths together and refuses on both', async
   t.match(metrics, /^homing_bootstrap_requests_total\{code="404"\} 2$/m, 'both paths\' requests are counted in the metrics')
   t.match(metrics, /^homing_bootstrap_requests_total\{code="429"\} 2$/m)
 })
+
+t.test('bootstraps at the same moment are read together, and each gets its own device\'s answer', async t => {
+  const burst = new MemoryStore()
+  await burst.createProduct(product(PK, 'iot-sh-1'))
+  await burst.createProduct(product('a1fastPath02', 'iot-de-1'))
+  const names = Array.from({ length: 20 }, (_, i) => `dev${i}`)
+  await burst.createDevices(names.map(n => newDevice(PK, n, 'iot-sh-1')))
+  await burst.createDevices(names.map(n => newDevice('a1fastPath02', n, 'iot-de-1')))
+  const port = await fastServer(await sidecarOn(burst))
+  const asked = [...names.map(n => [PK, n]), ...names.map(n => ['a1fastPath02', n]), [PK, 'nobody'], [PK, 'dev0']]
+  const answers = await Promise.all(asked.map(async ([productKey = '', deviceName = '']) => (await exchange(port, sdkRequest(sdkForm({ productKey, deviceName })))).raw.toString('latin1')))
+  answers.forEach((raw, i) => {
+    const [productKey, deviceName] = asked[i] as string[]
+    const expected = deviceName === 'nobody' ? '"code":404' : productKey === PK ? 'mqtt.sh.example.com' : 'mqtt.de.example.com'
+    t.ok(raw.includes(expected), `${productKey}/${deviceName}`)
+  })
+})

@@ -16,8 +16,9 @@ import { validate } from '../http/validate.js'
 import type { Sidecar } from '../context.js'
 import type { FailureLimit } from '../http/failure-limit.js'
 import { ApiError } from '../http/http-error.js'
-import { appendEvents } from '../../shared/timeline.js'
+import { EventQueue } from '../../shared/timeline.js'
 import { nowOf } from '../clock.js'
+import { DeviceLookups } from './lookups.js'
 import { placeNearest } from './placement.js'
 import { SDK_BODY_BUFFER, sendWireBody, wireBody, type WireSuccess } from './wire.js'
 
@@ -47,30 +48,40 @@ export interface Placed {
   address: string | null
 }
 
-/** Steps 1-3 on the bare request; an ApiError (or a store error) when the device gets no home. */
-export type PlaceDevice = (req: IncomingMessage) => Promise<Placed>
+/** The steps, shared by the Koa route and the fast path (fast-path.ts), with their look-up limit, reads and timeline writes. */
+export interface BootstrapSteps {
+  /** Steps 1-3 on the bare request; an ApiError (or a store error) when the device gets no home. */
+  place: (req: IncomingMessage) => Promise<Placed>
+  /** Step 5, once the answer is written. */
+  note: (placed: Placed) => void
+}
 
 /** `failures`: look-ups of unknown devices per client address; over the limit, 429 with Retry-After. */
-export function placeDevice (sidecar: Sidecar, failures?: FailureLimit): PlaceDevice {
-  return async req => {
-    const address = addressOf(req, sidecar)
-    const request = await parse(req, sidecar)
-    await failures?.check(address ?? 'unknown')
-    const device = await findDevice(request, sidecar, address, failures)
-    const instance = await place(device, sidecar, address)
-    return { device, instance, address }
+export function bootstrapSteps (sidecar: Sidecar, failures?: FailureLimit): BootstrapSteps {
+  warnOnLongAnswers(sidecar.topology, sidecar.log)
+  const lookups = new DeviceLookups(sidecar.store)
+  // Not waited for, as before; the events of one turn go out in one pipelined write (shared/timeline.ts).
+  const timeline = new EventQueue(sidecar.store, sidecar.log, () => {})
+  return {
+    place: async req => {
+      const address = addressOf(req, sidecar)
+      const request = await parse(req, sidecar)
+      await failures?.check(address ?? 'unknown')
+      const device = await findDevice(request, lookups, address, failures)
+      const instance = await place(device, sidecar, address)
+      return { device, instance, address }
+    },
+    note: placed => noteBootstrap(sidecar, timeline, placed)
   }
 }
 
 /** The Koa route: every spelling of the path but the exact one the fast path takes (fast-path.ts). */
-export function bootstrapRoutes (sidecar: Sidecar, failures?: FailureLimit): Router {
-  warnOnLongAnswers(sidecar.topology, sidecar.log)
-  const steps = placeDevice(sidecar, failures)
+export function bootstrapRoutes (steps: BootstrapSteps): Router {
   const router = new Router()
   router.post('/auth/bootstrap', async ctx => {
-    const placed = await steps(ctx.req)
+    const placed = await steps.place(ctx.req)
     answer(ctx, placed.instance)
-    noteBootstrap(sidecar, placed)
+    steps.note(placed)
   })
   return router
 }
@@ -83,8 +94,8 @@ async function parse (req: IncomingMessage, sidecar: Sidecar): Promise<Bootstrap
 }
 
 /** Step 2: the device's record, refused while disabled; the body is unsigned and carries no secret, so nothing else is checked here. */
-async function findDevice (request: BootstrapRequest, sidecar: Sidecar, address: string | null, failures?: FailureLimit): Promise<Device> {
-  const device = await sidecar.store.getDevice(request.productKey, request.deviceName)
+async function findDevice (request: BootstrapRequest, lookups: DeviceLookups, address: string | null, failures?: FailureLimit): Promise<Device> {
+  const device = await lookups.get(request.productKey, request.deviceName)
   if (device === null) {
     // Only failures count: a whole fleet behind one address bootstraps however fast it likes.
     await failures?.failed(address ?? 'unknown')
@@ -135,13 +146,9 @@ function success (instance: Instance): WireSuccess {
 }
 
 /** Step 5: the device's timeline, not waited for (the answer is already on its way). */
-export function noteBootstrap (sidecar: Sidecar, { device, instance, address }: Placed): void {
+function noteBootstrap (sidecar: Sidecar, timeline: EventQueue, { device, instance, address }: Placed): void {
   const { host, port } = instance.endpoint
-  void appendEvents(sidecar.store, [{
-    productKey: device.productKey,
-    deviceName: device.deviceName,
-    event: { kind: 'bootstrapped', at: nowOf(sidecar), instanceId: instance.id, region: instance.region, address, endpoint: { host, port } }
-  }], sidecar.log)
+  timeline.add(device.productKey, device.deviceName, { kind: 'bootstrapped', at: nowOf(sidecar), instanceId: instance.id, region: instance.region, address, endpoint: { host, port } })
 }
 
 /** docs/protocol.md, "Bootstrap": keep the body under the SDK's buffer where possible; say so at start when an endpoint cannot. */

@@ -10,11 +10,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Sidecar } from '../context.js'
 import { toApiError } from '../http/errors.js'
-import type { FailureLimit } from '../http/failure-limit.js'
 import { badRequest, type ApiError } from '../http/http-error.js'
 import { asksToKeepOpen, proxyMatcher } from '../http/keep-alive.js'
 import { requestIds } from '../http/request-id.js'
-import { noteBootstrap, placeDevice, successBody } from './bootstrap-route.js'
+import { successBody, type BootstrapSteps } from './bootstrap-route.js'
 import { reportBootstrap } from './face.js'
 import { wireBody, writeWireBody } from './wire.js'
 
@@ -23,9 +22,8 @@ export const BOOTSTRAP_PATH = '/auth/bootstrap'
 /** Takes `POST /auth/bootstrap` and returns true, or returns false and leaves the request alone. */
 export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean
 
-/** `failures`: the device face's own limit (the same counters whichever path a request takes). */
-export function fastBootstrap (sidecar: Sidecar, failures: FailureLimit): FastPath {
-  const steps = placeDevice(sidecar, failures)
+/** `steps`: the device face's own (bootstrap-route.ts), so one look-up limit counts both paths. */
+export function fastBootstrap (sidecar: Sidecar, steps: BootstrapSteps): FastPath {
   const fromProxy = proxyMatcher(sidecar.config.bootstrap.keepAlive.proxies)
   const report = reportBootstrap(sidecar.log, sidecar.metrics)
   const nextId = requestIds()
@@ -41,9 +39,9 @@ export function fastBootstrap (sidecar: Sidecar, failures: FailureLimit): FastPa
     try {
       // http/host.ts
       if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) throw badRequest('Host header is required')
-      const placed = await steps(req)
+      const placed = await steps.place(req)
       writeWireBody(res, 200, successBody(placed.instance), keep)
-      noteBootstrap(sidecar, placed)
+      steps.note(placed)
     } catch (err) {
       const error = toApiError(err, { requestId, method: 'POST', path: BOOTSTRAP_PATH }, sidecar.log)
       if (!res.headersSent && writable(res)) writeError(req, res, error, keep)
