@@ -34,7 +34,18 @@ export interface ListenOptions {
   httpsPort?: number
   /** Default: the files of the config's `tls` block. */
   tls?: TlsFiles
+  /** Default: ACCEPT_BACKLOG. */
+  backlog?: number
 }
+
+/**
+ * The accept queue's length. When a job re-homes thousands of online devices, each bootstraps at
+ * once on a new connection; a queue that overflows drops their SYNs, and a device whose SYN is
+ * dropped retries it only after 1, 3, 7 s, then gives up its 10 s bootstrap timeout and starts
+ * over. Linux caps this at net.core.somaxconn (4096 by default since 5.4), so that sysctl is the
+ * knob (docs/operations.md, "Boot storms").
+ */
+export const ACCEPT_BACKLOG = 65_535
 
 const CLOSE_GRACE_MS = 5000
 
@@ -45,11 +56,12 @@ export async function startSidecar (sidecar: Sidecar, opts: ListenOptions = {}):
 
   const callback = boundRequests(createHandler(sidecar), sidecar.config.bootstrap.keepAlive, sidecar.metrics)
   const host = opts.host ?? sidecar.config.bootstrap.host
-  const server = await serve(http.createServer({ requireHostHeader: false }, callback), sidecar, host, opts.port ?? sidecar.config.bootstrap.port, 'bootstrap.port')
+  const backlog = opts.backlog ?? ACCEPT_BACKLOG
+  const server = await serve(http.createServer({ requireHostHeader: false }, callback), sidecar, host, opts.port ?? sidecar.config.bootstrap.port, 'bootstrap.port', backlog)
   let httpsServer: https.Server | null = null
   if (httpsPort !== undefined && tls !== null) {
     try {
-      httpsServer = await serve(https.createServer({ ...tls, requireHostHeader: false }, callback), sidecar, host, httpsPort, 'bootstrap.httpsPort')
+      httpsServer = await serve(https.createServer({ ...tls, requireHostHeader: false }, callback), sidecar, host, httpsPort, 'bootstrap.httpsPort', backlog)
     } catch (err) {
       await stop(server)
       throw err
@@ -64,13 +76,13 @@ export async function startSidecar (sidecar: Sidecar, opts: ListenOptions = {}):
   return { port: portOf(server), server, httpsPort: httpsServer === null ? null : portOf(httpsServer), httpsServer, close }
 }
 
-async function serve<S extends http.Server> (server: S, sidecar: Sidecar, host: string, port: number, key: string): Promise<S> {
+async function serve<S extends http.Server> (server: S, sidecar: Sidecar, host: string, port: number, key: string, backlog: number): Promise<S> {
   // A slow client cannot hold a socket for long (Node's defaults are minutes).
   server.headersTimeout = 20_000
   server.requestTimeout = 30_000
   boundConnections(server, sidecar.config.bootstrap.keepAlive, sidecar.metrics)
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerUnparsable(err, socket))
-  await listen(server, host, port, key)
+  await listen(server, host, port, key, backlog)
   return server
 }
 
