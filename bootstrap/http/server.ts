@@ -1,5 +1,6 @@
-// The sidecar's HTTP listeners: the Koa app on a plain Node server (and, with bootstrap.httpsPort, the
-// same app callback on an HTTPS server, so both answer with the same bytes), with JSON answers even
+// The sidecar's HTTP listeners: the request handler (app.ts: the bootstrap fast path, then the Koa
+// app) on a plain Node server (and, with bootstrap.httpsPort, the same handler on an HTTPS server,
+// so both answer with the same bytes), with JSON answers even
 // for requests Node's parser refuses before Koa sees them. Node's Host header check is off: host.ts
 // refuses a request without one in JSON, as every other refusal is. Connections kept open between
 // requests are bounded (keep-alive.ts).
@@ -43,7 +44,7 @@ export interface ListenOptions {
  * once on a new connection; a queue that overflows drops their SYNs, and a device whose SYN is
  * dropped retries it only after 1, 3, 7 s, then gives up its 10 s bootstrap timeout and starts
  * over. Linux caps this at net.core.somaxconn (4096 by default since 5.4), so that sysctl is the
- * knob (docs/operations.md, "Boot storms").
+ * knob (docs/operations.md, "Sizing").
  */
 export const ACCEPT_BACKLOG = 65_535
 
