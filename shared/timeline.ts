@@ -24,14 +24,12 @@ export async function appendEvents (store: Store, entries: DeviceEventEntry[], l
 export class EventQueue {
   private pending: DeviceEventEntry[] = []
 
-  /** `windowMs`: gather for this long rather than one turn (events nobody reads at once: the sidecar's bootstraps). */
-  constructor (private readonly store: Store, private readonly log: Logger, private readonly background: (work: Promise<unknown>) => void, private readonly windowMs = 0) {}
+  constructor (private readonly store: Store, private readonly log: Logger, private readonly background: (work: Promise<unknown>) => void) {}
 
   add (productKey: string, deviceName: string, event: DeviceEvent): void {
     this.pending.push({ productKey, deviceName, event })
     if (this.pending.length > 1) return
-    const gathered = new Promise<void>(resolve => this.windowMs > 0 ? setTimeout(resolve, this.windowMs) : setImmediate(resolve))
-    this.background(gathered.then(() => {
+    this.background(new Promise<void>(resolve => setImmediate(resolve)).then(() => {
       const batch = this.pending
       this.pending = []
       return appendEvents(this.store, batch, this.log)

@@ -41,12 +41,6 @@ export interface BootstrapRequest {
   resources: string[]
 }
 
-/**
- * How long bootstrapped events gather before their write: at a steady flow of bootstraps one turn
- * of the event loop holds about one, so a turn's batch saved no Redis write per request.
- */
-const TIMELINE_WINDOW_MS = 50
-
 /** A device placed: what the answer and the timeline need. */
 export interface Placed {
   device: Device
@@ -66,8 +60,8 @@ export interface BootstrapSteps {
 export function bootstrapSteps (sidecar: Sidecar, failures?: FailureLimit): BootstrapSteps {
   warnOnLongAnswers(sidecar.topology, sidecar.log)
   const lookups = new DeviceLookups(sidecar.store)
-  // Not waited for, as before; the events of TIMELINE_WINDOW_MS go out in one pipelined write (shared/timeline.ts).
-  const timeline = new EventQueue(sidecar.store, sidecar.log, () => {}, TIMELINE_WINDOW_MS)
+  // Not waited for, as before; the events of one turn go out in one pipelined write (shared/timeline.ts).
+  const timeline = new EventQueue(sidecar.store, sidecar.log, () => {})
   return {
     place: async req => {
       const address = addressOf(req, sidecar)
