@@ -52,7 +52,8 @@ export function fastBootstrap (sidecar: Sidecar, steps: BootstrapSteps): FastPat
 
   return (req, res) => {
     if (req.method !== 'POST' || req.url !== BOOTSTRAP_PATH) return false
-    void handle(req, res)
+    // As Koa's app 'error' (app.ts): only a failure after the answer started gets here.
+    handle(req, res).catch((err: unknown) => sidecar.log.error({ err }, 'response failed'))
     return true
   }
 }
