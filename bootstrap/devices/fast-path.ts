@@ -1,7 +1,7 @@
 // POST /auth/bootstrap answered on the bare node:http request, before Koa sees it: a re-homed fleet
-// bootstraps all at once over a new connection each, and Koa's context, middleware compose and
-// router cost as much CPU per request as the four steps themselves (BENCHMARKS.md, "Bootstrap
-// requests/s"). The steps are the Koa route's own (bootstrap-route.ts: parse -> find device ->
+// bootstraps all at once over a new connection each, and Koa's context, middleware compose,
+// mounts and router cost CPU per request that the sidecar then lacks to accept (BENCHMARKS.md,
+// "Bootstrap fast path and accept queue"). The steps are the Koa route's own (bootstrap-route.ts: parse -> find device ->
 // place -> answer), and so is everything around them: the connection verdict (connection.ts), the
 // Host check (http/host.ts), a request id, the error answers (http/errors.ts), metrics and the log
 // line (face.ts). The bytes are the Koa path's, header order included; a test holds both paths to it.
