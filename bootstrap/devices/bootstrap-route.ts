@@ -1,5 +1,8 @@
 // POST /auth/bootstrap (docs/protocol.md, "Bootstrap"): a device asks which broker it belongs to.
 // The flow is four steps: parse -> find device -> place -> answer; then its timeline notes it.
+// The first three work on the bare request, so that the same steps serve the Koa route below and
+// the path that answers `POST /auth/bootstrap` before Koa sees it (fast-path.ts).
+import type { IncomingMessage } from 'node:http'
 import Router from '@koa/router'
 import type { Context } from 'koa'
 import { z } from 'zod'
@@ -8,14 +11,16 @@ import type { Logger } from '../../shared/log.js'
 import { DEVICE_NAME, PRODUCT_KEY } from '../../shared/device.js'
 import type { Topology } from '../../shared/config.js'
 import type { Device, Instance } from '../../shared/types.js'
-import { parseBody } from '../http/body.js'
+import { readRequestBody } from '../http/body.js'
+import { validate } from '../http/validate.js'
 import type { Sidecar } from '../context.js'
 import type { FailureLimit } from '../http/failure-limit.js'
 import { ApiError } from '../http/http-error.js'
-import { appendEvents } from '../../shared/timeline.js'
+import { EventQueue } from '../../shared/timeline.js'
 import { nowOf } from '../clock.js'
+import { DeviceLookups } from './lookups.js'
 import { placeNearest } from './placement.js'
-import { SDK_BODY_BUFFER, sendWire, wireBody, type WireSuccess } from './wire.js'
+import { SDK_BODY_BUFFER, sendWireBody, wireBody, type WireSuccess } from './wire.js'
 
 // docs/protocol.md, "Bootstrap": the fields the SDK sends; unknown fields are ignored (z.object, not strictObject).
 const bootstrapForm = z.object({
@@ -36,32 +41,61 @@ export interface BootstrapRequest {
   resources: string[]
 }
 
+/** A device placed: what the answer and the timeline need. */
+export interface Placed {
+  device: Device
+  instance: Instance
+  address: string | null
+}
+
+/** The steps, shared by the Koa route and the fast path (fast-path.ts), with their look-up limit, reads and timeline writes. */
+export interface BootstrapSteps {
+  /** Steps 1-3 on the bare request; an ApiError (or a store error) when the device gets no home. */
+  place: (req: IncomingMessage) => Promise<Placed>
+  /** Step 5, once the answer is written. */
+  note: (placed: Placed) => void
+}
+
 /** `failures`: look-ups of unknown devices per client address; over the limit, 429 with Retry-After. */
-export function bootstrapRoutes (sidecar: Sidecar, failures?: FailureLimit): Router {
+export function bootstrapSteps (sidecar: Sidecar, failures?: FailureLimit): BootstrapSteps {
   warnOnLongAnswers(sidecar.topology, sidecar.log)
+  const lookups = new DeviceLookups(sidecar.store)
+  // Not waited for, as before; the events of one turn go out in one pipelined write (shared/timeline.ts).
+  const timeline = new EventQueue(sidecar.store, sidecar.log, () => {})
+  return {
+    place: async req => {
+      const address = addressOf(req, sidecar)
+      const request = await parse(req, sidecar)
+      await failures?.check(address ?? 'unknown')
+      const device = await findDevice(request, lookups, address, failures)
+      const instance = await place(device, sidecar, address)
+      return { device, instance, address }
+    },
+    note: placed => noteBootstrap(sidecar, timeline, placed)
+  }
+}
+
+/** The Koa route: every spelling of the path but the exact one the fast path takes (fast-path.ts). */
+export function bootstrapRoutes (steps: BootstrapSteps): Router {
   const router = new Router()
   router.post('/auth/bootstrap', async ctx => {
-    const address = addressOf(ctx, sidecar)
-    const request = await parse(ctx, sidecar)
-    await failures?.check(address ?? 'unknown')
-    const device = await findDevice(request, sidecar, address, failures)
-    const instance = await place(device, sidecar, address)
-    answer(ctx, instance)
-    noteBootstrap(sidecar, device, instance, address)
+    const placed = await steps.place(ctx.req)
+    answer(ctx, placed.instance)
+    steps.note(placed)
   })
   return router
 }
 
 /** Step 1: the form body, content type with or without `;charset=`. */
-async function parse (ctx: Context, sidecar: Sidecar): Promise<BootstrapRequest> {
-  const form = await parseBody(ctx, bootstrapForm, { limit: sidecar.config.bootstrap.bodyLimit, accept: ['form'] })
+async function parse (req: IncomingMessage, sidecar: Sidecar): Promise<BootstrapRequest> {
+  const form = validate(bootstrapForm, await readRequestBody(req, { limit: sidecar.config.bootstrap.bodyLimit, accept: ['form'] }))
   const resources = (form.resources ?? 'mqtt').split(',').map(r => r.trim().toLowerCase()).filter(r => r !== '')
   return { productKey: form.productKey, deviceName: form.deviceName, clientId: form.clientId ?? null, resources }
 }
 
 /** Step 2: the device's record, refused while disabled; the body is unsigned and carries no secret, so nothing else is checked here. */
-async function findDevice (request: BootstrapRequest, sidecar: Sidecar, address: string | null, failures?: FailureLimit): Promise<Device> {
-  const device = await sidecar.store.getDevice(request.productKey, request.deviceName)
+async function findDevice (request: BootstrapRequest, lookups: DeviceLookups, address: string | null, failures?: FailureLimit): Promise<Device> {
+  const device = await lookups.get(request.productKey, request.deviceName)
   if (device === null) {
     // Only failures count: a whole fleet behind one address bootstraps however fast it likes.
     await failures?.failed(address ?? 'unknown')
@@ -88,13 +122,22 @@ async function place (device: Device, sidecar: Sidecar, address: string | null):
 }
 
 /** The device's public address: the socket peer, or behind a trusted proxy the X-Forwarded-For client. */
-function addressOf (ctx: Context, sidecar: Sidecar): string | null {
-  return clientAddress(ctx.req.socket.remoteAddress, ctx.req.headers['x-forwarded-for'], sidecar.config.bootstrap.trustProxy)
+function addressOf (req: IncomingMessage, sidecar: Sidecar): string | null {
+  return clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], sidecar.config.bootstrap.trustProxy)
 }
 
 /** Step 4: docs/protocol.md, "Bootstrap", mqtt first (the SDK takes the first "host" and "port"), `ip` beside them when configured. */
 function answer (ctx: Context, instance: Instance): void {
-  sendWire(ctx, 200, success(instance))
+  sendWireBody(ctx, 200, successBody(instance))
+}
+
+/** Each instance's answer, made once: a fleet's bootstraps to one instance all read the same bytes. */
+const answers = new WeakMap<Instance, Buffer>()
+
+export function successBody (instance: Instance): Buffer {
+  let body = answers.get(instance)
+  if (body === undefined) answers.set(instance, body = wireBody(success(instance)))
+  return body
 }
 
 function success (instance: Instance): WireSuccess {
@@ -103,13 +146,9 @@ function success (instance: Instance): WireSuccess {
 }
 
 /** Step 5: the device's timeline, not waited for (the answer is already on its way). */
-function noteBootstrap (sidecar: Sidecar, device: Device, instance: Instance, address: string | null): void {
+function noteBootstrap (sidecar: Sidecar, timeline: EventQueue, { device, instance, address }: Placed): void {
   const { host, port } = instance.endpoint
-  void appendEvents(sidecar.store, [{
-    productKey: device.productKey,
-    deviceName: device.deviceName,
-    event: { kind: 'bootstrapped', at: nowOf(sidecar), instanceId: instance.id, region: instance.region, address, endpoint: { host, port } }
-  }], sidecar.log)
+  timeline.add(device.productKey, device.deviceName, { kind: 'bootstrapped', at: nowOf(sidecar), instanceId: instance.id, region: instance.region, address, endpoint: { host, port } })
 }
 
 /** docs/protocol.md, "Bootstrap": keep the body under the SDK's buffer where possible; say so at start when an endpoint cannot. */

@@ -29,8 +29,13 @@ export async function parseBody<S extends z.ZodType> (ctx: Context, schema: S, o
 }
 
 export async function readBody (ctx: Context, options: BodyOptions): Promise<unknown> {
-  const kind = bodyKind(ctx, options.accept)
-  const raw = await readRaw(ctx.req, options.limit)
+  return readRequestBody(ctx.req, options)
+}
+
+/** readBody on the bare request, for a path Koa never sees (devices/fast-path.ts). */
+export async function readRequestBody (req: IncomingMessage, options: BodyOptions): Promise<unknown> {
+  const kind = bodyKind(req.headers['content-type'] ?? '', options.accept)
+  const raw = await readRaw(req, options.limit)
   if (kind === null) {
     if (raw.length > 0) throw unsupportedType(`Content-Type is required: ${expected(options.accept)}`)
     return {}
@@ -44,8 +49,7 @@ function expected (accept: BodyKind[]): string {
 }
 
 /** The route's body kind for this request's Content-Type (with or without `;charset=`), or null when absent. */
-function bodyKind (ctx: Context, accept: BodyKind[]): BodyKind | null {
-  const header = ctx.get('Content-Type')
+function bodyKind (header: string, accept: BodyKind[]): BodyKind | null {
   if (header === '') return null
   const [type = '', ...params] = header.split(';').map(p => p.trim())
   const kind = accept.find(k => MEDIA_TYPES[k] === type.toLowerCase())

@@ -19,7 +19,7 @@ export function errors (log: Logger, write: ErrorWriter): Middleware<RequestStat
       // Nothing answered (no route: 404) or the router set 405/501 without a body.
       if (ctx.status >= 400 && ctx.body == null) throw fromStatus(ctx)
     } catch (err) {
-      const error = toApiError(err, ctx, log)
+      const error = toApiError(err, { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path }, log)
       if (ctx.headerSent || !ctx.writable) return
       respond(ctx, error, write)
     }
@@ -54,21 +54,29 @@ function isHttpErrorLike (err: unknown): err is HttpErrorLike {
   return typeof status === 'number' && status >= 400 && status < 500 && expose === true
 }
 
-function toApiError (err: unknown, ctx: Context, log: Logger): ApiError {
+/** What an error's log line names of its request. */
+export interface RequestWhere {
+  requestId: string
+  method: string
+  path: string
+}
+
+/** The answer an error gets; errors without an HTTP meaning of their own are logged here. */
+export function toApiError (err: unknown, where: RequestWhere, log: Logger): ApiError {
   if (err instanceof ApiError) return err
-  const requestId = (ctx.state as RequestState).requestId
+  const { requestId, method, path } = where
   if (err instanceof StoreRefusedError) {
     // The registry is up but will not write (out of memory, say): the store took back what it wrote.
-    log.warn({ requestId, method: ctx.method, path: ctx.path, reason: err.message }, 'registry refuses writes')
+    log.warn({ requestId, method, path, reason: err.message }, 'registry refuses writes')
     return new ApiError(503, 'unavailable', 'registry refuses writes (out of memory or read-only): nothing was changed, retry later', undefined, { 'Retry-After': '5' })
   }
   if (err instanceof StoreUnavailableError) {
     // docs/operations.md, "Redis outage": registry down -> 503, and recover without a restart.
-    log.warn({ requestId, method: ctx.method, path: ctx.path, reason: err.message }, 'registry unavailable')
+    log.warn({ requestId, method, path, reason: err.message }, 'registry unavailable')
     return new ApiError(503, 'unavailable', 'registry unavailable, retry later', undefined, { 'Retry-After': '1' })
   }
   if (isHttpErrorLike(err)) return new ApiError(err.status, codeOf(err.status), err.message, undefined, err.headers ?? {})
-  log.error({ requestId, method: ctx.method, path: ctx.path, err }, 'request failed')
+  log.error({ requestId, method, path, err }, 'request failed')
   return new ApiError(500, 'internal', `internal error (request ${requestId})`)
 }
 

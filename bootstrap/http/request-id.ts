@@ -14,12 +14,19 @@ export interface RequestIdOptions {
 }
 
 /** A random prefix per process and a counter: unique across sidecars, no syscall per request. */
-export function requestId ({ echo }: RequestIdOptions): Middleware<RequestState> {
+export function requestIds (): () => string {
   const prefix = randomBytes(3).toString('hex')
   let counter = 0
-  return async (ctx, next) => {
+  return () => {
     counter = (counter + 1) % 0x1000000
-    ctx.state.requestId = `${prefix}${counter.toString(16).padStart(6, '0')}`
+    return `${prefix}${counter.toString(16).padStart(6, '0')}`
+  }
+}
+
+export function requestId ({ echo }: RequestIdOptions): Middleware<RequestState> {
+  const nextId = requestIds()
+  return async (ctx, next) => {
+    ctx.state.requestId = nextId()
     if (echo) ctx.set(REQUEST_ID_HEADER, ctx.state.requestId)
     await next()
   }

@@ -1,5 +1,6 @@
-// The sidecar's HTTP listeners: the Koa app on a plain Node server (and, with bootstrap.httpsPort, the
-// same app callback on an HTTPS server, so both answer with the same bytes), with JSON answers even
+// The sidecar's HTTP listeners: the request handler (app.ts: the bootstrap fast path, then the Koa
+// app) on a plain Node server (and, with bootstrap.httpsPort, the same handler on an HTTPS server,
+// so both answer with the same bytes), with JSON answers even
 // for requests Node's parser refuses before Koa sees them. Node's Host header check is off: host.ts
 // refuses a request without one in JSON, as every other refusal is. Connections kept open between
 // requests are bounded (keep-alive.ts).
@@ -9,7 +10,7 @@ import type { Duplex } from 'node:stream'
 import { ConfigError } from '../../shared/config.js'
 import { listen } from '../../shared/listen.js'
 import { loadTls, type TlsFiles } from '../../shared/tls.js'
-import { createApp } from '../app.js'
+import { createHandler } from '../app.js'
 import type { Sidecar } from '../context.js'
 import { wireBody } from '../devices/wire.js'
 import { boundConnections, boundRequests } from './keep-alive.js'
@@ -34,7 +35,18 @@ export interface ListenOptions {
   httpsPort?: number
   /** Default: the files of the config's `tls` block. */
   tls?: TlsFiles
+  /** Default: ACCEPT_BACKLOG. */
+  backlog?: number
 }
+
+/**
+ * The accept queue's length. When a job re-homes thousands of online devices, each bootstraps at
+ * once on a new connection; a queue that overflows drops their SYNs, and a device whose SYN is
+ * dropped retries it only after 1, 3, 7 s, then gives up its 10 s bootstrap timeout and starts
+ * over. Linux caps this at net.core.somaxconn (4096 by default since 5.4), so that sysctl is the
+ * knob (docs/operations.md, "Sizing").
+ */
+export const ACCEPT_BACKLOG = 65_535
 
 const CLOSE_GRACE_MS = 5000
 
@@ -43,13 +55,14 @@ export async function startSidecar (sidecar: Sidecar, opts: ListenOptions = {}):
   const tls = httpsPort === undefined ? null : opts.tls ?? loadTls(sidecar.config)
   if (httpsPort !== undefined && tls === null) throw new ConfigError('bootstrap.httpsPort: needs the top-level "tls" block')
 
-  const callback = boundRequests(createApp(sidecar).callback(), sidecar.config.bootstrap.keepAlive, sidecar.metrics)
+  const callback = boundRequests(createHandler(sidecar), sidecar.config.bootstrap.keepAlive, sidecar.metrics)
   const host = opts.host ?? sidecar.config.bootstrap.host
-  const server = await serve(http.createServer({ requireHostHeader: false }, callback), sidecar, host, opts.port ?? sidecar.config.bootstrap.port, 'bootstrap.port')
+  const backlog = opts.backlog ?? ACCEPT_BACKLOG
+  const server = await serve(http.createServer({ requireHostHeader: false }, callback), sidecar, host, opts.port ?? sidecar.config.bootstrap.port, 'bootstrap.port', backlog)
   let httpsServer: https.Server | null = null
   if (httpsPort !== undefined && tls !== null) {
     try {
-      httpsServer = await serve(https.createServer({ ...tls, requireHostHeader: false }, callback), sidecar, host, httpsPort, 'bootstrap.httpsPort')
+      httpsServer = await serve(https.createServer({ ...tls, requireHostHeader: false }, callback), sidecar, host, httpsPort, 'bootstrap.httpsPort', backlog)
     } catch (err) {
       await stop(server)
       throw err
@@ -64,13 +77,13 @@ export async function startSidecar (sidecar: Sidecar, opts: ListenOptions = {}):
   return { port: portOf(server), server, httpsPort: httpsServer === null ? null : portOf(httpsServer), httpsServer, close }
 }
 
-async function serve<S extends http.Server> (server: S, sidecar: Sidecar, host: string, port: number, key: string): Promise<S> {
+async function serve<S extends http.Server> (server: S, sidecar: Sidecar, host: string, port: number, key: string, backlog: number): Promise<S> {
   // A slow client cannot hold a socket for long (Node's defaults are minutes).
   server.headersTimeout = 20_000
   server.requestTimeout = 30_000
   boundConnections(server, sidecar.config.bootstrap.keepAlive, sidecar.metrics)
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerUnparsable(err, socket))
-  await listen(server, host, port, key)
+  await listen(server, host, port, key, backlog)
   return server
 }
 
