@@ -1,5 +1,6 @@
 // The Redis backend: a database, not a cache. Every key that one atomic step touches shares a hash
 // tag (`{pk#bucket}` for a device and its index entries), so the layout works on Redis Cluster too.
+import { createHash } from 'node:crypto'
 import { ReplyError, type ChainableCommander, type RedisOptions } from 'ioredis'
 import type { RedisTarget } from '../config.js'
 import { DEVICE_EVENTS_KEPT, type DeviceEvent, type DeviceEventEntry } from '../device-events.js'
@@ -19,7 +20,8 @@ const CLUSTER_MOVING = /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN) /
 /**
  * Compare-and-set of a device record and its index entries (shared/store/indexes.ts), in one step.
  * KEYS[1]: the record; KEYS[2..1+ARGV[4]]: index sets to leave; the rest: index sets to join (all of
- * the device's hash tag). ARGV: expected record ('' = must not exist: a create), next record ('' =
+ * the device's hash tag). ARGV: expected record ('' = must not exist: a create; `sha1:<hex>` = the
+ * record whose SHA-1 that is, so the record does not cross the socket twice), next record ('' =
  * delete), the device name, the number of sets to leave. Answers 1 when written, 0 when the record
  * was not the one expected (or, for a create, existed), -1 when it is gone.
  */
@@ -29,13 +31,18 @@ if ARGV[1] == '' then
   if cur then return 0 end
 else
   if cur == false then return -1 end
-  if cur ~= ARGV[1] then return 0 end
+  if cur ~= ARGV[1] and 'sha1:' .. redis.sha1hex(cur) ~= ARGV[1] then return 0 end
 end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
 local leave = tonumber(ARGV[4])
 for i = 2, leave + 1 do redis.call('ZREM', KEYS[i], ARGV[3]) end
 for i = leave + 2, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[3]) end
 return 1`
+
+/** The CAS's expected value: a record's SHA-1 (40 bytes) in place of the record (about 1 KB). Records are JSON objects, so never start with `sha1:`. */
+function expectedForm (raw: string): string {
+  return `sha1:${createHash('sha1').update(raw).digest('hex')}`
+}
 
 /** Take or renew a lease held by ARGV[1] for ARGV[2] ms. */
 const LEASE = `
@@ -300,7 +307,7 @@ export class RedisStore implements Store {
     const { remove, add } = indexDelta(expected?.device ?? null, next)
     const bucket = bucketOf(dn)
     const keys = [this.device(pk, dn), ...remove.map(i => this.index(pk, bucket, i)), ...add.map(i => this.index(pk, bucket, i))]
-    return [keys.length, ...keys, expected?.raw ?? '', next === null ? '' : JSON.stringify(next), dn, remove.length]
+    return [keys.length, ...keys, expected === null ? '' : expectedForm(expected.raw), next === null ? '' : JSON.stringify(next), dn, remove.length]
   }
 
   async createDevices (devices: Device[]): Promise<string[]> {
