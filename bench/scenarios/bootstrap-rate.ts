@@ -8,6 +8,7 @@ import { bootstrapRequest, readResponse, type BootstrapQuery } from '../../devic
 import { Deployment, startServer, type RunningServer } from '../deployment.js'
 import { haproxyBinary, startHaproxy } from '../haproxy.js'
 import { LoadGenerator } from '../load/generator.js'
+import { quietSources } from '../loopback-sources.js'
 import { bootstrapFigures, HOMING, KOA, KOA_KA, latencyMs, NODE_HTTP, NODE_HTTP_KA, type HttpRun } from '../figures.js'
 import type { HttpMode } from '../load/http-flood.js'
 import type { Figure } from '../report.js'
@@ -18,7 +19,10 @@ export async function bootstrapRate (ctx: ScenarioContext): Promise<Figure[]> {
   const durationMs = ctx.quick ? 1500 : 15_000
   const warmupMs = ctx.quick ? 500 : 2000
   const concurrency = 50
-  const sources = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5']
+  // Each line gets loopback source addresses of its own, the least used of 127.0.13.x: a bound connect's port
+  // search slows steeply with the TIME_WAIT sockets an earlier line left on an address (bench/loopback-sources.ts),
+  // and 32 keep a 15 s line at a few thousand sockets per address.
+  const sources = (): string[] => quietSources(ctx.quick ? 8 : 32, '127.0.13.')
   const dep = await new Deployment([{ id: 'bench-a', endpointPort: 18830 }]).open()
   const gen = await LoadGenerator.start()
   const servers: { name: string, server: RunningServer }[] = []
@@ -27,7 +31,7 @@ export async function bootstrapRate (ctx: ScenarioContext): Promise<Figure[]> {
     await dep.createProduct('a1benchBoot', 'bench-a')
     const certs = await dep.createDevices('a1benchBoot', 'bench-a', devices)
     const queries = certs.map(c => ({ productKey: c.productKey, deviceName: c.deviceName, clientId: `${c.productKey}.${c.deviceName}` }))
-    // HAProxy connects from 127.0.0.1; the generator's direct requests come from 127.0.0.2-5, as devices.
+    // HAProxy connects from 127.0.0.1; the generator's direct requests come from 127.0.13.x, as devices.
     const file = withProxies(dep.writeConfig(), [HAPROXY_SOURCE])
     const [homing, http, koa] = await Promise.all([dep.start('homing-bootstrap.ts', ['--config', file], ctx.profileArgs('bootstrap')), startServer('bare-http.ts'), startServer('bare-koa.ts')])
     servers.push({ name: HOMING, server: homing }, { name: NODE_HTTP, server: http }, { name: KOA, server: koa })
@@ -49,9 +53,10 @@ export async function bootstrapRate (ctx: ScenarioContext): Promise<Figure[]> {
     ctx.log(`  ${devices} devices, ${concurrency} concurrent request loops, ${durationMs / 1000} s per server and mode, one generator process`)
     for (const mode of ['new-connection', 'keep-alive'] as const) {
       for (const { name, server, port } of plan[mode]) {
-        await gen.http({ port, mode, concurrency, durationMs: warmupMs, queries, sources }) // warm-up
+        const own = sources()
+        await gen.http({ port, mode, concurrency, durationMs: warmupMs, queries, sources: own }) // warm-up
         const before = await server.measure()
-        const result = await gen.http({ port, mode, concurrency, durationMs, queries, sources })
+        const result = await gen.http({ port, mode, concurrency, durationMs, queries, sources: own })
         const after = await server.measure()
         const cpuPerRequest = result.requests > 0 ? (after.cpuUs - before.cpuUs) / result.requests : null
         runs.push({ server: name, mode, result, cpuPerRequest })
@@ -60,7 +65,7 @@ export async function bootstrapRate (ctx: ScenarioContext): Promise<Figure[]> {
           (result.serverClosed > 0 ? `, ${result.serverClosed} answers with Connection: close` : ''))
       }
     }
-    const viaProxy = await throughHaproxy(ctx, dep, homing, gen, { concurrency, durationMs, warmupMs, queries, sources })
+    const viaProxy = await throughHaproxy(ctx, dep, homing, gen, { concurrency, durationMs, warmupMs, queries, sources: sources() })
     return [...bootstrapFigures(runs), ...haproxyFigures(viaProxy, runs)]
   } finally {
     await gen.stop()
