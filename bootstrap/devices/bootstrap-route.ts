@@ -60,7 +60,7 @@ export interface BootstrapSteps {
 export function bootstrapSteps (sidecar: Sidecar, failures?: FailureLimit): BootstrapSteps {
   warnOnLongAnswers(sidecar.topology, sidecar.log)
   const lookups = new DeviceLookups(sidecar.store)
-  // Not waited for, as before; the events of one turn go out in one pipelined write (shared/timeline.ts).
+  // Not waited for; the events of 10 ms go out in one pipelined write (shared/timeline.ts, EventQueue).
   const timeline = new EventQueue(sidecar.store, sidecar.log, () => {})
   return {
     place: async req => {

@@ -4,6 +4,7 @@
 // balancer"): a listed HTTP proxy (`bootstrap.keepAlive.proxies`), whose connection carries the
 // requests of many devices, and a client that asks with `Connection: keep-alive`, which the Link SDK
 // never sends. Node then writes `Connection: keep-alive` and bounds the connection (http/keep-alive.ts).
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Middleware } from 'koa'
 import { asksToKeepOpen, proxyMatcher } from '../http/keep-alive.js'
 
@@ -15,8 +16,13 @@ export interface ConnectionState {
 export function keepOrClose (proxies: string[]): Middleware<ConnectionState> {
   const fromProxy = proxyMatcher(proxies)
   return async (ctx, next) => {
-    // Node's own verdict first: the request said close, or it is the connection's last (keep-alive.ts).
-    ctx.state.keepConnection = ctx.res.shouldKeepAlive && (fromProxy(ctx.req.socket.remoteAddress) || asksToKeepOpen(ctx.req.headers.connection))
+    ctx.state.keepConnection = keepsConnection(ctx.req, ctx.res, fromProxy)
     await next()
   }
+}
+
+/** The verdict on the bare request (keepOrClose's, and the fast path's: fast-path.ts). */
+export function keepsConnection (req: IncomingMessage, res: ServerResponse, fromProxy: (address: string | undefined) => boolean): boolean {
+  // Node's own verdict first: the request said close, or it is the connection's last (keep-alive.ts).
+  return res.shouldKeepAlive && (fromProxy(req.socket.remoteAddress) || asksToKeepOpen(req.headers.connection))
 }

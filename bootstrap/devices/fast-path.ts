@@ -11,9 +11,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Sidecar } from '../context.js'
 import { toApiError } from '../http/errors.js'
 import { badRequest, type ApiError } from '../http/http-error.js'
-import { asksToKeepOpen, proxyMatcher } from '../http/keep-alive.js'
+import { lacksHost } from '../http/host.js'
+import { proxyMatcher } from '../http/keep-alive.js'
 import { requestIds } from '../http/request-id.js'
 import { successBody, type BootstrapSteps } from './bootstrap-route.js'
+import { keepsConnection } from './connection.js'
 import { reportBootstrap } from './face.js'
 import { wireBody, writeWireBody } from './wire.js'
 
@@ -33,12 +35,10 @@ export function fastBootstrap (sidecar: Sidecar, steps: BootstrapSteps): FastPat
     // As Koa starts every response (its status until something answers: a client gone before the
     // answer is counted as Koa counts it).
     res.statusCode = 404
-    // connection.ts: Node's own verdict first, then a listed proxy or a client that asks in words.
-    const keep = res.shouldKeepAlive && (fromProxy(req.socket.remoteAddress) || asksToKeepOpen(req.headers.connection))
+    const keep = keepsConnection(req, res, fromProxy)
     const requestId = nextId()
     try {
-      // http/host.ts
-      if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) throw badRequest('Host header is required')
+      if (lacksHost(req)) throw badRequest('Host header is required')
       const placed = await steps.place(req)
       writeWireBody(res, 200, successBody(placed.instance), keep)
       steps.note(placed)
