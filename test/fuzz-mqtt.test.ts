@@ -9,7 +9,7 @@ import mqttPacket from 'mqtt-packet'
 import t from 'tap'
 import type { Certificate } from '../shared/types.js'
 import { connectDevice, credentials } from './helpers/broker.js'
-import { FEWER_RUNS, FUZZ_RUNS, changes, expect, nastyString, property, seed, startFuzzDeployment, within } from './helpers/fuzz.js'
+import { FEWER_RUNS, FUZZ_RUNS, changes, expect, nastyString, property, quiet, seed, startFuzzDeployment, within } from './helpers/fuzz.js'
 import { deviceKey } from '../shared/store/device-keys.js'
 
 const d = await startFuzzDeployment('fuzz-mqtt', { broker: true })
@@ -70,13 +70,7 @@ async function settled (): Promise<void> {
     if (raw !== null && (JSON.parse(raw) as { online: unknown }).online === null) break
     await new Promise(resolve => setTimeout(resolve, 30))
   }
-  let last = await d.snapshot()
-  for (let i = 0; i < 50; i++) {
-    await new Promise(resolve => setTimeout(resolve, 30))
-    const now = await d.snapshot()
-    if (changes(last, now).length === 0) return
-    last = now
-  }
+  await quiet(d, 50)
 }
 
 /**
