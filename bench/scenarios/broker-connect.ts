@@ -1,5 +1,7 @@
 // Signed CONNECT rate with registry lookups (Redis) vs bare Aedes (no auth) and Mosquitto
-// (anonymous), and broker memory per idle connection (RSS delta / connections) vs bare Aedes.
+// (anonymous), and broker memory per idle connection (RSS delta / connections) vs bare Aedes. Two
+// diagnostics show the floor of any broker that reads a shared Redis registry per CONNECT
+// (bench/servers/floor-aedes.ts), so that what Homing adds over it can be told from what it cannot avoid.
 // The same pre-signed CONNECT packets go to every broker; the baselines just do not check them.
 // Every measurement gets loopback source addresses of its own (no TIME_WAIT carried over from the
 // server before), `--runs N` rotates the order of the servers between runs and reports medians, and
@@ -144,16 +146,20 @@ export async function brokerConnect (ctx: ScenarioContext): Promise<Figure[]> {
   const gen = await LoadGenerator.start()
   const redis = new Redis(REDIS_URL, { lazyConnect: true })
   const results = new Map<string, Run[]>()
+  let servers: ServerUnderTest[] = []
   try {
     await redis.connect()
     await dep.createProduct('a1benchConn', 'bench-a')
     const certs = await dep.createDevices('a1benchConn', 'bench-a', n)
     const file = dep.writeConfig()
     const fromServer = (s: Awaited<ReturnType<typeof startServer>>): Started => ({ port: s.ports.mqtt as number, usage: s.measure, stop: s.stop })
-    const servers: ServerUnderTest[] = [
+    servers = [
       { name: 'Homing broker (signed, Redis registry)', role: 'subject', start: async () => fromServer(await dep.start('homing-broker.ts', ['--config', file, '--instance', 'bench-a'], ctx.profileArgs('broker-connect'))) },
       // Diagnostic: the same hooks on a plain Aedes (no cluster backends).
       { name: 'Homing plugin on plain Aedes (signed, Redis registry, in-memory emitter and persistence)', role: 'diagnostic', start: async () => fromServer(await dep.start('homing-plugin.ts', ['--config', file, '--instance', 'bench-a'], ctx.profileArgs('plugin-connect'))) },
+      // Diagnostics: the floor of any broker that checks a shared Redis registry (bench/servers/floor-aedes.ts).
+      { name: 'floor: plain Aedes + one registry GET and signature check', role: 'diagnostic', start: async () => fromServer(await startServer('floor-aedes.ts', ['--config', file, '--instance', 'bench-a', '--steps', 'read'])) },
+      { name: 'floor: the same + one online-mark SET', role: 'diagnostic', start: async () => fromServer(await startServer('floor-aedes.ts', ['--config', file, '--instance', 'bench-a', '--steps', 'read,mark'])) },
       { name: 'bare Aedes (no auth)', role: 'baseline', start: async () => fromServer(await startServer('bare-aedes.ts')) }
     ]
     if (mosquittoInstalled()) {
@@ -186,13 +192,18 @@ export async function brokerConnect (ctx: ScenarioContext): Promise<Figure[]> {
     await gen.stop()
     await dep.close()
   }
-  const [subject, diagnostic, ...baselines] = [...results.values()].map(medianRun)
+  const medians = (role: ServerUnderTest['role']): RunFigures[] => servers.flatMap(s => {
+    const runs = results.get(s.name)
+    return s.role === role && runs !== undefined ? [medianRun(runs)] : []
+  })
+  const [subject] = medians('subject')
+  const diagnostics = medians('diagnostic')
+  const baselines = medians('baseline')
   if (subject === undefined) return []
   if (ctx.runs > 1) {
-    for (const r of [subject, diagnostic, ...baselines]) {
-      if (r === undefined) continue
+    for (const r of [subject, ...diagnostics, ...baselines]) {
       ctx.log(`  median of ${ctx.runs}: ${r.name}: ${Math.round(r.flood.rate)}/s, ${Math.round(r.cpuPerConnect ?? 0)} µs CPU/CONNECT, generator up to ${Math.round((r.generatorCores ?? 0) * 100)}% of a core`)
     }
   }
-  return connectFigures([subject, ...baselines], ctx.selected, diagnostic === undefined ? [] : [diagnostic])
+  return connectFigures([subject, ...baselines], ctx.selected, diagnostics)
 }
