@@ -44,6 +44,8 @@ export interface RehomeOutcome {
   mode?: string
   /** The job's rate option (notifies per second), when it had one. */
   rate?: number
+  /** Each destination node's CPU cap (share of a core), when it had one. */
+  dstCpu?: number
   /** CPU (µs) each part used from job start until the last device arrived (sidecar, source, destination, generator, redis). */
   cpuUs?: Record<string, number>
   /** Length of that window (job start -> last arrival), ms. */
@@ -209,7 +211,7 @@ export function rehomeFigures (o: RehomeOutcome): Figure[] {
   const lost = o.devices - o.rehomed
   const r = o.summary.latencyMs.rehome
   return [{
-    scenario: `re-homing ${o.devices.toLocaleString('en-US')} online devices, one job${o.dstNodes !== undefined ? `, ${o.dstNodes}-node destination` : ''}${o.mode !== undefined ? `, ${o.mode} devices` : ''}${o.rate !== undefined ? `, rate ${o.rate}/s` : ''}`,
+    scenario: `re-homing ${o.devices.toLocaleString('en-US')} online devices, one job${o.dstNodes !== undefined ? `, ${o.dstNodes}-node destination` : ''}${o.dstCpu !== undefined ? ` capped at ${o.dstCpu} core per node` : ''}${o.mode !== undefined ? `, ${o.mode} devices` : ''}${o.rate !== undefined ? `, rate ${o.rate}/s` : ''}`,
     subject: 'job start -> all connected at the destination',
     value: seconds,
     unit: 's',

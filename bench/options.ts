@@ -21,6 +21,8 @@ export interface BenchOptions {
   rehomingDevices: DeviceMode
   /** Re-homing: the job's `rate` (notifies per second), or none (as fast as it can). */
   rehomingRate?: number
+  /** Re-homing: each destination broker node capped at this share of a core (bench/cpu-cap.ts), or none. */
+  rehomingDstCpu?: number
 }
 
 function parseRuns (value: string): number {
@@ -43,6 +45,12 @@ function devicesOption (value: string): number {
   return Number(value)
 }
 
+function coreShare (value: string): number {
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0.05 || n > 2) throw new InvalidArgumentError(`expected a share of a core between 0.05 and 2, got "${value}"`)
+  return n
+}
+
 function rate (value: string): number {
   if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new InvalidArgumentError(`expected a whole number of notifies per second, got "${value}"`)
   return Number(value)
@@ -59,6 +67,7 @@ export function benchCommand (): Command {
     .option('--runs <n>', 'connect: measure each server n times, rotating their order, and report the medians', parseRuns, 1)
     .addOption(new Option('--rehoming-dst-nodes <n>', 're-homing: broker processes of the destination instance').choices(['1', '2']).default('1'))
     .option('--rehoming-rate <per-second>', 're-homing: the job\'s rate option (notifies per second; default none: as fast as it can)', rate)
+    .option('--rehoming-dst-cpu <cores>', 're-homing: cap each destination broker node at this share of a core (a cgroup each; needs root), so that the destination limits the run', coreShare)
     .addOption(new Option('--rehoming-devices <mode>', 're-homing: simulated devices, mqtt.js DeviceClients or light raw-socket devices').choices([...DEVICE_MODES]).default('client'))
     .exitOverride()
 }
@@ -67,7 +76,7 @@ export function benchCommand (): Command {
 export function parseBenchArgs (argv: string[]): BenchOptions {
   const cmd = benchCommand()
   cmd.parse(argv, { from: 'user' })
-  const o = cmd.opts<{ quick: boolean, only?: ScenarioName[], json?: string, profile?: string, devices?: number, runs: number, rehomingDstNodes: string, rehomingDevices: DeviceMode, rehomingRate?: number }>()
+  const o = cmd.opts<{ quick: boolean, only?: ScenarioName[], json?: string, profile?: string, devices?: number, runs: number, rehomingDstNodes: string, rehomingDevices: DeviceMode, rehomingRate?: number, rehomingDstCpu?: number }>()
   // The registry scenario imports a million devices twice (most of an hour here): it runs when named.
   const only = o.only ?? SCENARIOS.filter(s => s !== 'registry' && !(o.quick && s === 'live'))
   return {
@@ -79,6 +88,7 @@ export function parseBenchArgs (argv: string[]): BenchOptions {
     ...(o.devices !== undefined ? { devices: o.devices } : {}),
     rehomingDstNodes: Number(o.rehomingDstNodes),
     rehomingDevices: o.rehomingDevices,
-    ...(o.rehomingRate !== undefined ? { rehomingRate: o.rehomingRate } : {})
+    ...(o.rehomingRate !== undefined ? { rehomingRate: o.rehomingRate } : {}),
+    ...(o.rehomingDstCpu !== undefined ? { rehomingDstCpu: o.rehomingDstCpu } : {})
   }
 }

@@ -34,7 +34,7 @@ async function main (o: BenchOptions): Promise<number> {
     log,
     // One directory per server: Node writes a profile per thread (tsx's loader thread included).
     profileArgs: label => o.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(resolve(o.profile), label)}`],
-    rehoming: { dstNodes: o.rehomingDstNodes, devices: o.rehomingDevices, ...(o.rehomingRate !== undefined ? { rate: o.rehomingRate } : {}) }
+    rehoming: { dstNodes: o.rehomingDstNodes, devices: o.rehomingDevices, ...(o.rehomingRate !== undefined ? { rate: o.rehomingRate } : {}), ...(o.rehomingDstCpu !== undefined ? { dstCpu: o.rehomingDstCpu } : {}) }
   }
   const started = Date.now()
   const figures: Figure[] = []

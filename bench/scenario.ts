@@ -13,8 +13,8 @@ export interface ScenarioContext {
   log: (line: string) => void
   /** Node flags for a server under test: --cpu-prof into the profile directory when asked. */
   profileArgs: (label: string) => string[]
-  /** Re-homing: destination broker processes, the simulated devices' mode, the job's rate (none: as fast as it can). */
-  rehoming: { dstNodes: number, devices: DeviceMode, rate?: number }
+  /** Re-homing: destination broker processes, the simulated devices' mode, the job's rate (none: as fast as it can), each destination node's CPU cap in cores (none: uncapped). */
+  rehoming: { dstNodes: number, devices: DeviceMode, rate?: number, dstCpu?: number }
 }
 
 export type Scenario = (ctx: ScenarioContext) => Promise<Figure[]>

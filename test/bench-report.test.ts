@@ -26,6 +26,12 @@ t.test('re-homing takes a 1- or 2-node destination and client or light devices; 
   t.throws(() => parseBenchArgs(['--rehoming-devices', 'heavy']), /Allowed choices are client, light/)
 })
 
+t.test('re-homing caps each destination node at a share of a core between 0.05 and 2, or not at all', async t => {
+  t.equal(parseBenchArgs(['--rehoming-dst-cpu', '0.25']).rehomingDstCpu, 0.25)
+  t.notOk('rehomingDstCpu' in parseBenchArgs(['--only', 'rehoming']))
+  for (const bad of ['0', '0.01', '3', 'half', '']) t.throws(() => parseBenchArgs(['--rehoming-dst-cpu', bad]), /share of a core/, bad)
+})
+
 t.test('ratio is value over baseline, and absent without a usable baseline', async t => {
   t.equal(ratio(90, 100), 0.9)
   t.equal(ratio(1, 0), null)

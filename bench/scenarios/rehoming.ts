@@ -8,6 +8,7 @@ import { startLoadtest } from '../loadtest/run.js'
 import { loopBusy, type LoopTime } from '../loadtest/stats.js'
 import { quietSources } from '../loopback-sources.js'
 import { rehomeFigures, type RehomeOutcome } from '../figures.js'
+import { capCpu } from '../cpu-cap.js'
 import { cpuWindow } from '../process-cpu.js'
 import type { Figure } from '../report.js'
 import type { ScenarioContext } from '../scenario.js'
@@ -51,14 +52,17 @@ async function publishedBetween (key: string, t0: number): Promise<{ first: numb
 
 export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
   const n = ctx.quick ? 300 : 10_000
-  const { dstNodes, devices: mode, rate } = ctx.rehoming
+  const { dstNodes, devices: mode, rate, dstCpu } = ctx.rehoming
   const dep = await new Deployment([{ id: 'bench-src' }, { id: 'bench-dst' }]).open()
+  let cap: { release: () => void } | null = null
   try {
     await dep.createProduct(PK, 'bench-src')
     const certs = await dep.createDevices(PK, 'bench-src', n)
     let file = dep.writeConfig()
     const src = await dep.start('homing-broker.ts', ['--config', file, '--instance', 'bench-src', '--nodes', '2'], ctx.profileArgs('rehoming-src'))
     const dst = await dep.start('homing-broker.ts', ['--config', file, '--instance', 'bench-dst', '--nodes', String(dstNodes)], ctx.profileArgs('rehoming-dst'))
+    // The nodes, not the primary that hands them sockets (with one node they are the same process).
+    cap = dstCpu === undefined ? null : capCpu(dstNodes === 1 ? [dst.pid] : brokerPids(dst).slice(1), dstCpu, 'dst')
     ;(dep.instances[0] as { endpointPort?: number }).endpointPort = src.ports.mqtt
     ;(dep.instances[1] as { endpointPort?: number }).endpointPort = dst.ports.mqtt
     file = dep.writeConfig()
@@ -66,7 +70,7 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
     const url = `http://127.0.0.1:${sidecar.ports.http}`
     const workers = Math.ceil(n / PER_WORKER)
     const sources = quietSources(SOURCES)
-    ctx.log(`  ${n} devices on bench-src (2 broker nodes) -> bench-dst (${dstNodes} node${dstNodes === 1 ? '' : 's'}); sidecar with the job runner; ${workers} load-test worker${workers === 1 ? '' : 's'} (sources ${sources[0]}..), ${mode} devices; job ${rate !== undefined ? `rate ${rate}/s` : 'unpaced'}`)
+    ctx.log(`  ${n} devices on bench-src (2 broker nodes) -> bench-dst (${dstNodes} node${dstNodes === 1 ? '' : 's'}${dstCpu !== undefined ? `, each capped at ${dstCpu} core` : ''}); sidecar with the job runner; ${workers} load-test worker${workers === 1 ? '' : 's'} (sources ${sources[0]}..), ${mode} devices; job ${rate !== undefined ? `rate ${rate}/s` : 'unpaced'}`)
 
     const lt = await startLoadtest(certs, {
       url,
@@ -138,6 +142,7 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
         jobMs,
         summary,
         dstNodes,
+        ...(dstCpu !== undefined ? { dstCpu } : {}),
         mode,
         ...(rate !== undefined ? { rate } : {}),
         cpuUs,
@@ -158,5 +163,6 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
     return rehomeFigures(outcome)
   } finally {
     await dep.close()
+    cap?.release()
   }
 }

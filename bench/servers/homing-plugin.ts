@@ -12,7 +12,8 @@ import { arg, serve } from './serve.js'
 serve('homing-plugin', async () => {
   const config = loadConfig(arg('config'))
   const instanceId = arg('instance')
-  const store = await openStore(config)
+  // As broker/node.ts opens it: the registry connection auto-pipelines.
+  const store = await openStore(config, { autoPipelining: true })
   applyExperiments(store)
   const aedes = await Aedes.createBroker()
   const plugin = homing(aedes, { instanceId, nodeId: `${instanceId}-plugin`, store })
