@@ -60,8 +60,9 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
     const certs = await dep.createDevices(PK, 'bench-src', n)
     let file = dep.writeConfig()
     const src = await dep.start('homing-broker.ts', ['--config', file, '--instance', 'bench-src', '--nodes', '2'], ctx.profileArgs('rehoming-src'))
-    const dst = await dep.start('homing-broker.ts', ['--config', file, '--instance', 'bench-dst', '--nodes', String(dstNodes)], ctx.profileArgs('rehoming-dst'))
-    // The nodes, not the primary that hands them sockets (with one node they are the same process).
+    // Capped nodes accept for themselves: an uncapped primary would do part of their work for free.
+    const dst = await dep.start('homing-broker.ts', ['--config', file, '--instance', 'bench-dst', '--nodes', String(dstNodes), ...(dstCpu === undefined ? [] : ['--accept', 'nodes'])], ctx.profileArgs('rehoming-dst'))
+    // The nodes, not the primary (with one node they are the same process).
     cap = dstCpu === undefined ? null : capCpu(dstNodes === 1 ? [dst.pid] : brokerPids(dst).slice(1), dstCpu, 'dst')
     ;(dep.instances[0] as { endpointPort?: number }).endpointPort = src.ports.mqtt
     ;(dep.instances[1] as { endpointPort?: number }).endpointPort = dst.ports.mqtt

@@ -1,5 +1,8 @@
 // Under test: `--nodes` broker nodes of one instance (startBrokerNode over Redis). One node runs in
 // this process; several run as cluster workers sharing one port, as nodes behind a load balancer.
+// `--accept primary` (default): the primary accepts and hands each socket to a worker in turn (Node's
+// round-robin); `--accept nodes`: every worker accepts on the shared socket itself, so all the work a
+// connection costs is done in a node (what a CPU cap on the nodes needs to be fair).
 import cluster from 'node:cluster'
 import { createServer, type AddressInfo } from 'node:net'
 import { loadConfig } from '../../shared/config.js'
@@ -11,6 +14,7 @@ import { arg, serve, type ServerMessage } from './serve.js'
 const configFile = arg('config')
 const instanceId = arg('instance')
 const nodes = Number(arg('nodes', '1'))
+const accept = arg('accept', 'primary')
 
 async function freePort (): Promise<number> {
   const s = createServer()
@@ -64,6 +68,7 @@ if (cluster.isWorker) {
 } else {
   serve('homing-broker', async () => {
     const port = await freePort()
+    if (accept === 'nodes') cluster.schedulingPolicy = cluster.SCHED_NONE
     cluster.setupPrimary({ execArgv: process.execArgv })
     const workers = Array.from({ length: nodes }, (_, i) => cluster.fork({ BENCH_NODE_INDEX: String(i), BENCH_PORT: String(port) }))
     await Promise.all(workers.map(w => new Promise<void>((resolve, reject) => {
