@@ -46,15 +46,17 @@ for (const size of [1000, 10000, 100000]) {
   const d = delta(before, await stats())
   console.log(`page of 100 at ${size} devices: ${total(d)} commands ${JSON.stringify(d)}, ${ms.toFixed(1)} ms, status ${page.status}, ${page.json.devices.length} devices`)
 }
-// One CONNECT's registry work, as the broker does it: read the record, then mark it online with that read.
+// One CONNECT's registry work, as the broker does it: read the record, then mark it online with that
+// read, its timeline event in the same script (broker/presence.ts).
 const dn = 'dev-0000042'
 const b1 = await stats()
 const seen = await store.getDevice(PK, dn)
-await store.connected(PK, dn, { instanceId: 'iot-sh-1', nodeId: 'n', session: 's1', address: null, at: 1 }, seen ?? undefined)
+const connected = { kind: 'connected', at: 1, instanceId: 'iot-sh-1', nodeId: 'n', address: null, transport: 'mqtt', sdk: 'c', sdkVersion: null } as const
+await store.connected(PK, dn, { instanceId: 'iot-sh-1', nodeId: 'n', session: 's1', address: null, at: 1, event: connected }, seen ?? undefined)
 const c = delta(b1, await stats())
 console.log(`first CONNECT: ${total(c)} commands ${JSON.stringify(c)}`)
 const b2 = await stats()
-await store.disconnected(PK, dn, 's1', 2)
+await store.disconnected(PK, dn, 's1', 2, { kind: 'disconnected', at: 2, instanceId: 'iot-sh-1', nodeId: 'n', reason: 'client' })
 const e = delta(b2, await stats())
 console.log(`disconnect: ${total(e)} commands ${JSON.stringify(e)}`)
 console.log(`used_memory: ${(await admin.info('memory')).match(/used_memory:(\d+)/)?.[1]} bytes for ${made} devices`)

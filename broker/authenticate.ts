@@ -12,7 +12,7 @@ import type { HomingContext } from './context.js'
 import { transportOf } from './listeners.js'
 import { addressOf, hold, markOnline } from './presence.js'
 import { announce } from './takeover.js'
-import { noteConnected } from './timeline.js'
+import type { ConnectedVia } from './timeline.js'
 
 /** CONNACK return codes of docs/protocol.md, "CONNECT authentication". */
 export type RefusalCode = 2 | 3 | 4 | 5
@@ -79,9 +79,16 @@ async function admit (ctx: HomingContext, client: Client, connect: ConnectFields
   if (ctx.movedDevices === 'redirect' && Redirects.applies(device, ctx.instanceId)) return redirect(ctx, client, identity)
   checkAssignment(ctx, device)
   const session = known.session = holdSession(ctx, client, identity)
-  const replaced = await markDeviceOnline(ctx, session, device)
+  const via = connectedVia(client, identity)
+  const replaced = await markDeviceOnline(ctx, session, device, via)
   if (replaced) await takeOver(ctx, session, connect)
-  logAccepted(ctx, client, identity, session)
+  logAccepted(ctx, client, identity, session, via)
+}
+
+/** How the device connected: for its timeline event (written with the online mark), the metrics and the log. */
+function connectedVia (client: Client, identity: ConnectIdentity): ConnectedVia {
+  const { sdk, sdkVersion } = sdkOf(identity)
+  return { transport: transportOf(client.conn) ?? 'other', sdk, sdkVersion }
 }
 
 /** docs/protocol.md, "Moved devices": accepted, never held nor marked online here; notified and let go (broker/redirect.ts). */
@@ -94,11 +101,8 @@ function redirect (ctx: HomingContext, client: Client, identity: ConnectIdentity
 }
 
 /** docs/devices.md, "What the broker logs": each accepted CONNECT at info, with how the device connected. */
-function logAccepted (ctx: HomingContext, client: Client, identity: ConnectIdentity, session: DeviceSession): void {
-  const { sdk, sdkVersion } = sdkOf(identity)
-  const transport = transportOf(client.conn) ?? 'other'
+function logAccepted (ctx: HomingContext, client: Client, identity: ConnectIdentity, session: DeviceSession, { transport, sdk, sdkVersion }: ConnectedVia): void {
   ctx.onDeviceConnect?.(sdk, transport)
-  noteConnected(ctx, session, transport, sdk, sdkVersion)
   ctx.log.info({
     productKey: identity.productKey,
     deviceName: identity.deviceName,
@@ -227,8 +231,8 @@ function holdSession (ctx: HomingContext, client: Client, identity: ConnectIdent
 }
 
 /** Resolves whether the registry's online mark named another connection, which this one replaced. */
-async function markDeviceOnline (ctx: HomingContext, session: DeviceSession, device: Device): Promise<boolean> {
-  const { result, replaced } = await markOnline(ctx, session, device)
+async function markDeviceOnline (ctx: HomingContext, session: DeviceSession, device: Device, via: ConnectedVia): Promise<boolean> {
+  const { result, replaced } = await markOnline(ctx, session, via, device)
   // The device moved away (or was disabled or deleted) after findDevice read it.
   if (result === 'not-assigned') throw new Refusal(5, 'device assigned to another instance')
   if (result === 'disabled') throw new Refusal(5, 'device disabled')

@@ -155,7 +155,8 @@ export function homing (aedes: Aedes, options: HomingOptions): HomingBroker {
       stopProperties()
       stopReplies()
       hooks.detach()
-      await Promise.allSettled(pending)
+      // Work may add more as it ends (an offline mark that finds nothing to clear queues its timeline event).
+      while (pending.size > 0) await Promise.allSettled([...pending])
     }
   }
 }

@@ -26,16 +26,43 @@ export const EVENT_BATCH_MS = 10
  */
 export class EventQueue {
   private pending: DeviceEventEntry[] = []
+  /** The devices with an event in `pending`. */
+  private devices = new Set<string>()
+  /** Sends `pending` now, instead of when its 10 ms are up. */
+  private due: (() => void) | null = null
 
   constructor (private readonly store: Store, private readonly log: Logger, private readonly background: (work: Promise<unknown>) => void) {}
 
   add (productKey: string, deviceName: string, event: DeviceEvent): void {
     this.pending.push({ productKey, deviceName, event })
+    this.devices.add(deviceOf(productKey, deviceName))
     if (this.pending.length > 1) return
-    this.background(new Promise<void>(resolve => setTimeout(resolve, EVENT_BATCH_MS)).then(() => {
-      const batch = this.pending
-      this.pending = []
-      return appendEvents(this.store, batch, this.log)
+    this.background(new Promise<void>(resolve => {
+      const timer = setTimeout(() => this.due?.(), EVENT_BATCH_MS)
+      this.due = () => {
+        clearTimeout(timer)
+        this.due = null
+        resolve(this.send())
+      }
     }))
   }
+
+  /**
+   * Sends the waiting batch now if it holds an event of the device, before the caller writes a later
+   * event of that device another way (with a registry write of its own): the timeline is kept in the
+   * order written, and the batch's commands go out first on the same connection.
+   */
+  sendFor (productKey: string, deviceName: string): void {
+    if (this.devices.has(deviceOf(productKey, deviceName))) this.due?.()
+  }
+
+  /** Synchronously as far as the registry's socket: what is sent after it goes out after it. */
+  private send (): Promise<void> {
+    const batch = this.pending
+    this.pending = []
+    this.devices = new Set()
+    return appendEvents(this.store, batch, this.log)
+  }
 }
+
+const deviceOf = (productKey: string, deviceName: string): string => `${productKey}\n${deviceName}`

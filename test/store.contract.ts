@@ -362,6 +362,48 @@ export function storeContract (name: string, open: () => Promise<Store>): void {
       await store.appendDeviceEvents([])
     })
 
+    t.test('the online and offline marks write their timeline event in the same step, only when they write', async t => {
+      const connected = (at: number): DeviceEvent => ({ kind: 'connected', at, instanceId: 'a', nodeId: 'n1', address: '203.0.113.9', transport: 'mqtt', sdk: 'c', sdkVersion: null })
+      const disconnected = (at: number): DeviceEvent => ({ kind: 'disconnected', at, instanceId: 'a', nodeId: 'n1', reason: 'client' })
+      const ats = async (dn: string): Promise<number[]> => (await store.deviceEvents('pkEv', dn, 10_000)).map(e => e.at)
+      await store.createDevices([newDevice('pkEv', 'dev1', 'a'), newDevice('pkEv', 'dev2', 'a')])
+
+      t.equal((await store.connected('pkEv', 'dev1', { ...info('b', 's0'), event: connected(1) })).result, 'not-assigned')
+      await store.disableDevice('pkEv', 'dev2', 'a')
+      t.equal((await store.connected('pkEv', 'dev2', { ...info('a', 's0'), event: connected(2) })).result, 'disabled')
+      t.equal((await store.connected('pkEv', 'ghost', { ...info('a', 's0'), event: connected(3) })).result, 'not-found')
+      t.same([await ats('dev1'), await ats('dev2'), await ats('ghost')], [[], [], []], 'a refused mark writes no event')
+
+      t.equal((await store.connected('pkEv', 'dev1', { ...info('a', 's1'), at: 10, event: connected(10) })).result, 'ok')
+      t.same(await store.deviceEvents('pkEv', 'dev1', 10), [connected(10)], 'the mark wrote its event')
+      // A stale read: the compare-and-set fails once and is retried; the event is written once.
+      const stale = await store.getDevice('pkEv', 'dev1')
+      await store.setTags('pkEv', 'dev1', { room: 'hall' })
+      t.equal((await store.connected('pkEv', 'dev1', { ...info('a', 's2'), at: 20, event: connected(20) }, stale ?? undefined)).result, 'ok')
+      t.same(await ats('dev1'), [20, 10], 'once, however many tries the mark took')
+      t.equal((await store.getDevice('pkEv', 'dev1'))?.online?.session, 's2')
+
+      t.equal(await store.disconnected('pkEv', 'dev1', 's1', 25, disconnected(25)), false, 'an older session clears nothing')
+      t.same(await ats('dev1'), [20, 10], 'and writes no event: the caller writes it another way')
+      t.equal(await store.disconnected('pkEv', 'dev1', 's2', 30, disconnected(30)), true)
+      t.same(await store.deviceEvents('pkEv', 'dev1', 1), [disconnected(30)], 'the offline mark wrote its event')
+      t.equal((await store.getDevice('pkEv', 'dev1'))?.online, null)
+      t.equal(await store.disconnected('pkEv', 'dev1', 's2', 35, disconnected(35)), false, 'again: nothing to clear')
+      t.equal(await store.disconnected('pkEv', 'ghost', 's2', 35, disconnected(35)), false, 'no device: nothing to clear')
+      t.same([await ats('dev1'), await ats('ghost')], [[30, 20, 10], []], 'nor any event')
+
+      t.equal((await store.connected('pkEv', 'dev1', info('a', 's3'))).result, 'ok')
+      t.equal(await store.disconnected('pkEv', 'dev1', 's3', 40), true)
+      t.same(await ats('dev1'), [30, 20, 10], 'marks without an event write none')
+
+      // Capped as appendDeviceEvents caps.
+      await store.appendDeviceEvents(Array.from({ length: DEVICE_EVENTS_KEPT }, (_, i) => ({ productKey: 'pkEv', deviceName: 'dev1', event: disconnected(100 + i) })))
+      t.equal((await store.connected('pkEv', 'dev1', { ...info('a', 's4'), event: connected(9999) })).result, 'ok')
+      const kept = await ats('dev1')
+      t.equal(kept.length, DEVICE_EVENTS_KEPT, `the last ${DEVICE_EVENTS_KEPT} kept`)
+      t.same([kept[0], kept.at(-1)], [9999, 101], 'the mark\'s event newest, the oldest gone')
+    })
+
     t.test('disconnect events share the instance log with moves, in order', async t => {
       const seen: MoveEvent[] = []
       const sub = await store.consumeMoves('evCut', 'n1', async e => { seen.push(e) })

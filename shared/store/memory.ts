@@ -143,26 +143,33 @@ export class MemoryStore implements Store {
   }
 
   async appendDeviceEvents (entries: DeviceEventEntry[]): Promise<void> {
+    for (const { productKey, deviceName, event } of entries) this.pushEvent(productKey, deviceName, event)
+  }
+
+  /** One event at the head of the device's log, the oldest beyond the cap dropped. */
+  private pushEvent (productKey: string, deviceName: string, event: DeviceEvent): void {
     const keep = this.options.deviceEventsKept ?? DEVICE_EVENTS_KEPT
-    for (const { productKey, deviceName, event } of entries) {
-      const key = deviceKey(productKey, deviceName)
-      const log = this.events.get(key) ?? []
-      log.unshift(copy(event))
-      if (log.length > keep) log.length = keep
-      this.events.set(key, log)
-    }
+    const key = deviceKey(productKey, deviceName)
+    const log = this.events.get(key) ?? []
+    log.unshift(copy(event))
+    if (log.length > keep) log.length = keep
+    this.events.set(key, log)
   }
 
   async deviceEvents (productKey: string, deviceName: string, limit: number): Promise<DeviceEvent[]> {
     return (this.events.get(deviceKey(productKey, deviceName)) ?? []).slice(0, Math.max(0, limit)).map(copy)
   }
 
-  private apply<O> (productKey: string, deviceName: string, change: (d: Device) => t.Transition<O>): O | null {
+  /** As the Redis store's: `event` goes to the device's timeline only when the transition writes the record. */
+  private apply<O> (productKey: string, deviceName: string, change: (d: Device) => t.Transition<O>, event?: DeviceEvent): O | null {
     const key = deviceKey(productKey, deviceName)
     const device = this.devices.get(key)
     if (!device) return null
     const { next, outcome } = change(copy(device))
-    if (next) this.devices.set(key, copy(next))
+    if (next) {
+      this.devices.set(key, copy(next))
+      if (event !== undefined) this.pushEvent(productKey, deviceName, event)
+    }
     return copy(outcome)
   }
 
@@ -179,11 +186,11 @@ export class MemoryStore implements Store {
   }
 
   async connected (...[pk, dn, info]: Parameters<Store['connected']>): ReturnType<Store['connected']> {
-    return this.apply(pk, dn, d => t.connected(d, info)) ?? { result: 'not-found' }
+    return this.apply(pk, dn, d => t.connected(d, info), info.event) ?? { result: 'not-found' }
   }
 
-  async disconnected (productKey: string, deviceName: string, session: string, at: number): Promise<void> {
-    this.apply(productKey, deviceName, d => t.disconnected(d, session, at))
+  async disconnected (...[pk, dn, session, at, event]: Parameters<Store['disconnected']>): ReturnType<Store['disconnected']> {
+    return this.apply(pk, dn, d => t.disconnected(d, session, at), event) ?? false
   }
 
   async setProperties (productKey: string, deviceName: string, instanceId: string, payload: string): Promise<void> {

@@ -24,6 +24,9 @@ const CLUSTER_MOVING = /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN) /
  * record whose SHA-1 that is, so the record does not cross the socket twice), next record ('' =
  * delete), the device name, the number of sets to leave. Answers 1 when written, 0 when the record
  * was not the one expected (or, for a create, existed), -1 when it is gone.
+ * Optionally a timeline event written with the record (a CONNECT's or a disconnect's: no command of
+ * its own): ARGV[5] the event, ARGV[6] the events kept, and the last key the device's timeline (the
+ * same hash tag); pushed and trimmed as PUSH_CAPPED does, only when the record is written.
  */
 const WRITE = `
 local cur = redis.call('GET', KEYS[1])
@@ -35,8 +38,14 @@ else
 end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
 local leave = tonumber(ARGV[4])
+local sets = #KEYS
+if ARGV[5] then sets = sets - 1 end
 for i = 2, leave + 1 do redis.call('ZREM', KEYS[i], ARGV[3]) end
-for i = leave + 2, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[3]) end
+for i = leave + 2, sets do redis.call('ZADD', KEYS[i], 0, ARGV[3]) end
+if ARGV[5] then
+  redis.call('LPUSH', KEYS[#KEYS], ARGV[5])
+  redis.call('LTRIM', KEYS[#KEYS], 0, tonumber(ARGV[6]) - 1)
+end
 return 1`
 
 /** The CAS's expected value: a record's SHA-1 (40 bytes) in place of the record (about 1 KB). Records are JSON objects, so never start with `sha1:`. */
@@ -303,12 +312,17 @@ export class RedisStore implements Store {
    * The arguments of WRITE for one device: from the record `expected` (null: none yet) to `next`
    * (null: deleted), with the index entries that change between them.
    */
-  private writeArgs (pk: string, dn: string, expected: { raw: string, device: Device } | null, next: Device | null): Array<string | number> {
+  private writeArgs (pk: string, dn: string, expected: { raw: string, device: Device } | null, next: Device | null, event?: DeviceEvent): Array<string | number> {
     const { remove, add } = indexDelta(expected?.device ?? null, next)
     const bucket = bucketOf(dn)
     const keys = [this.device(pk, dn), ...remove.map(i => this.index(pk, bucket, i)), ...add.map(i => this.index(pk, bucket, i))]
-    return [keys.length, ...keys, expected === null ? '' : expectedForm(expected.raw), next === null ? '' : JSON.stringify(next), dn, remove.length]
+    const args = [expected === null ? '' : expectedForm(expected.raw), next === null ? '' : JSON.stringify(next), dn, remove.length]
+    if (event === undefined) return [keys.length, ...keys, ...args]
+    return [keys.length + 1, ...keys, this.eventLog(pk, dn), ...args, JSON.stringify(event), this.eventsKept]
   }
+
+  /** Events kept per device (config `limits.deviceEvents`). */
+  private get eventsKept (): number { return this.options.deviceEventsKept ?? DEVICE_EVENTS_KEPT }
 
   async createDevices (devices: Device[]): Promise<string[]> {
     if (devices.length === 0) return []
@@ -424,7 +438,7 @@ export class RedisStore implements Store {
   /** One capped push per device: its events of this call in one command, so each device's log stays in order. */
   async appendDeviceEvents (entries: DeviceEventEntry[]): Promise<void> {
     if (entries.length === 0) return
-    const keep = this.options.deviceEventsKept ?? DEVICE_EVENTS_KEPT
+    const keep = this.eventsKept
     const perDevice = new Map<string, string[]>()
     for (const { productKey, deviceName, event } of entries) {
       const key = this.eventLog(productKey, deviceName)
@@ -454,8 +468,10 @@ export class RedisStore implements Store {
   /**
    * Read, apply a pure transition, compare-and-set; again if someone wrote in between. `seen`, a
    * record getDevice just returned, stands in for the first read: the CAS still checks it is current.
+   * `event` goes to the device's timeline in the script that writes the record: once, and only if
+   * the transition writes (a CAS that lost, or an outcome that writes nothing, writes no event).
    */
-  private async apply<O> (productKey: string, deviceName: string, change: (d: Device) => t.Transition<O>, seen?: Device): Promise<O | null> {
+  private async apply<O> (productKey: string, deviceName: string, change: (d: Device) => t.Transition<O>, seen?: Device, event?: DeviceEvent): Promise<O | null> {
     const key = this.device(productKey, deviceName)
     return this.run(async () => {
       let known = seen === undefined ? undefined : this.read.get(seen)
@@ -470,7 +486,7 @@ export class RedisStore implements Store {
         // An outcome that writes nothing is only trusted from a fresh read.
         if (next === null && !fresh) continue
         if (next === null) return outcome
-        const written = await this.redis.homingWrite(...this.writeArgs(productKey, deviceName, { raw, device: current }, next))
+        const written = await this.redis.homingWrite(...this.writeArgs(productKey, deviceName, { raw, device: current }, next, event))
         if (written === 1) return outcome
         if (written === -1) return null
       }
@@ -490,11 +506,11 @@ export class RedisStore implements Store {
   }
 
   async connected (...[pk, dn, info, seen]: Parameters<Store['connected']>): ReturnType<Store['connected']> {
-    return await this.apply(pk, dn, d => t.connected(d, info), seen) ?? { result: 'not-found' }
+    return await this.apply(pk, dn, d => t.connected(d, info), seen, info.event) ?? { result: 'not-found' }
   }
 
-  async disconnected (productKey: string, deviceName: string, session: string, at: number): Promise<void> {
-    await this.apply(productKey, deviceName, d => t.disconnected(d, session, at))
+  async disconnected (...[pk, dn, session, at, event]: Parameters<Store['disconnected']>): ReturnType<Store['disconnected']> {
+    return await this.apply(pk, dn, d => t.disconnected(d, session, at), undefined, event) ?? false
   }
 
   async setProperties (productKey: string, deviceName: string, instanceId: string, payload: string): Promise<void> {

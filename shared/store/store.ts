@@ -45,6 +45,11 @@ export interface ConnectedInfo {
   session: string
   address: string | null
   at: number
+  /**
+   * The device's timeline event for this CONNECT, appended (capped as appendDeviceEvents) in the same
+   * atomic step as the mark, only when the outcome is 'ok': a CONNECT costs no command of its own for it.
+   */
+  event?: DeviceEvent
 }
 
 export type ConnectedOutcome =
@@ -195,8 +200,12 @@ export interface Store extends ConnectionHistoryStore {
   /** Marks the device online at a node and active at the instance (docs/distribution.md, "Rule 5"), atomically. */
   /** `seen`: the record the caller just got from getDevice; the Redis backend then saves a read (hot path: CONNECT). */
   connected: (productKey: string, deviceName: string, info: ConnectedInfo, seen?: Device) => Promise<ConnectedOutcome>
-  /** Clears the online mark only when `session` still holds it (a takeover may have replaced it). */
-  disconnected: (productKey: string, deviceName: string, session: string, at: number) => Promise<void>
+  /**
+   * Clears the online mark only when `session` still holds it (a takeover may have replaced it), and
+   * with it appends `event` to the device's timeline (capped as appendDeviceEvents), in the same atomic
+   * step. Answers whether it cleared the mark: when not, `event` was not written either.
+   */
+  disconnected: (productKey: string, deviceName: string, session: string, at: number, event?: DeviceEvent) => Promise<boolean>
   /** Runtime data (docs/distribution.md, "Rule 4"): last property post at the instance where it was made. */
   setProperties: (productKey: string, deviceName: string, instanceId: string, payload: string) => Promise<void>
 

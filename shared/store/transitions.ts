@@ -36,11 +36,12 @@ export function connected (device: Device, info: ConnectedInfo): Transition<Conn
   return { next, outcome: { result: 'ok', device: next, firstConnect: !before.active, replaced: device.online } }
 }
 
-export function disconnected (device: Device, session: string, at: number): Transition<null> {
-  if (device.online?.session !== session) return { next: null, outcome: null }
+/** The outcome: whether the mark is cleared (false: another session holds it, or none does). */
+export function disconnected (device: Device, session: string, at: number): Transition<boolean> {
+  if (device.online?.session !== session) return { next: null, outcome: false }
   const instanceId = device.instanceId
   const runtime = instanceId === null ? device.runtime : withRuntime(device, instanceId, { lastDisconnectAt: at })
-  return { next: { ...device, online: null, runtime }, outcome: null }
+  return { next: { ...device, online: null, runtime }, outcome: true }
 }
 
 export function propertiesPosted (device: Device, instanceId: string, payload: string): Transition<null> {
