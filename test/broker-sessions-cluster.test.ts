@@ -6,7 +6,7 @@ import t from 'tap'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { startBrokerNode, type BrokerNode } from '../broker/node.js'
 import { brokerConfig, connect, credentials, makeDevices, nextMessage, type Credentials } from './helpers/broker.js'
-import { REDIS_URL } from './helpers/redis.js'
+import { monitorRedis } from './helpers/redis-monitor.js'
 import { openTestRegistry } from './helpers/registry.js'
 import { eventually, within, WAIT_MS } from './helpers/wait.js'
 
@@ -18,6 +18,8 @@ t.teardown(async () => {
   for (const node of [a1, a2]) await node.close()
 })
 const [d1, d2, d3, d4, d5, d6] = await makeDevices(store, 'pkS', ['dev1', 'dev2', 'dev3', 'dev4', 'dev5', 'dev6'], 'a')
+/** The cluster parts' namespace: every key and channel of the persistence and the emitter. */
+const namespace = `${keyPrefix}aedes:a:`
 
 const publish = (node: BrokerNode, topic: string, payload: string, qos: 0 | 1 = 1) =>
   new Promise<void>((resolve, reject) => node.aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false }, err => err ? reject(err) : resolve()))
@@ -109,25 +111,14 @@ t.test('clean sessions come and go on both nodes without a stored session', asyn
 })
 
 t.test('a clean CONNECT with no stored subscription does not read an offline queue; a persistent one does', async t => {
-  const { Redis } = await import('ioredis')
-  const redis = new Redis(REDIS_URL)
-  const monitor = await redis.monitor()
-  t.teardown(() => { monitor.disconnect(); redis.disconnect() })
-  const commands: string[] = []
-  monitor.on('monitor', (_time: string, args: string[]) => commands.push(args.join(' ')))
+  const { commands, mark } = await monitorRedis(t, keyPrefix)
   const creds = credentials(d6!)
-  const queue = `LRANGE ${keyPrefix}aedes:a:outgoing:${encodeURIComponent(creds.clientId)}`
-  const marker = async (name: string): Promise<void> => {
-    const key = `${keyPrefix}marker:${name}`
-    await redis.get(key)
-    await eventually(() => commands.some(c => c === `get ${key}` || c === `GET ${key}`), `the monitor to see ${name}`)
-  }
+  const queue = `LRANGE ${namespace}outgoing:${encodeURIComponent(creds.clientId)}`
 
   const persistent = await session(a1.ports.mqtt, creds, { clean: false })
   await eventually(() => commands.some(c => c.toUpperCase().startsWith(queue.toUpperCase())), 'the persistent session to read its offline queue')
   await persistent.client.endAsync()
-  await marker('before')
-  const from = commands.length
+  const from = await mark('before')
 
   // A round trip on the connection after its CONNACK, then a command the monitor sees after it.
   const clean = await session(a2.ports.mqtt, creds, { clean: true })
@@ -137,6 +128,6 @@ t.test('a clean CONNECT with no stored subscription does not read an offline que
   await clean.client.publishAsync(topic, 'echo', { qos: 1 })
   await within(WAIT_MS, echo, 'the echo')
   await clean.client.endAsync()
-  await marker('after')
-  t.same(commands.slice(from).filter(c => c.toUpperCase().startsWith(queue.toUpperCase())), [], 'no offline queue read for the clean session')
+  const to = await mark('after')
+  t.same(commands.slice(from, to).filter(c => c.toUpperCase().startsWith(queue.toUpperCase())), [], 'no offline queue read for the clean session')
 })
