@@ -158,8 +158,9 @@ export async function brokerConnect (ctx: ScenarioContext): Promise<Figure[]> {
       // Diagnostic: the same hooks on a plain Aedes (no cluster backends).
       { name: 'Homing plugin on plain Aedes (signed, Redis registry, in-memory emitter and persistence)', role: 'diagnostic', start: async () => fromServer(await dep.start('homing-plugin.ts', ['--config', file, '--instance', 'bench-a'], ctx.profileArgs('plugin-connect'))) },
       // Diagnostics: the floor of any broker that checks a shared Redis registry (bench/servers/floor-aedes.ts).
-      { name: 'floor: plain Aedes + one registry GET and signature check', role: 'diagnostic', start: async () => fromServer(await startServer('floor-aedes.ts', ['--config', file, '--instance', 'bench-a', '--steps', 'read'])) },
-      { name: 'floor: the same + one online-mark SET', role: 'diagnostic', start: async () => fromServer(await startServer('floor-aedes.ts', ['--config', file, '--instance', 'bench-a', '--steps', 'read,mark'])) },
+      { name: 'floor: plain Aedes answering a turn later (no I/O)', role: 'diagnostic', start: async () => fromServer(await startServer('floor-aedes.ts', ['--config', file, '--instance', 'bench-a', '--steps', 'defer'], ctx.profileArgs('floor-defer'))) },
+      { name: 'floor: plain Aedes + one registry GET and signature check', role: 'diagnostic', start: async () => fromServer(await startServer('floor-aedes.ts', ['--config', file, '--instance', 'bench-a', '--steps', 'read'], ctx.profileArgs('floor-read'))) },
+      { name: 'floor: the same + one online-mark SET', role: 'diagnostic', start: async () => fromServer(await startServer('floor-aedes.ts', ['--config', file, '--instance', 'bench-a', '--steps', 'read,mark'], ctx.profileArgs('floor-mark'))) },
       { name: 'bare Aedes (no auth)', role: 'baseline', start: async () => fromServer(await startServer('bare-aedes.ts')) }
     ]
     if (mosquittoInstalled()) {

@@ -60,10 +60,10 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
     const certs = await dep.createDevices(PK, 'bench-src', n)
     let file = dep.writeConfig()
     const src = await dep.start('homing-broker.ts', ['--config', file, '--instance', 'bench-src', '--nodes', '2'], ctx.profileArgs('rehoming-src'))
-    // Capped nodes accept for themselves: an uncapped primary would do part of their work for free.
-    const dst = await dep.start('homing-broker.ts', ['--config', file, '--instance', 'bench-dst', '--nodes', String(dstNodes), ...(dstCpu === undefined ? [] : ['--accept', 'nodes'])], ctx.profileArgs('rehoming-dst'))
-    // The nodes, not the primary (with one node they are the same process).
-    cap = dstCpu === undefined ? null : capCpu(dstNodes === 1 ? [dst.pid] : brokerPids(dst).slice(1), dstCpu, 'dst')
+    // Capped nodes are workers behind the node cluster's primary, one node too: the primary, uncapped
+    // as a load balancer would be, does the same work per connection for 1 and for 2 nodes.
+    const dst = await dep.start('homing-broker.ts', ['--config', file, '--instance', 'bench-dst', '--nodes', String(dstNodes), ...(dstCpu === undefined ? [] : ['--workers', 'always'])], ctx.profileArgs('rehoming-dst'))
+    cap = dstCpu === undefined ? null : capCpu(brokerPids(dst).slice(1), dstCpu, 'dst')
     ;(dep.instances[0] as { endpointPort?: number }).endpointPort = src.ports.mqtt
     ;(dep.instances[1] as { endpointPort?: number }).endpointPort = dst.ports.mqtt
     file = dep.writeConfig()
@@ -97,7 +97,10 @@ export async function rehoming (ctx: ScenarioContext): Promise<Figure[]> {
       const cpu = await cpuWindow([
         { name: 'sidecar', pids: [sidecar.pid] },
         { name: 'source', pids: brokerPids(src) },
-        { name: 'destination', pids: brokerPids(dst) },
+        // Capped: the nodes apart from the primary that hands them their sockets.
+        ...(dstCpu === undefined
+          ? [{ name: 'destination', pids: brokerPids(dst) }]
+          : [{ name: 'destination nodes', pids: brokerPids(dst).slice(1) }, { name: 'destination primary', pids: [dst.pid] }]),
         { name: 'generator', pids: lt.pids }
       ], REDIS_URL)
       const loops0 = lt.loops

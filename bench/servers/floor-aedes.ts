@@ -1,7 +1,9 @@
 // Floor: the least a broker that authenticates against a shared Redis registry can do per CONNECT,
 // on a plain Aedes (in-memory emitter and persistence). `--steps read`: one GET of the device's
 // record, its JSON parse and the signature check. `--steps read,mark`: the same, then one SET of an
-// online mark (a small string under the record's hash tag), awaited before the CONNACK. No limits,
+// online mark (a small string under the record's hash tag), awaited before the CONNACK. `--steps
+// defer`: no Redis at all, the CONNACK a turn of the event loop later (setImmediate), which is what
+// answering after any I/O costs Aedes by itself. No limits,
 // logs, metrics, timeline, takeover or index. It bounds from below what Homing's hooks can cost:
 // what it spends over bare Aedes, any registry-checking broker on ioredis spends.
 import { createServer, type AddressInfo } from 'node:net'
@@ -20,7 +22,9 @@ const refused = (returnCode: number): AuthenticateError => Object.assign(new Err
 serve('floor-aedes', async () => {
   const config = loadConfig(arg('config'))
   const instanceId = arg('instance')
-  const mark = arg('steps', 'read').split(',').includes('mark')
+  const steps = arg('steps', 'read').split(',')
+  const mark = steps.includes('mark')
+  const defer = steps.includes('defer')
   if (typeof config.redis !== 'string') throw new Error('floor-aedes: needs a redis:// URL')
   const redis = new Redis(config.redis, { enableAutoPipelining: true })
   const prefix = config.keyPrefix
@@ -32,6 +36,7 @@ serve('floor-aedes', async () => {
   }
   aedes.authenticate = (client, username, password, done) => {
     const check = async (): Promise<number> => {
+      if (defer) return await new Promise<number>(resolve => setImmediate(() => resolve(0)))
       const identity = parseIdentity(clientIds.get(client) ?? '', username ?? '')
       const key = deviceKey(prefix, identity.productKey, identity.deviceName)
       const raw = await redis.get(key)

@@ -1,8 +1,8 @@
 // Under test: `--nodes` broker nodes of one instance (startBrokerNode over Redis). One node runs in
 // this process; several run as cluster workers sharing one port, as nodes behind a load balancer.
-// `--accept primary` (default): the primary accepts and hands each socket to a worker in turn (Node's
-// round-robin); `--accept nodes`: every worker accepts on the shared socket itself, so all the work a
-// connection costs is done in a node (what a CPU cap on the nodes needs to be fair).
+// The primary accepts and hands each socket to a worker in turn (Node's round-robin), as a load
+// balancer would. `--workers always`: a single node runs as a worker too, behind the same primary, so
+// that 1 and 2 nodes differ in nothing else (what the re-homing bench's CPU cap on the nodes needs).
 import cluster from 'node:cluster'
 import { createServer, type AddressInfo } from 'node:net'
 import { loadConfig } from '../../shared/config.js'
@@ -14,7 +14,7 @@ import { arg, serve, type ServerMessage } from './serve.js'
 const configFile = arg('config')
 const instanceId = arg('instance')
 const nodes = Number(arg('nodes', '1'))
-const accept = arg('accept', 'primary')
+const alwaysWorkers = arg('workers', 'when-several') === 'always'
 
 async function freePort (): Promise<number> {
   const s = createServer()
@@ -60,7 +60,7 @@ if (cluster.isWorker) {
     process.stderr.write(`homing-broker node ${index}: ${(err as Error).stack ?? String(err)}\n`)
     process.exit(1)
   })
-} else if (nodes === 1) {
+} else if (nodes === 1 && !alwaysWorkers) {
   serve('homing-broker', async () => {
     const n = await node(0, 0)
     return { ports: { mqtt: n.ports.mqtt }, close: n.close }
@@ -68,7 +68,6 @@ if (cluster.isWorker) {
 } else {
   serve('homing-broker', async () => {
     const port = await freePort()
-    if (accept === 'nodes') cluster.schedulingPolicy = cluster.SCHED_NONE
     cluster.setupPrimary({ execArgv: process.execArgv })
     const workers = Array.from({ length: nodes }, (_, i) => cluster.fork({ BENCH_NODE_INDEX: String(i), BENCH_PORT: String(port) }))
     await Promise.all(workers.map(w => new Promise<void>((resolve, reject) => {
