@@ -18,6 +18,7 @@ export const HOMING = 'Homing sidecar (Redis registry)'
 /** The baselines answer the sidecar's bytes, `Connection: close` included, and close after the answer as it does. */
 export const NODE_HTTP = 'bare node:http'
 export const KOA = 'bare Koa'
+export const FLOOR_HTTP = 'floor: node:http + one registry GET'
 /** The same servers without `Connection: close`: what a keep-alive client gets from them. */
 export const NODE_HTTP_KA = 'bare node:http, keep-alive'
 export const KOA_KA = 'bare Koa, keep-alive'

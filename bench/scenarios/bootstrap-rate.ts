@@ -9,7 +9,7 @@ import { Deployment, startServer, type RunningServer } from '../deployment.js'
 import { haproxyBinary, startHaproxy } from '../haproxy.js'
 import { LoadGenerator } from '../load/generator.js'
 import { quietSources } from '../loopback-sources.js'
-import { bootstrapFigures, HOMING, KOA, KOA_KA, latencyMs, NODE_HTTP, NODE_HTTP_KA, type HttpRun } from '../figures.js'
+import { bootstrapFigures, FLOOR_HTTP, HOMING, KOA, KOA_KA, latencyMs, NODE_HTTP, NODE_HTTP_KA, type HttpRun } from '../figures.js'
 import type { HttpMode } from '../load/http-flood.js'
 import type { Figure } from '../report.js'
 import type { ScenarioContext } from '../scenario.js'
@@ -33,8 +33,8 @@ export async function bootstrapRate (ctx: ScenarioContext): Promise<Figure[]> {
     const queries = certs.map(c => ({ productKey: c.productKey, deviceName: c.deviceName, clientId: `${c.productKey}.${c.deviceName}` }))
     // HAProxy connects from 127.0.0.1; the generator's direct requests come from 127.0.13.x, as devices.
     const file = withProxies(dep.writeConfig(), [HAPROXY_SOURCE])
-    const [homing, http, koa] = await Promise.all([dep.start('homing-bootstrap.ts', ['--config', file], ctx.profileArgs('bootstrap')), startServer('bare-http.ts'), startServer('bare-koa.ts')])
-    servers.push({ name: HOMING, server: homing }, { name: NODE_HTTP, server: http }, { name: KOA, server: koa })
+    const [homing, http, koa, floor] = await Promise.all([dep.start('homing-bootstrap.ts', ['--config', file], ctx.profileArgs('bootstrap')), startServer('bare-http.ts'), startServer('bare-koa.ts'), startServer('floor-http.ts', ['--config', file], ctx.profileArgs('floor-http'))])
+    servers.push({ name: HOMING, server: homing }, { name: NODE_HTTP, server: http }, { name: KOA, server: koa }, { name: FLOOR_HTTP, server: floor })
     // Which listener each line measures: the baselines' closing listener answers the sidecar's bytes.
     // (Against the keep-alive listeners a new connection per request leaves TIME_WAIT on the
     // generator's ports, whose search then slows connect(): a generator artifact, so not measured.)
@@ -42,7 +42,9 @@ export async function bootstrapRate (ctx: ScenarioContext): Promise<Figure[]> {
       'new-connection': [
         { name: HOMING, server: homing, port: homing.ports.http as number },
         { name: NODE_HTTP, server: http, port: http.ports.httpClose as number },
-        { name: KOA, server: koa, port: koa.ports.httpClose as number }
+        { name: KOA, server: koa, port: koa.ports.httpClose as number },
+        // The floor of any sidecar that reads a shared Redis registry per request (bench/servers/floor-http.ts).
+        { name: FLOOR_HTTP, server: floor, port: floor.ports.httpClose as number }
       ],
       'keep-alive': [
         { name: HOMING, server: homing, port: homing.ports.http as number },
