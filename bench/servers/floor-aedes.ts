@@ -6,7 +6,6 @@
 // answering after any I/O costs Aedes by itself. No limits,
 // logs, metrics, timeline, takeover or index. It bounds from below what Homing's hooks can cost:
 // what it spends over bare Aedes, any registry-checking broker on ioredis spends.
-import { createServer, type AddressInfo } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import { Aedes, type AuthenticateError } from 'aedes'
 import { Redis } from 'ioredis'
@@ -15,6 +14,7 @@ import { parseIdentity } from '../../shared/client-id.js'
 import { verify } from '../../shared/sign.js'
 import { deviceKey } from '../../shared/store/device-keys.js'
 import type { Device } from '../../shared/types.js'
+import { listenAedes } from './listen-aedes.js'
 import { arg, serve } from './serve.js'
 
 const refused = (returnCode: number): AuthenticateError => Object.assign(new Error('refused'), { returnCode }) as unknown as AuthenticateError
@@ -50,14 +50,5 @@ serve('floor-aedes', async () => {
     }
     check().then(code => { if (code === 0) done(null, true); else done(refused(code), false) }, () => done(refused(3), false))
   }
-  const server = createServer(aedes.handle)
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  return {
-    ports: { mqtt: (server.address() as AddressInfo).port },
-    close: async () => {
-      await new Promise<void>(resolve => server.close(() => resolve()))
-      await new Promise<void>(resolve => aedes.close(() => resolve()))
-      redis.disconnect()
-    }
-  }
+  return await listenAedes(aedes, () => { redis.disconnect() })
 })

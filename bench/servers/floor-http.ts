@@ -2,7 +2,8 @@
 // do per request. Bare node:http with the sidecar's closing behaviour (`Connection: close`, closed
 // after the answer), that reads the form body, takes productKey and deviceName from it, reads the
 // device's record with one ioredis GET (auto-pipelined) and answers the fixed bytes of the
-// baselines. No validation, limits, placement, logs, metrics or timeline.
+// baselines. No validation, placement, logs, metrics or timeline; a body over BODY_LIMIT bytes (far
+// above any bootstrap form) is answered 413 and not kept.
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
@@ -11,20 +12,27 @@ import { deviceKey } from '../../shared/store/device-keys.js'
 import { ANSWER_BODY, ANSWER_TYPE } from './answer.js'
 import { arg, serve } from './serve.js'
 
+const BODY_LIMIT = 4096
+
 serve('floor-http', async () => {
   const config = loadConfig(arg('config'))
   if (typeof config.redis !== 'string') throw new Error('floor-http: needs a redis:// URL')
   const redis = new Redis(config.redis, { enableAutoPipelining: true })
   const length = String(Buffer.byteLength(ANSWER_BODY))
   const server = createServer((req, res) => {
+    const answer = (status: number): void => {
+      res.writeHead(status, { 'Content-Type': ANSWER_TYPE, 'Content-Length': length, Connection: 'close' })
+      res.end(ANSWER_BODY)
+    }
     const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
+    let size = 0
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size <= BODY_LIMIT) chunks.push(c)
+    })
     req.on('end', () => {
+      if (size > BODY_LIMIT) return answer(413)
       const form = new URLSearchParams(Buffer.concat(chunks).toString('latin1'))
-      const answer = (status: number): void => {
-        res.writeHead(status, { 'Content-Type': ANSWER_TYPE, 'Content-Length': length, Connection: 'close' })
-        res.end(ANSWER_BODY)
-      }
       redis.get(deviceKey(config.keyPrefix, form.get('productKey') ?? '', form.get('deviceName') ?? '')).then(
         raw => answer(raw === null ? 404 : 200),
         () => answer(503))
